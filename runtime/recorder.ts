@@ -1,0 +1,192 @@
+/**
+ * Task recording for timelines, diagnostics and the REPL.
+ *
+ * The runtime writes one {@linkcode TaskRecord} per task into a bounded ring buffer, fills its
+ * fields in as the task moves along, and notes the spans where the driver was blocked in `get` or
+ * `wait`. {@linkcode recording} returns a snapshot. All times are milliseconds on the driver's
+ * `performance.now()` clock; worker times are mapped onto it with each worker's `timeOrigin`.
+ *
+ * @module
+ */
+
+/** What became of a task. */
+export type TaskStatus =
+  | "pending" // submitted, waiting for arguments or a slot
+  | "running" // sent to a worker
+  | "ok"
+  | "error" // the task threw
+  | "cancelled"
+  | "crashed"; // its worker died
+
+/** One task, as recorded. Fields that have not happened yet are `NaN`. */
+export interface TaskRecord {
+  /** Task id (also the ObjectRef's id). */
+  id: number;
+  /** Function name, `Class.method` for an actor call, `Class.constructor` for creation. */
+  name: string;
+  kind: "task" | "actor_call" | "actor_create";
+  /** Worker id that ran it, -1 if none yet. */
+  worker: number;
+  /** Actor id for actor calls. */
+  actor?: number;
+  /** `.remote()` was called. */
+  submitted: number;
+  /** Arguments resolved; entered the queue. */
+  ready: number;
+  /** Sent to a worker. */
+  dispatched: number;
+  /** Started running in the worker. */
+  started: number;
+  /** Finished (result back on the driver's clock, as measured in the worker). */
+  finished: number;
+  /** Estimated bytes of the arguments and of the result. */
+  argBytes: number;
+  resultBytes: number;
+  status: TaskStatus;
+  /** "Name: message" when the task failed. */
+  error?: string;
+  /** Where `.remote()` was called, "file:///x.ts:12:5" (only when callsites are captured). */
+  callsite?: string;
+  /** Id of the task that submitted this one, for nested tasks. */
+  parent?: number;
+  /** True once the result was asked for (`get`, `wait`, passed to another task). */
+  awaited: boolean;
+  /** Attempts made beyond the first. */
+  retries: number;
+}
+
+/** A span where the driver (or a task, for nested calls) was blocked in `get` or `wait`. */
+export interface BlockedSpan {
+  kind: "get" | "wait";
+  start: number;
+  end: number;
+  /** Task ids of the refs waited on (object ids from `put` are left out). */
+  taskIds: number[];
+  /** Where `get`/`wait` was called, when callsites are captured. */
+  callsite?: string;
+  /** Worker id when a task blocked inside a worker; absent for the driver. */
+  worker?: number;
+}
+
+/** A worker, as it appears in the timeline. */
+export interface WorkerRecord {
+  id: number;
+  kind: "pool" | "actor";
+  label: string;
+  started: number;
+  /** When it was retired or died; `NaN` while alive. */
+  ended: number;
+  /** Exit reason when it did not end by shutdown/retirement. */
+  exit?: string;
+}
+
+/** A snapshot of what was recorded. */
+export interface Recording {
+  /** `performance.timeOrigin` of the driver: add to a time to get epoch milliseconds. */
+  timeOrigin: number;
+  /** Slots of the pool at the time of the snapshot (0 if not initialised). */
+  numCpus: number;
+  tasks: TaskRecord[];
+  spans: BlockedSpan[];
+  workers: WorkerRecord[];
+  /** Task records overwritten because the ring was full. */
+  dropped: number;
+}
+
+/** Options for recording. */
+export interface RecorderOptions {
+  /**
+   * Record tasks at all.
+   * @default {true}
+   */
+  enabled?: boolean;
+  /**
+   * Most task records kept; older ones are dropped first.
+   * @default {100000}
+   */
+  capacity?: number;
+}
+
+/** A fixed-size ring of records. */
+export class Ring<T> {
+  #items: (T | undefined)[];
+  #next = 0;
+  #size = 0;
+  dropped = 0;
+
+  constructor(capacity: number) {
+    this.#items = new Array(capacity);
+  }
+
+  get capacity(): number {
+    return this.#items.length;
+  }
+
+  push(item: T): void {
+    const cap = this.#items.length;
+    if (cap === 0) {
+      this.dropped++;
+      return;
+    }
+    if (this.#size === cap) this.dropped++;
+    else this.#size++;
+    this.#items[this.#next] = item;
+    this.#next = this.#next + 1 === cap ? 0 : this.#next + 1;
+  }
+
+  toArray(): T[] {
+    const cap = this.#items.length;
+    const out: T[] = new Array(this.#size);
+    let i = (this.#next - this.#size + cap) % cap;
+    for (let k = 0; k < this.#size; k++) {
+      out[k] = this.#items[i] as T;
+      i = i + 1 === cap ? 0 : i + 1;
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.#items = new Array(this.#items.length);
+    this.#next = 0;
+    this.#size = 0;
+    this.dropped = 0;
+  }
+}
+
+/** Holds the records of one runtime. */
+export class Recorder {
+  enabled: boolean;
+  tasks: Ring<TaskRecord>;
+  spans: Ring<BlockedSpan>;
+  workers: WorkerRecord[] = [];
+  numCpus = 0;
+
+  constructor(options: RecorderOptions = {}) {
+    const capacity = options.capacity ?? 100_000;
+    if (!Number.isInteger(capacity) || capacity < 0) {
+      throw new RangeError(
+        `Cannot record tasks as 'capacity' must be a non-negative integer: received ${capacity}`,
+      );
+    }
+    this.enabled = options.enabled ?? true;
+    this.tasks = new Ring(capacity);
+    this.spans = new Ring(Math.max(16, Math.min(capacity, 100_000)));
+  }
+
+  snapshot(): Recording {
+    return {
+      timeOrigin: performance.timeOrigin,
+      numCpus: this.numCpus,
+      tasks: this.tasks.toArray().map((r) => ({ ...r })),
+      spans: this.spans.toArray().map((s) => ({ ...s, taskIds: s.taskIds.slice() })),
+      workers: this.workers.map((w) => ({ ...w })),
+      dropped: this.tasks.dropped,
+    };
+  }
+
+  clear(): void {
+    this.tasks.clear();
+    this.spans.clear();
+    this.workers = this.workers.filter((w) => Number.isNaN(w.ended));
+  }
+}
