@@ -1,0 +1,435 @@
+/**
+ * Export of a {@linkcode Recording} as Chrome Trace Event JSON, the format that
+ * {@link https://ui.perfetto.dev | Perfetto} and `chrome://tracing` open.
+ *
+ * A pure function from records to events (Ray's `ray.timeline` does the same): process 1 is the
+ * driver, with one thread for the spans where it was blocked in `get`/`wait` and async "queued"
+ * slices from `.remote()` until a worker started the task; process 2 holds one thread per worker
+ * with a `ph: "X"` slice per task. Every task slice is named after its function and carries its id,
+ * status, bytes, error and callsite in `args`. Times are microseconds on the driver's
+ * `performance.now()` clock; the file form records `timeOrigin` to map them to epoch time.
+ *
+ * @example Export a recording
+ * ```ts
+ * import { toChromeTrace } from "./chrome_trace.ts";
+ * import assert from "node:assert/strict";
+ * const events = toChromeTrace({
+ *   timeOrigin: 0, numCpus: 1, spans: [], dropped: 0,
+ *   workers: [{ id: 0, kind: "pool", label: "worker 0", started: 0, ended: NaN }],
+ *   tasks: [{
+ *     id: 1, name: "f", kind: "task", worker: 0, submitted: 0, ready: 0, dispatched: 1,
+ *     started: 2, finished: 12, argBytes: 0, resultBytes: 8, status: "ok", awaited: true, retries: 0,
+ *   }],
+ * });
+ * const slice = events.find((e) => e.ph === "X" && e.name === "f");
+ * assert.equal(slice?.dur, 10_000);
+ * assert.equal(slice?.args?.taskId, 1);
+ * ```
+ *
+ * @module
+ */
+
+import type { BlockedSpan, Recording, TaskRecord, WorkerRecord } from "./recorder.ts";
+
+/** One event of the Chrome Trace Event format. */
+export interface TraceEvent {
+  /** Slice or metadata name: the task's function name, "get", "process_name", ... */
+  name: string;
+  /** Event type: "X" complete slice, "M" metadata, "b"/"e" async slice begin/end, "i" instant. */
+  ph: "X" | "M" | "b" | "e" | "i";
+  /** Timestamp in microseconds. */
+  ts: number;
+  /** Duration in microseconds ("X" only). */
+  dur?: number;
+  pid: number;
+  tid: number;
+  /** Comma-separated categories. */
+  cat?: string;
+  /** Id pairing "b" with "e". */
+  id?: string;
+  /** Scope of an instant event: "t" thread, "p" process, "g" global. */
+  s?: "t" | "p" | "g";
+  /** Reserved colour name of the trace viewer. */
+  cname?: string;
+  args?: Record<string, unknown>;
+}
+
+/** The JSON Object Format of a trace file. */
+export interface TraceFile {
+  traceEvents: TraceEvent[];
+  displayTimeUnit: "ms" | "ns";
+  /** Free-form metadata shown by the viewers. */
+  otherData: Record<string, unknown>;
+}
+
+/** Process id of the driver in the trace. */
+export const DRIVER_PID = 1;
+/** Process id of the workers in the trace. */
+export const WORKERS_PID = 2;
+/** Thread id of the driver's main thread. */
+export const DRIVER_TID = 0;
+
+/**
+ * Colour of each kind of slice, as reserved colour names of the trace viewer (catapult's
+ * `ColorScheme`); Perfetto colours by name and ignores them. Keys are task kinds, task statuses
+ * (which win over kinds), "get", "wait" and "queued".
+ */
+export const TRACE_COLOURS: Readonly<Record<string, string>> = {
+  task: "thread_state_running",
+  actor_call: "rail_response",
+  actor_create: "rail_load",
+  get: "thread_state_iowait",
+  wait: "thread_state_sleeping",
+  queued: "thread_state_runnable",
+  running: "yellow",
+  error: "terrible",
+  crashed: "bad",
+  cancelled: "grey",
+};
+/** Colour of a slice whose kind is not in {@linkcode TRACE_COLOURS}. */
+export const FALLBACK_COLOUR = "generic_work";
+
+/**
+ * Returns the colour of a slice kind, falling back to {@linkcode FALLBACK_COLOUR}.
+ *
+ * @param key Task kind, task status, "get", "wait" or "queued".
+ * @returns A reserved colour name.
+ */
+export function traceColour(key: string): string {
+  return Object.hasOwn(TRACE_COLOURS, key) ? TRACE_COLOURS[key] : FALLBACK_COLOUR;
+}
+
+/**
+ * Converts a recording to Chrome trace events.
+ *
+ * Tasks that have started but not finished (still running, or cut off by a crash) end at the
+ * latest time in the recording. Tasks that never started show only as queued. Task slices that
+ * overlap on one worker (async tasks) go to extra lanes of that worker, so every thread's slices
+ * nest properly as the format requires.
+ *
+ * @param rec A recording snapshot.
+ * @returns Events: metadata first, then slices sorted by time.
+ */
+export function toChromeTrace(rec: Recording): TraceEvent[] {
+  const end = latestTime(rec);
+  const meta: TraceEvent[] = [];
+  const events: TraceEvent[] = [];
+  const name = (pid: number, value: string, sort: number): void => {
+    meta.push({ name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: value } });
+    meta.push({
+      name: "process_sort_index",
+      ph: "M",
+      ts: 0,
+      pid,
+      tid: 0,
+      args: { sort_index: sort },
+    });
+  };
+  const thread = (pid: number, tid: number, value: string, sort: number): void => {
+    meta.push({ name: "thread_name", ph: "M", ts: 0, pid, tid, args: { name: value } });
+    meta.push({ name: "thread_sort_index", ph: "M", ts: 0, pid, tid, args: { sort_index: sort } });
+  };
+  name(DRIVER_PID, "driver", 0);
+  thread(DRIVER_PID, DRIVER_TID, "driver", 0);
+  name(WORKERS_PID, `workers (${rec.numCpus} slots)`, 1);
+
+  // Workers appear in id order; tasks naming a worker missing from `workers` (its record was
+  // dropped) still get a track.
+  const workers = new Map<number, WorkerRecord>();
+  for (const w of rec.workers) workers.set(w.id, w);
+  for (const t of rec.tasks) {
+    if (t.worker >= 0 && !workers.has(t.worker) && Number.isFinite(t.started)) {
+      workers.set(t.worker, {
+        id: t.worker,
+        kind: t.kind === "task" ? "pool" : "actor",
+        label: `worker ${t.worker}`,
+        started: NaN,
+        ended: NaN,
+      });
+    }
+  }
+  const lanes = layOutLanes(rec.tasks, end);
+  const workerIds = [...workers.keys()].sort((a, b) => a - b);
+  // Thread ids: lane 0 of worker w is tid w + 1; extra lanes come after all workers.
+  let nextTid = (workerIds.at(-1) ?? 0) + 2;
+  const tidOf = new Map<string, number>();
+  for (const [i, id] of workerIds.entries()) {
+    const w = workers.get(id)!;
+    const count = lanes.get(id)?.length ?? 1;
+    for (let lane = 0; lane < count; lane++) {
+      const tid = lane === 0 ? id + 1 : nextTid++;
+      tidOf.set(`${id}:${lane}`, tid);
+      thread(
+        WORKERS_PID,
+        tid,
+        lane === 0 ? w.label : `${w.label} (lane ${lane + 1})`,
+        i * 1000 + lane,
+      );
+    }
+    if (w.exit && Number.isFinite(w.ended)) {
+      events.push({
+        name: `worker exited: ${w.exit}`,
+        ph: "i",
+        s: "t",
+        ts: us(w.ended),
+        pid: WORKERS_PID,
+        tid: id + 1,
+        cat: "worker",
+        cname: traceColour("crashed"),
+        args: { worker: id, exit: w.exit },
+      });
+    }
+  }
+
+  const slices = new Map<number, { ts: number; end: number; tid: number }>();
+  for (const [workerId, workerLanes] of lanes) {
+    for (const [lane, tasks] of workerLanes.entries()) {
+      const tid = tidOf.get(`${workerId}:${lane}`)!;
+      for (const { task: t, start, stop } of tasks) {
+        const ts = us(start);
+        const dur = Math.max(0, us(stop) - ts);
+        slices.set(t.id, { ts, end: ts + dur, tid });
+        events.push({
+          name: t.name,
+          ph: "X",
+          ts,
+          dur,
+          pid: WORKERS_PID,
+          tid,
+          cat: t.kind,
+          cname: traceColour(t.status === "ok" ? t.kind : t.status),
+          args: taskArgs(t),
+        });
+      }
+    }
+  }
+
+  for (const t of rec.tasks) {
+    if (!Number.isFinite(t.submitted)) continue;
+    const until = Number.isFinite(t.started)
+      ? t.started
+      : Number.isFinite(t.finished)
+      ? t.finished
+      : end;
+    if (!(until >= t.submitted)) continue;
+    const args = { taskId: t.id, ...queueArgs(t) };
+    const id = `q${t.id}`;
+    const common = { cat: "queued", id, pid: DRIVER_PID, tid: DRIVER_TID };
+    events.push({
+      name: `queued ${t.name}`,
+      ph: "b",
+      ts: us(t.submitted),
+      ...common,
+      cname: traceColour("queued"),
+      args,
+    });
+    events.push({ name: `queued ${t.name}`, ph: "e", ts: us(until), ...common });
+  }
+
+  for (const span of rec.spans) {
+    if (!Number.isFinite(span.start)) continue;
+    let ts = us(span.start);
+    let stop = us(Number.isFinite(span.end) ? span.end : end);
+    let tid = DRIVER_TID;
+    let pid = DRIVER_PID;
+    if (span.worker !== undefined) {
+      // A task blocked inside a worker: clamp into the slice of the task it ran in, because worker
+      // times are mapped onto the driver clock and may stick out by a few microseconds.
+      const host = hostSlice(span, rec.tasks, slices);
+      if (host) {
+        ts = Math.min(Math.max(ts, host.ts), host.end);
+        stop = Math.min(Math.max(stop, ts), host.end);
+        tid = host.tid;
+      } else tid = span.worker + 1;
+      pid = WORKERS_PID;
+    }
+    events.push({
+      name: span.kind,
+      ph: "X",
+      ts,
+      dur: Math.max(0, stop - ts),
+      pid,
+      tid,
+      cat: `blocked,${span.kind}`,
+      cname: traceColour(span.kind),
+      args: spanArgs(span, rec.tasks),
+    });
+  }
+
+  events.sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
+  return [...meta, ...events];
+}
+
+/**
+ * Wraps events in the JSON Object Format that trace files use.
+ *
+ * @param rec The recording the events came from (for its metadata).
+ * @param events Events from {@linkcode toChromeTrace}; computed from `rec` when omitted.
+ * @returns The object to serialise.
+ */
+export function toTraceFile(rec: Recording, events: TraceEvent[] = toChromeTrace(rec)): TraceFile {
+  return {
+    traceEvents: events,
+    displayTimeUnit: "ms",
+    otherData: {
+      producer: "rayprof",
+      clock: "driver performance.now(), microseconds",
+      timeOrigin: rec.timeOrigin,
+      numCpus: rec.numCpus,
+      tasks: rec.tasks.length,
+      droppedTasks: rec.dropped,
+    },
+  };
+}
+
+/** Latest finite time in a recording, in ms; where unfinished work is cut off. */
+export function latestTime(rec: Recording): number {
+  let end = -Infinity;
+  const see = (v: number) => {
+    if (Number.isFinite(v) && v > end) end = v;
+  };
+  for (const t of rec.tasks) {
+    see(t.submitted);
+    see(t.ready);
+    see(t.dispatched);
+    see(t.started);
+    see(t.finished);
+  }
+  for (const s of rec.spans) {
+    see(s.start);
+    see(s.end);
+  }
+  for (const w of rec.workers) {
+    see(w.started);
+    see(w.ended);
+  }
+  return Number.isFinite(end) ? end : 0;
+}
+
+/** A task placed on a worker lane, with the times it is drawn with. */
+export interface PlacedTask {
+  task: TaskRecord;
+  /** Start in ms (the task's `started`, nudged past a sub-overlap with the previous task). */
+  start: number;
+  /** End in ms (`finished`, or the end of the recording while running). */
+  stop: number;
+}
+
+/**
+ * Places each started task on a lane of its worker such that slices on one lane never overlap.
+ * Overlaps of less than 0.1 ms come from mapping worker clocks and are trimmed, not laned.
+ *
+ * @param tasks Task records.
+ * @param end Where unfinished tasks end, in ms.
+ * @returns Lanes per worker id, each a list of placed tasks sorted by start.
+ */
+export function layOutLanes(tasks: TaskRecord[], end: number): Map<number, PlacedTask[][]> {
+  const byWorker = new Map<number, PlacedTask[]>();
+  for (const t of tasks) {
+    if (t.worker < 0 || !Number.isFinite(t.started)) continue;
+    const stop = Number.isFinite(t.finished)
+      ? Math.max(t.finished, t.started)
+      : Math.max(end, t.started);
+    let list = byWorker.get(t.worker);
+    if (!list) byWorker.set(t.worker, list = []);
+    list.push({ task: t, start: t.started, stop });
+  }
+  const out = new Map<number, PlacedTask[][]>();
+  for (const [worker, list] of byWorker) {
+    list.sort((a, b) => a.start - b.start || a.task.id - b.task.id);
+    const lanes: PlacedTask[][] = [];
+    for (const p of list) {
+      let placed = false;
+      for (const lane of lanes) {
+        const last = lane[lane.length - 1];
+        if (last.stop <= p.start) {
+          lane.push(p);
+          placed = true;
+        } else if (last.stop - p.start < 0.1 && p.stop >= last.stop) {
+          lane.push({ ...p, start: last.stop });
+          placed = true;
+        }
+        if (placed) break;
+      }
+      if (!placed) lanes.push([p]);
+    }
+    out.set(worker, lanes);
+  }
+  return out;
+}
+
+function us(ms: number): number {
+  return Math.round(ms * 1000 * 1000) / 1000;
+}
+
+function ms3(v: number): number | undefined {
+  return Number.isFinite(v) ? Math.round(v * 1000) / 1000 : undefined;
+}
+
+function queueArgs(t: TaskRecord): Record<string, unknown> {
+  return dropUndefined({
+    argsWaitMs: ms3(t.ready - t.submitted),
+    queueWaitMs: ms3(t.dispatched - t.ready),
+    dispatchMs: ms3(t.started - t.dispatched),
+  });
+}
+
+function taskArgs(t: TaskRecord): Record<string, unknown> {
+  return dropUndefined({
+    taskId: t.id,
+    kind: t.kind,
+    status: t.status,
+    worker: t.worker,
+    actor: t.actor,
+    argBytes: t.argBytes,
+    resultBytes: t.resultBytes,
+    error: t.error,
+    callsite: t.callsite,
+    parent: t.parent,
+    awaited: t.awaited,
+    retries: t.retries,
+    runMs: ms3(t.finished - t.started),
+    ...queueArgs(t),
+  });
+}
+
+function spanArgs(span: BlockedSpan, tasks: TaskRecord[]): Record<string, unknown> {
+  const wanted = new Set(span.taskIds);
+  const names = new Map<string, number>();
+  for (const t of tasks) {
+    if (wanted.has(t.id)) names.set(t.name, (names.get(t.name) ?? 0) + 1);
+  }
+  return dropUndefined({
+    taskIds: span.taskIds,
+    tasks: [...names].map(([n, c]) => (c > 1 ? `${n} ×${c}` : n)).join(", ") || undefined,
+    callsite: span.callsite,
+    worker: span.worker,
+    blockedMs: ms3(span.end - span.start),
+  });
+}
+
+function hostSlice(
+  span: BlockedSpan,
+  tasks: TaskRecord[],
+  slices: Map<number, { ts: number; end: number; tid: number }>,
+): { ts: number; end: number; tid: number } | undefined {
+  let best: { ts: number; end: number; tid: number } | undefined;
+  let bestOverlap = 0;
+  const a = us(span.start), b = us(Number.isFinite(span.end) ? span.end : span.start);
+  for (const t of tasks) {
+    if (t.worker !== span.worker) continue;
+    const s = slices.get(t.id);
+    if (!s) continue;
+    const overlap = Math.min(b, s.end) - Math.max(a, s.ts);
+    if (overlap >= bestOverlap && a <= s.end && b >= s.ts) {
+      best = s;
+      bestOverlap = overlap;
+    }
+  }
+  return best;
+}
+
+function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}

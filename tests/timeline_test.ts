@@ -1,0 +1,192 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  DRIVER_PID,
+  FALLBACK_COLOUR,
+  toChromeTrace,
+  toTraceFile,
+  traceColour,
+  type TraceEvent,
+  WORKERS_PID,
+} from "../runtime/chrome_trace.ts";
+import type { Recording } from "../runtime/recorder.ts";
+import { ex1, ex2, ex3, Sim } from "./fixtures/timeline/simulate.ts";
+import { validateTrace } from "./fixtures/timeline/validate_trace.ts";
+
+function valid(rec: Recording): TraceEvent[] {
+  const events = toChromeTrace(rec);
+  assert.deepEqual(validateTrace(JSON.stringify(toTraceFile(rec, events))), []);
+  return events;
+}
+
+function threadNames(events: TraceEvent[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of events) {
+    if (e.ph === "M" && e.name === "thread_name") {
+      out.set(`${e.pid}:${e.tid}`, String(e.args?.name));
+    }
+  }
+  return out;
+}
+
+test("toChromeTrace() puts each task on its worker's track with name, id and µs times", () => {
+  const rec = ex1(2);
+  const events = valid(rec);
+  const names = threadNames(events);
+  const tasks = events.filter((e) => e.ph === "X" && e.pid === WORKERS_PID);
+  assert.equal(tasks.length, 5);
+  for (const [i, e] of tasks.entries()) {
+    const t = rec.tasks[i];
+    assert.equal(e.name, "func");
+    assert.equal(e.args?.taskId, t.id);
+    assert.equal(e.args?.status, "ok");
+    assert.equal(e.args?.argBytes, 16);
+    assert.equal(e.args?.resultBytes, 8);
+    assert.equal(e.args?.callsite, "file:///work/app/loops.ts:14:20");
+    assert.equal(e.ts, Math.round(t.started * 1e6) / 1000);
+    assert.equal(e.dur, 500_000);
+    assert.equal(names.get(`${e.pid}:${e.tid}`), `worker ${t.worker}`);
+  }
+  // ex1 alternates between the two workers: two tracks are used.
+  assert.equal(new Set(tasks.map((e) => e.tid)).size, 2);
+});
+
+test("toChromeTrace() draws the driver's blocked get spans on the driver track", () => {
+  const events = valid(ex1(2));
+  const gets = events.filter((e) => e.ph === "X" && e.pid === DRIVER_PID);
+  assert.equal(gets.length, 5);
+  for (const g of gets) {
+    assert.equal(g.name, "get");
+    assert.equal(g.cname, traceColour("get"));
+    assert.equal((g.args?.taskIds as number[]).length, 1);
+    assert.equal(g.args?.tasks, "func");
+    assert.ok((g.dur ?? 0) > 500_000);
+  }
+  assert.equal(threadNames(events).get(`${DRIVER_PID}:0`), "driver");
+  const ex2Get = valid(ex2(2)).find((e) => e.ph === "X" && e.name === "get");
+  assert.equal(ex2Get?.args?.tasks, "func ×5");
+});
+
+test("toChromeTrace() shows queue wait as async slices from .remote() to start", () => {
+  const rec = ex2(2);
+  const events = valid(rec);
+  const begins = events.filter((e) => e.ph === "b");
+  const ends = events.filter((e) => e.ph === "e");
+  assert.equal(begins.length, 5);
+  assert.equal(ends.length, 5);
+  // The fifth task waited for a slot until the first two finished twice over (≈1000 ms).
+  const t5 = rec.tasks[4];
+  const b5 = begins.find((e) => e.args?.taskId === t5.id)!;
+  const e5 = ends.find((e) => e.id === b5.id)!;
+  assert.equal(b5.name, "queued func");
+  assert.ok(e5.ts - b5.ts > 900_000, `queued for ${e5.ts - b5.ts} µs`);
+  assert.ok((b5.args?.queueWaitMs as number) > 900);
+});
+
+test("toChromeTrace() marks failures, running tasks and dead workers", () => {
+  const sim = new Sim(2);
+  const a = sim.submit("boom", 10, 5, { status: "error", error: "Error: bad input" });
+  sim.submit("slow", 50, 6, { status: "running", finished: NaN });
+  sim.block([a], 7);
+  sim.idle(100);
+  const rec = sim.recording();
+  rec.workers[1].ended = 40;
+  rec.workers[1].exit = "exit code 1";
+  const events = valid(rec);
+  const boom = events.find((e) => e.ph === "X" && e.name === "boom")!;
+  assert.equal(boom.args?.error, "Error: bad input");
+  assert.equal(boom.cname, traceColour("error"));
+  const slow = events.find((e) => e.ph === "X" && e.name === "slow")!;
+  assert.equal(slow.cname, traceColour("running"));
+  assert.ok(Number.isFinite(slow.dur) && (slow.dur ?? 0) > 0);
+  const exit = events.find((e) => e.ph === "i")!;
+  assert.equal(exit.name, "worker exited: exit code 1");
+  assert.equal(exit.tid, 2);
+});
+
+test("toChromeTrace() moves overlapping tasks of one worker to extra lanes", () => {
+  const sim = new Sim(1);
+  sim.submit("a", 100);
+  sim.submit("b", 100);
+  const rec = sim.recording();
+  // An async task: b started while a was still running on the same worker.
+  rec.tasks[1].started = rec.tasks[0].started + 10;
+  rec.tasks[1].finished = rec.tasks[1].started + 100;
+  const events = valid(rec);
+  const [a, b] = ["a", "b"].map((n) => events.find((e) => e.ph === "X" && e.name === n)!);
+  assert.notEqual(a.tid, b.tid);
+  assert.match(threadNames(events).get(`${b.pid}:${b.tid}`)!, /worker 0 \(lane 2\)/);
+});
+
+test("toChromeTrace() trims sub-0.1 ms overlaps from worker clock mapping instead of laning", () => {
+  const sim = new Sim(1);
+  sim.submit("a", 100);
+  sim.submit("b", 100);
+  const rec = sim.recording();
+  rec.tasks[1].started = rec.tasks[0].finished - 0.05;
+  const events = valid(rec);
+  const [a, b] = ["a", "b"].map((n) => events.find((e) => e.ph === "X" && e.name === n)!);
+  assert.equal(a.tid, b.tid);
+  assert.equal(b.ts, a.ts + (a.dur ?? 0));
+});
+
+test("toChromeTrace() nests a task's own blocked span inside its slice", () => {
+  const sim = new Sim(2);
+  const parent = sim.submit("parent", 100);
+  const rec = sim.recording();
+  const p = rec.tasks[parent - 1];
+  // Worker clocks are mapped; the span sticks out of the parent by a few µs on both sides.
+  rec.spans.push({
+    kind: "get",
+    start: p.started - 0.003,
+    end: p.finished + 0.004,
+    taskIds: [],
+    worker: 0,
+  });
+  const events = valid(rec);
+  const host = events.find((e) => e.name === "parent")!;
+  const span = events.find((e) => e.name === "get")!;
+  assert.equal(span.tid, host.tid);
+  assert.ok(span.ts >= host.ts && span.ts + (span.dur ?? 0) <= host.ts + (host.dur ?? 0));
+});
+
+test("toChromeTrace() of an empty recording has only the track names", () => {
+  const events = valid({
+    timeOrigin: 0,
+    numCpus: 2,
+    tasks: [],
+    spans: [],
+    workers: [],
+    dropped: 0,
+  });
+  assert.ok(events.every((e) => e.ph === "M"));
+});
+
+test("traceColour() falls back for kinds it does not know", () => {
+  assert.equal(traceColour("task"), "thread_state_running");
+  assert.equal(traceColour("no such kind"), FALLBACK_COLOUR);
+  assert.equal(traceColour("toString"), FALLBACK_COLOUR);
+});
+
+test("toTraceFile() wraps the events in the JSON Object Format with metadata", () => {
+  const rec = ex3(2);
+  const file = toTraceFile(rec);
+  assert.equal(file.displayTimeUnit, "ms");
+  assert.equal(file.otherData.timeOrigin, rec.timeOrigin);
+  assert.equal(file.otherData.tasks, 10);
+  const names = new Set(file.traceEvents.filter((e) => e.ph === "X").map((e) => e.name));
+  assert.deepEqual([...names].sort(), ["func", "get", "other_func"]);
+  assert.deepEqual(validateTrace(JSON.stringify(file)), []);
+});
+
+test("validateTrace() rejects slices that overlap without nesting", () => {
+  const bad = {
+    traceEvents: [
+      { name: "process_name", ph: "M", ts: 0, pid: 1, tid: 0, args: { name: "p" } },
+      { name: "thread_name", ph: "M", ts: 0, pid: 1, tid: 0, args: { name: "t" } },
+      { name: "a", ph: "X", ts: 0, dur: 10, pid: 1, tid: 0 },
+      { name: "b", ph: "X", ts: 5, dur: 10, pid: 1, tid: 0 },
+    ],
+  };
+  assert.equal(validateTrace(JSON.stringify(bad)).length, 1);
+});
