@@ -161,12 +161,10 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
 
   const lines: string[] = [];
   const tasksWord = `${rec.tasks.length} task${rec.tasks.length === 1 ? "" : "s"}`;
-  lines.push(
-    `Task timeline: ${formatDuration(span)}, ${tasksWord} on ${rec.numCpus} slot${
-      rec.numCpus === 1 ? "" : "s"
-    }` +
-      (rec.dropped ? ` (${rec.dropped} older tasks dropped)` : ""),
-  );
+  const slots = `${rec.numCpus} slot${rec.numCpus === 1 ? "" : "s"}`;
+  const title = `Task timeline: ${formatDuration(span)}, ${tasksWord} on ${slots}` +
+    (rec.dropped ? ` (${rec.dropped} older tasks dropped)` : "");
+  lines.push(title.length > width ? title.slice(0, width - 1) + "…" : title);
   lines.push(" ".repeat(labelW + 2) + axisLabels(span / 1000, cols));
   lines.push(" ".repeat(labelW + 2) + axisRule(span / 1000, cols));
 
@@ -207,8 +205,8 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
     }
     items.push(`${SHORT} < half a column`);
     if (queued.some((n) => n > 0)) items.push("1-9,+ tasks waiting for a slot");
+    items.push("% time busy (driver: blocked)");
     lines.push(wrap(items, width, "  ", "Legend: "));
-    lines.push(" ".repeat(labelW + 2) + "% = share of the time busy (driver: blocked)");
   }
   return lines.join("\n") + "\n";
 }
