@@ -1,0 +1,115 @@
+/**
+ * The few places where Deno and Bun differ, and where the runtime touches the host.
+ *
+ * Workers are `node:worker_threads` Workers in both runtimes: they are built on each runtime's
+ * native Web Workers, and unlike Deno's `Worker` they can be `unref()`ed (so idle workers do not
+ * keep a script alive) and report their exit (so `Deno.exit()` inside a worker is noticed).
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+
+type DenoLike = { version?: { deno?: string }; env?: { get(k: string): string | undefined } };
+const g = globalThis as typeof globalThis & { Deno?: DenoLike; Bun?: { version: string } };
+
+/** Name of the host runtime. */
+export const runtimeName: "deno" | "bun" | "node" = g.Deno?.version?.deno
+  ? "deno"
+  : g.Bun
+  ? "bun"
+  : "node";
+
+/** Logical CPUs, as the pool's default size. */
+export function hardwareConcurrency(): number {
+  return (globalThis.navigator?.hardwareConcurrency as number | undefined) ?? 1;
+}
+
+/** The handle of one worker thread, as the pool sees it. */
+export interface WorkerHandle {
+  post(message: unknown, transfer?: Transferable[]): void;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<unknown>;
+}
+
+/** Callbacks of a worker. */
+export interface WorkerEvents {
+  message(data: unknown): void;
+  /** The thread ended; `code` is its exit code when known. */
+  exit(code: number): void;
+  /** An error the worker could not report itself (e.g. failing to load its entry). */
+  error(err: unknown): void;
+}
+
+const WORKER_URL = new URL("./worker.ts", import.meta.url);
+
+/** Starts a worker thread running runtime/worker.ts. */
+export function spawnWorker(data: unknown, events: WorkerEvents, name: string): WorkerHandle {
+  const w = new Worker(
+    WORKER_URL,
+    { workerData: data, name } as ConstructorParameters<
+      typeof Worker
+    >[1],
+  );
+  w.on("message", events.message);
+  w.on("exit", events.exit);
+  w.on("error", events.error);
+  w.unref();
+  return {
+    post: (m, t) => w.postMessage(m, t as never),
+    ref: () => w.ref(),
+    unref: () => w.unref(),
+    terminate: () => w.terminate(),
+  };
+}
+
+/** Where one stack frame points. */
+export interface Frame {
+  url: string;
+  line: number;
+  column: number;
+}
+
+const FRAME_RE =
+  /(?:\(|at )((?:file|https?|data|blob):[^\s)]+|\/[^\s)]+|[A-Za-z]:\\[^\s)]+):(\d+):(\d+)\)?\s*$/;
+
+/** Parses one line of a V8 or JSC stack into a frame (file paths become file: URLs). */
+export function parseFrame(line: string): Frame | undefined {
+  const m = FRAME_RE.exec(line);
+  if (!m) return undefined;
+  let url = m[1];
+  if (url.startsWith("/")) url = "file://" + encodeURI(url);
+  return { url, line: Number(m[2]), column: Number(m[3]) };
+}
+
+const RUNTIME_DIR = new URL("./", import.meta.url).href;
+const MOD_URL = new URL("../mod.ts", import.meta.url).href;
+
+/** True for frames inside this runtime (they are hidden from users' stacks and callsites). */
+export function isRuntimeUrl(url: string): boolean {
+  return url.startsWith(RUNTIME_DIR) || url === MOD_URL;
+}
+
+/** The first stack frame outside the runtime: where the user called into it. */
+export function userCallsite(stack: string | undefined): Frame | undefined {
+  if (!stack) return undefined;
+  for (const line of stack.split("\n")) {
+    const f = parseFrame(line);
+    if (f && !isRuntimeUrl(f.url)) return f;
+  }
+  return undefined;
+}
+
+/** Where the caller of a runtime function is, as "url:line:col", or undefined. */
+export function captureCallsite(): string | undefined {
+  const f = userCallsite(new Error().stack);
+  return f ? `${f.url}:${f.line}:${f.column}` : undefined;
+}
+
+/** Removes the runtime's own frames from a stack, keeping the user's. */
+export function cleanStack(stack: string): string {
+  return stack.split("\n").filter((l) => {
+    const f = parseFrame(l);
+    return !(f && isRuntimeUrl(f.url)) && !/^\s+at .*(ext:|node:internal|native)/.test(l);
+  }).join("\n");
+}

@@ -1,0 +1,1145 @@
+/**
+ * The scheduler: a private engine behind the public API in api.ts.
+ *
+ * One driver thread owns all state: the object table, the queue of ready tasks, the workers. A
+ * task moves submitted → (arguments resolved) → queued → dispatched to a worker → done. Workers
+ * run one task at a time (actors up to `maxConcurrency`); for functions whose tasks are known to be
+ * short, several tasks are sent ahead to a busy worker, so messages carry batches.
+ *
+ * @module
+ */
+import {
+  captureCallsite,
+  hardwareConcurrency,
+  runtimeName,
+  spawnWorker,
+  type WorkerHandle,
+} from "./_platform.ts";
+import {
+  DONE_CANCELLED,
+  DONE_OK,
+  DONE_STRIDE,
+  FLAG_REFS,
+  type FnDef,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from "./_protocol.ts";
+import { errorInfo, reviveRefs, scanValue } from "./_wire.ts";
+import {
+  ActorDiedError,
+  type RemoteErrorInfo,
+  reviveError,
+  RuntimeShutdownError,
+  TaskCancelledError,
+  TaskError,
+  WorkerCrashedError,
+} from "./errors.ts";
+import { hooks, type WorkerDescription } from "./hooks.ts";
+import { Entry, entryOf, ObjectRef, REF_TAG } from "./object_ref.ts";
+import { Recorder, type RecorderOptions, type TaskRecord, type WorkerRecord } from "./recorder.ts";
+
+/** Driver-side state of a function or class definition. */
+export class Def {
+  /** Mean run time in ms (exponential moving average) and how many runs it is based on. */
+  avg = 0;
+  runs = 0;
+  constructor(readonly wire: FnDef) {}
+}
+
+/** Options a task is submitted with, already validated. */
+export interface TaskOptions {
+  numCpus: number;
+  maxRetries: number;
+  retryExceptions: boolean | (abstract new (...args: never[]) => unknown)[];
+  name: string;
+}
+
+/** A submitted task: its result entry plus what is needed to run it. */
+export class Task extends Entry {
+  args: unknown[];
+  flags: number;
+  /** Top-level arguments still pending. */
+  deps = 0;
+  cancelled = false;
+  worker: PoolWorker | null = null;
+  /** Position in its worker's dispatch order, to tell started from not started after a crash. */
+  seq = 0;
+  retriesLeft: number;
+  constructor(
+    id: number,
+    gen: number,
+    name: string,
+    readonly def: Def,
+    readonly method: string | null,
+    readonly actor: Actor | null,
+    args: unknown[],
+    readonly opts: TaskOptions,
+  ) {
+    super(id, gen, name);
+    this.args = args;
+    this.flags = 0;
+    this.retriesLeft = opts.maxRetries;
+  }
+}
+
+/** A first-in first-out queue with cheap removal at both ends. */
+class Deque<T> {
+  #a: (T | undefined)[] = [];
+  #h = 0;
+  get size(): number {
+    return this.#a.length - this.#h;
+  }
+  push(v: T): void {
+    this.#a.push(v);
+  }
+  peek(): T | undefined {
+    return this.#a[this.#h];
+  }
+  shift(): T | undefined {
+    if (this.#h >= this.#a.length) return undefined;
+    const v = this.#a[this.#h];
+    this.#a[this.#h++] = undefined;
+    if (this.#h > 4096 && this.#h * 2 > this.#a.length) {
+      this.#a = this.#a.slice(this.#h);
+      this.#h = 0;
+    }
+    return v;
+  }
+  unshift(v: T): void {
+    if (this.#h > 0) this.#a[--this.#h] = v;
+    else this.#a.unshift(v);
+  }
+  drain(): T[] {
+    const out = this.#a.slice(this.#h) as T[];
+    this.#a = [];
+    this.#h = 0;
+    return out;
+  }
+}
+
+/** An actor: a class instance living in its own worker. */
+export class Actor {
+  dead: Error | null = null;
+  /** Calls waiting for their arguments, in submission order. */
+  pending: Task[] = [];
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly def: Def,
+    readonly worker: PoolWorker,
+    readonly numCpus: number,
+  ) {}
+}
+
+/** The driver's view of one worker thread. */
+export class PoolWorker {
+  readonly handle: WorkerHandle;
+  readonly counter: Int32Array;
+  ready = false;
+  dead = false;
+  /** Worker clock minus driver clock, in ms. */
+  offset = 0;
+  inflight = new Map<number, Task>();
+  sent = 0;
+  blocked = 0;
+  /** Slots of the pool this worker holds while busy. */
+  slots = 0;
+  idle = false;
+  refd = false;
+  known = new Set<number>();
+  batch: unknown[] | null = null;
+  batchDefs: FnDef[] | null = null;
+  actor: Actor | null = null;
+  fault: RemoteErrorInfo | null = null;
+  collectWaiter: ((d: Record<string, unknown>) => void) | null = null;
+  readonly rec: WorkerRecord;
+
+  constructor(
+    readonly pool: Pool,
+    readonly id: number,
+    readonly kind: "pool" | "actor",
+    label: string,
+    concurrency: number,
+  ) {
+    const sab = new SharedArrayBuffer(4);
+    this.counter = new Int32Array(sab);
+    const h = hooks();
+    const init: WorkerInit = {
+      id,
+      kind,
+      counter: sab,
+      preload: h.workerPreload.slice(),
+      data: { ...h.workerData },
+      concurrency,
+    };
+    this.rec = { id, kind, label, started: performance.now(), ended: NaN };
+    pool.recorder.workers.push(this.rec);
+    this.handle = spawnWorker(init, {
+      message: (m) => pool.onMessage(this, m as FromWorker),
+      exit: (code) => pool.onExit(this, code),
+      error: (e) => {
+        this.fault ??= errorInfo(e);
+      },
+    }, label);
+  }
+
+  get description(): WorkerDescription {
+    return { id: this.id, kind: this.kind, label: this.rec.label };
+  }
+
+  post(msg: ToWorker): void {
+    this.handle.post(msg);
+  }
+}
+
+/** Options of the pool, validated by api.ts. */
+export interface PoolOptions {
+  numCpus: number;
+  recording: RecorderOptions;
+}
+
+const DEPTH_WINDOW_MS = 1;
+const MAX_DEPTH = 256;
+const ID_SPAN = 4294967296; // ids made inside worker n are n * 2^32 + k
+
+/** The engine: object table, queue, workers. */
+export class Pool {
+  readonly numCpus: number;
+  readonly gen: number;
+  readonly recorder: Recorder;
+  closed = false;
+  used = 0;
+  #nextTaskId = 1;
+  #nextWorkerId = 1;
+  #nextActorId = 1;
+  #queue = new Deque<Task>();
+  #workers: PoolWorker[] = [];
+  #idle: PoolWorker[] = [];
+  #dirty: PoolWorker[] = [];
+  #flushQueued = false;
+  #startFailures = 0;
+  /** Entries known to workers by id (refs sent into or made inside workers). */
+  #exported = new Map<number, Entry>();
+  /** Definitions by "url#key". */
+  #defs = new Map<string, Def>();
+  #nextFid = 1;
+  #actors = new Map<number, Actor>();
+  /** Tasks not yet settled that are not in a worker (waiting for deps or in the queue). */
+  #waiting = new Set<Task>();
+  #live = 0;
+
+  constructor(options: PoolOptions, gen: number) {
+    this.numCpus = options.numCpus;
+    this.gen = gen;
+    this.recorder = new Recorder(options.recording);
+    this.recorder.numCpus = options.numCpus;
+    // Start the workers soon, not now: init() followed at once by shutdown() costs nothing.
+    queueMicrotask(() => this.#grow());
+  }
+
+  /** Live worker threads (pool and actors). */
+  get liveWorkers(): number {
+    return this.#live;
+  }
+
+  /** Tasks waiting for arguments or a slot. */
+  get queueSize(): number {
+    return this.#queue.size;
+  }
+
+  // ---- definitions -------------------------------------------------------------------------
+
+  def(wire: Omit<FnDef, "fid">): Def {
+    const k = `${wire.url}#${wire.key}`;
+    let d = this.#defs.get(k);
+    if (!d) {
+      d = new Def({ ...wire, fid: this.#nextFid++ });
+      this.#defs.set(k, d);
+      // Workers load the function's module now, so the first task does not wait for it.
+      for (const w of this.#workers) {
+        if (w.kind === "pool" && !w.dead) this.#teach(w, d);
+      }
+    }
+    return d;
+  }
+
+  // ---- objects -----------------------------------------------------------------------------
+
+  put(value: unknown, id = this.#nextTaskId++): Entry {
+    const e = new Entry(id, this.gen, "put");
+    e.settle(1, value);
+    return e;
+  }
+
+  /** Registers an entry as known to workers, so their messages can name it by id. */
+  export(e: Entry): void {
+    this.#exported.set(e.id, e);
+  }
+
+  refFor(id: number): ObjectRef<unknown> {
+    const e = this.#exported.get(id);
+    return new ObjectRef(id, e);
+  }
+
+  // ---- submission --------------------------------------------------------------------------
+
+  /**
+   * Submits a task. `args` were checked by the caller; top-level refs among them are resolved
+   * here. Returns the task (its entry is the result).
+   */
+  submit(
+    def: Def,
+    args: unknown[],
+    opts: TaskOptions,
+    scan: { bytes: number; refs: boolean },
+    actor: Actor | null = null,
+    method: string | null = null,
+    id = this.#nextTaskId++,
+    parent?: number,
+  ): Task {
+    const name = actor ? `${actor.name}.${method}` : opts.name;
+    const t = new Task(id, this.gen, name, def, method, actor, args, opts);
+    if (scan.refs) {
+      t.flags |= FLAG_REFS;
+      this.#exportNested(args);
+    }
+    if (this.recorder.enabled) {
+      const rec: TaskRecord = {
+        id,
+        name,
+        kind: actor ? (method === null ? "actor_create" : "actor_call") : "task",
+        worker: -1,
+        submitted: performance.now(),
+        ready: NaN,
+        dispatched: NaN,
+        started: NaN,
+        finished: NaN,
+        argBytes: scan.bytes,
+        resultBytes: 0,
+        status: "pending",
+        awaited: false,
+        retries: 0,
+      };
+      if (actor) rec.actor = actor.id;
+      if (parent !== undefined) rec.parent = parent;
+      if (hooks().captureCallsites) rec.callsite = captureCallsite();
+      t.rec = rec;
+      this.recorder.tasks.push(rec);
+    }
+    this.#waiting.add(t);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a instanceof ObjectRef) {
+        const e = entryOf(a) ?? this.#exported.get(a.id);
+        if (!e) {
+          this.#fail(
+            t,
+            new RuntimeShutdownError(
+              `Cannot pass ${a} to '${name}' as it belongs to a runtime that was shut down`,
+            ),
+          );
+          return t;
+        }
+        if (e.rec) e.rec.awaited = true;
+        if (e.state === 0) {
+          t.deps++;
+          const idx = i;
+          e.onSettled((d) => this.#depSettled(t, idx, d));
+        } else args[i] = e.value;
+        if (e.state === 2) {
+          this.#fail(t, e.value as Error);
+          return t;
+        }
+      }
+    }
+    if (t.deps === 0) this.#ready(t);
+    return t;
+  }
+
+  #exportNested(value: unknown): void {
+    // Walk again only for tasks flagged as carrying nested refs: rare, so kept simple.
+    const seen = new Set<object>();
+    const walk = (v: unknown) => {
+      if (typeof v !== "object" || v === null || seen.has(v)) return;
+      seen.add(v);
+      if (v instanceof ObjectRef) {
+        const e = entryOf(v);
+        if (e) {
+          this.export(e);
+          if (e.rec) e.rec.awaited = true;
+        }
+        return;
+      }
+      if (Array.isArray(v)) { for (const x of v) walk(x); }
+      else if (v instanceof Map) { for (const [k, x] of v) (walk(k), walk(x)); }
+      else if (v instanceof Set) { for (const x of v) walk(x); }
+      else for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k]);
+    };
+    walk(value);
+  }
+
+  #depSettled(t: Task, idx: number, d: Entry): void {
+    if (t.state !== 0) return;
+    if (d.state === 2) {
+      this.#fail(t, d.value as Error);
+      return;
+    }
+    t.args[idx] = d.value;
+    if (--t.deps === 0) this.#ready(t);
+  }
+
+  #ready(t: Task): void {
+    if (t.rec) t.rec.ready = performance.now();
+    if (t.actor) {
+      this.#actorReady(t);
+      return;
+    }
+    this.#queue.push(t);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------
+
+  flush(): void {
+    this.#flushQueued = false;
+    if (this.closed) return;
+    const q = this.#queue;
+    while (q.size > 0) {
+      const t = q.peek()!;
+      if (t.state !== 0) {
+        q.shift();
+        continue;
+      }
+      const w = this.#pick(t);
+      if (!w) break;
+      q.shift();
+      this.#assign(t, w);
+    }
+    const dirty = this.#dirty;
+    for (let i = 0; i < dirty.length; i++) this.#send(dirty[i]);
+    dirty.length = 0;
+  }
+
+  /** A new pool worker is allowed: below the pool size plus workers with blocked tasks. */
+  #canSpawn(): boolean {
+    let n = 0;
+    let blocked = 0;
+    for (const w of this.#workers) {
+      if (w.kind !== "pool") continue;
+      n++;
+      if (w.blocked > 0) blocked++;
+    }
+    return n < this.numCpus + blocked;
+  }
+
+  #poolWorkerCount(): number {
+    let n = 0;
+    for (const w of this.#workers) if (w.kind === "pool") n++;
+    return n;
+  }
+
+  #pick(t: Task): PoolWorker | undefined {
+    const need = t.opts.numCpus;
+    const free = this.numCpus - this.used;
+    if (free >= need || (this.used === 0 && need > this.numCpus)) {
+      const idle = this.#idle;
+      // A worker that is ready beats one still starting (starting several takes a while).
+      let booting = -1;
+      for (let i = idle.length - 1; i >= 0; i--) {
+        const w = idle[i];
+        if (w.dead || w.inflight.size - w.blocked !== 0) {
+          w.idle = false;
+          idle.splice(i, 1);
+          continue;
+        }
+        if (!w.ready) {
+          if (booting < 0) booting = i;
+          continue;
+        }
+        idle.splice(i, 1);
+        w.idle = false;
+        w.slots = need;
+        this.used += need;
+        return w;
+      }
+      // All idle workers are starting: wait for the first to be ready (flush runs then).
+      if (booting >= 0) return undefined;
+    }
+    // Short tasks: send ahead to a busy worker, so one message carries many tasks.
+    const d = t.def;
+    if (d.runs > 0 && d.avg < DEPTH_WINDOW_MS) {
+      const depth = Math.min(
+        MAX_DEPTH,
+        Math.max(1, Math.floor(DEPTH_WINDOW_MS / Math.max(d.avg, 0.002))),
+      );
+      let best: PoolWorker | undefined;
+      for (const w of this.#workers) {
+        if (w.kind !== "pool" || w.dead || w.slots < need) continue;
+        const n = w.inflight.size;
+        if (n < depth && (!best || n < best.inflight.size)) best = w;
+      }
+      if (best) return best;
+    }
+    // Blocked tasks released their slots; start another worker so the free slots can be used.
+    if (free >= need && this.#startFailures < 3 && this.#canSpawn()) {
+      const w = this.#spawn();
+      w.slots = need;
+      this.used += need;
+      return w;
+    }
+    return undefined;
+  }
+
+  #assign(t: Task, w: PoolWorker): void {
+    this.#waiting.delete(t);
+    t.worker = w;
+    t.seq = w.sent++;
+    w.inflight.set(t.id, t);
+    if (!w.refd) {
+      w.refd = true;
+      w.handle.ref();
+    }
+    if (t.rec) {
+      t.rec.dispatched = performance.now();
+      t.rec.worker = w.id;
+      t.rec.status = "running";
+    }
+    if (w.batch === null) {
+      w.batch = [];
+      this.#dirty.push(w);
+    }
+    const wire = t.def.wire;
+    if (!w.known.has(wire.fid)) {
+      w.known.add(wire.fid);
+      (w.batchDefs ??= []).push(wire);
+    }
+    w.batch.push(t.id, t.method ?? wire.fid, t.args, t.flags);
+  }
+
+  #send(w: PoolWorker): void {
+    const tasks = w.batch;
+    if (!tasks) return;
+    const defs = w.batchDefs;
+    w.batch = null;
+    w.batchDefs = null;
+    if (w.dead) return;
+    try {
+      w.post({ t: "run", defs, tasks });
+    } catch (e) {
+      // Something in the batch cannot be cloned: send tasks one at a time to find it.
+      for (let i = 0; i < tasks.length; i += 4) {
+        const one = tasks.slice(i, i + 4);
+        try {
+          w.post({ t: "run", defs, tasks: one });
+        } catch {
+          const t = w.inflight.get(one[0] as number)!;
+          w.inflight.delete(t.id);
+          this.#fail(
+            t,
+            new TypeError(
+              `Cannot send the arguments of '${t.name}' to a worker: ${(e as Error).message}`,
+            ),
+          );
+        }
+      }
+      this.#afterDone(w);
+    }
+  }
+
+  /** Sends a definition to a worker ahead of any task, so it loads it in the background. */
+  #teach(w: PoolWorker, d: Def): void {
+    if (w.known.has(d.wire.fid)) return;
+    w.known.add(d.wire.fid);
+    w.post({ t: "run", defs: [d.wire], tasks: [] });
+  }
+
+  /**
+   * Starts pool workers up to `numCpus`, at most one per core at a time: workers starting at
+   * once compete for the cores, and the first task waits for the first worker to be ready.
+   */
+  #grow(): void {
+    if (this.closed || this.#startFailures >= 3) return;
+    let booting = 0;
+    let count = 0;
+    for (const w of this.#workers) {
+      if (w.kind !== "pool") continue;
+      count++;
+      if (!w.ready) booting++;
+    }
+    // Deno's Worker constructor blocks this thread (≈65 ms), so there one starts at a time.
+    const atOnce = runtimeName === "deno" ? 1 : Math.max(1, hardwareConcurrency());
+    while (count < this.numCpus && booting < atOnce) {
+      this.#markIdle(this.#spawn());
+      count++;
+      booting++;
+    }
+  }
+
+  #markIdle(w: PoolWorker): void {
+    if (w.idle || w.dead || w.kind !== "pool") return;
+    w.idle = true;
+    this.#idle.push(w);
+  }
+
+  #spawn(kind: "pool" | "actor" = "pool", label?: string, concurrency = 1): PoolWorker {
+    const id = this.#nextWorkerId++;
+    const w = new PoolWorker(this, id, kind, label ?? `worker ${id}`, concurrency);
+    this.#workers.push(w);
+    if (kind === "pool") { for (const d of this.#defs.values()) this.#teach(w, d); }
+    this.#live++;
+    liveWorkerCount++;
+    return w;
+  }
+
+  // ---- messages from workers ---------------------------------------------------------------
+
+  onMessage(w: PoolWorker, m: FromWorker): void {
+    switch (m.t) {
+      case "done":
+        this.#done(w, m.r);
+        return;
+      case "ready":
+        w.ready = true;
+        w.offset = m.origin - performance.timeOrigin;
+        this.#startFailures = 0;
+        // Dispatch first: starting a worker blocks this thread for a while in Deno (≈65 ms).
+        this.flush();
+        this.#grow();
+        return;
+      case "block":
+        w.blocked++;
+        if (this.recorder.enabled) blockStarts.set(w, performance.now());
+        this.#afterDone(w);
+        return;
+      case "unblock":
+        w.blocked--;
+        if (w.slots === 0 && w.inflight.size - w.blocked > 0) {
+          // Resumes on its own worker: the pool is oversubscribed for a while, as in Ray.
+          w.slots = 1;
+          this.used += 1;
+        }
+        if (this.recorder.enabled) {
+          const start = blockStarts.get(w);
+          if (start !== undefined) {
+            blockStarts.delete(w);
+            this.recorder.spans.push({
+              kind: "get",
+              start,
+              end: performance.now(),
+              taskIds: [],
+              worker: w.id,
+            });
+          }
+        }
+        return;
+      case "submit":
+        this.#submitFromWorker(w, m);
+        return;
+      case "get":
+        this.#getForWorker(w, m.req, m.ids, m.timeout, m.numReturns);
+        return;
+      case "put": {
+        const e = this.put(m.value, m.id);
+        this.export(e);
+        return;
+      }
+      case "cancel": {
+        const e = this.#exported.get(m.id);
+        if (e instanceof Task) this.cancel(e, m.force);
+        return;
+      }
+      case "fault":
+        w.fault = m.error;
+        this.#kill(w, m.error);
+        return;
+      case "collected":
+        w.collectWaiter?.(m.data);
+        return;
+    }
+  }
+
+  #done(w: PoolWorker, r: unknown[]): void {
+    const off = w.offset;
+    for (let i = 0; i < r.length; i += DONE_STRIDE) {
+      const id = r[i] as number;
+      const t = w.inflight.get(id);
+      if (!t) continue;
+      w.inflight.delete(id);
+      const status = r[i + 1] as number;
+      const started = r[i + 3] as number;
+      const finished = r[i + 4] as number;
+      const d = t.def;
+      const dur = finished - started;
+      d.avg = d.runs === 0 ? dur : d.avg * 0.8 + dur * 0.2;
+      d.runs++;
+      const rec = t.rec;
+      if (rec) {
+        rec.started = started + off;
+        rec.finished = finished + off;
+        rec.resultBytes = r[i + 5] as number;
+      }
+      if (status === DONE_OK) {
+        let v = r[i + 2];
+        if (r[i + 5] as number < 0) {
+          // Negative size marks a result that carries references.
+          v = reviveRefs(v, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag));
+          if (rec) rec.resultBytes = -rec.resultBytes;
+        }
+        if (rec) rec.status = "ok";
+        t.settle(1, v);
+      } else if (status === DONE_CANCELLED) {
+        this.#fail(
+          t,
+          new TaskCancelledError(`Task '${t.name}' (id ${t.id}) was cancelled`),
+          "cancelled",
+        );
+      } else {
+        const info = r[i + 2] as RemoteErrorInfo;
+        if (t.actor && info.name === "__ActorDead__") {
+          this.#fail(t, t.actor.dead ?? new ActorDiedError(info.message));
+        } else if (t.actor && t.method === null) {
+          // The constructor threw: the actor is dead, and so is every call to it.
+          const err = new ActorDiedError(
+            `Actor '${t.actor.name}' (id ${t.actor.id}) died: its constructor threw ${info.name}: ${info.message}`,
+            { cause: new TaskError(t.name, t.id, info) },
+          );
+          t.actor.dead = err;
+          this.#fail(t, err);
+        } else if (this.#retryOnError(t, info)) {
+          w.inflight.delete(id);
+        } else {
+          this.#fail(t, new TaskError(t.name, t.id, info));
+        }
+      }
+    }
+    this.#afterDone(w);
+    this.flush();
+  }
+
+  #retryOnError(t: Task, info: RemoteErrorInfo): boolean {
+    const re = t.opts.retryExceptions;
+    if (!re || t.retriesLeft === 0 || t.actor) return false;
+    if (Array.isArray(re)) {
+      const err = reviveError(info);
+      if (!re.some((c) => (c as { name?: string }).name === err.name)) return false;
+    }
+    t.retriesLeft--;
+    if (t.rec) t.rec.retries++;
+    t.worker = null;
+    this.#waiting.add(t);
+    this.#queue.unshift(t);
+    return true;
+  }
+
+  /** After results arrived or a task blocked: release slots and ref of an idle worker. */
+  #afterDone(w: PoolWorker): void {
+    if (w.inflight.size - w.blocked === 0 && w.slots > 0) {
+      this.used -= w.slots;
+      w.slots = 0;
+    }
+    if (w.inflight.size === 0 && w.refd) {
+      w.refd = false;
+      w.handle.unref();
+    }
+    if (w.inflight.size - w.blocked === 0) this.#markIdle(w);
+    this.flush();
+  }
+
+  #fail(t: Task, err: Error, status: "error" | "cancelled" | "crashed" = "error"): void {
+    this.#waiting.delete(t);
+    if (t.rec) {
+      t.rec.status = err instanceof TaskCancelledError
+        ? "cancelled"
+        : err instanceof WorkerCrashedError
+        ? "crashed"
+        : status;
+      t.rec.error = `${err.name}: ${err.message}`;
+      if (Number.isNaN(t.rec.finished)) t.rec.finished = performance.now();
+    }
+    t.settle(2, err);
+  }
+
+  // ---- worker exits ------------------------------------------------------------------------
+
+  onExit(w: PoolWorker, code: number): void {
+    if (w.dead) return;
+    const reason = w.fault ? `uncaught ${w.fault.name}: ${w.fault.message}` : `exit code ${code}`;
+    this.#lost(w, reason, w.fault);
+  }
+
+  /** Terminates a worker that reported an uncaught error. */
+  #kill(w: PoolWorker, info: RemoteErrorInfo): void {
+    if (w.dead) return;
+    this.#lost(w, `uncaught ${info.name}: ${info.message}`, info);
+    w.handle.terminate();
+  }
+
+  /** A worker is gone without being asked: fail or retry what it was running. */
+  #lost(w: PoolWorker, reason: string, info: RemoteErrorInfo | null): void {
+    this.#retire(w, reason);
+    if (!w.ready) this.#startFailures++;
+    const started = Atomics.load(w.counter, 0);
+    const tasks = [...w.inflight.values()].sort((a, b) => a.seq - b.seq);
+    w.inflight.clear();
+    const requeue: Task[] = [];
+    const cause = info ? reviveError(info) : undefined;
+    if (w.actor) {
+      const a = w.actor;
+      a.dead ??= new ActorDiedError(
+        `Actor '${a.name}' (id ${a.id}) died: its worker ended (${reason})`,
+        { cause },
+      );
+      for (const t of tasks) this.#fail(t, a.dead, "crashed");
+      for (const t of a.pending) this.#fail(t, a.dead, "crashed");
+      a.pending = [];
+      this.used -= a.numCpus;
+    } else {
+      for (const t of tasks) {
+        if (t.state !== 0) continue;
+        if (t.seq < started) {
+          if (t.retriesLeft !== 0) {
+            t.retriesLeft--;
+            if (t.rec) t.rec.retries++;
+            requeue.push(t);
+          } else {
+            const tries = t.opts.maxRetries + 1;
+            this.#fail(
+              t,
+              new WorkerCrashedError(
+                `Task '${t.name}' (id ${t.id}) failed: worker ${w.id} died while running it (${reason}); tried ${tries} time${
+                  tries === 1 ? "" : "s"
+                }`,
+                { cause },
+              ),
+              "crashed",
+            );
+          }
+        } else requeue.push(t);
+      }
+    }
+    if (this.#startFailures >= 3 && this.#poolWorkerCount() === 0) {
+      const err = new WorkerCrashedError(
+        `Cannot start workers: they died while starting (${reason})`,
+        {
+          cause,
+        },
+      );
+      for (const t of [...requeue, ...this.#queue.drain()]) this.#fail(t, err, "crashed");
+      return;
+    }
+    for (let i = requeue.length - 1; i >= 0; i--) {
+      const t = requeue[i];
+      t.worker = null;
+      this.#waiting.add(t);
+      this.#queue.unshift(t);
+    }
+    // Keep the pool at its size.
+    this.#grow();
+    this.flush();
+  }
+
+  /** Takes a worker out of the pool (it is dead or about to be terminated). */
+  #retire(w: PoolWorker, exit?: string): void {
+    if (w.dead) return;
+    w.dead = true;
+    this.#live--;
+    liveWorkerCount--;
+    w.rec.ended = performance.now();
+    if (exit) w.rec.exit = exit;
+    if (w.slots > 0) {
+      this.used -= w.slots;
+      w.slots = 0;
+    }
+    const i = this.#workers.indexOf(w);
+    if (i >= 0) this.#workers.splice(i, 1);
+  }
+
+  // ---- cancellation ------------------------------------------------------------------------
+
+  cancel(t: Task, force: boolean): void {
+    if (t.state !== 0) return;
+    t.cancelled = true;
+    const w = t.worker;
+    if (!w) {
+      // Waiting for arguments or a slot: it never runs.
+      this.#fail(
+        t,
+        new TaskCancelledError(`Task '${t.name}' (id ${t.id}) was cancelled before it ran`),
+      );
+      return;
+    }
+    const started = t.seq < Atomics.load(w.counter, 0);
+    if (!started) {
+      w.post({ t: "cancel", id: t.id });
+      return;
+    }
+    if (!force) return;
+    if (w.actor) {
+      throw new TypeError(
+        `Cannot force-cancel '${t.name}' as it runs in an actor; use kill() on the actor`,
+      );
+    }
+    // Running: end its worker. Other tasks sent to it go back to the queue.
+    w.inflight.delete(t.id);
+    this.#fail(
+      t,
+      new TaskCancelledError(
+        `Task '${t.name}' (id ${t.id}) was cancelled while running (its worker was terminated)`,
+      ),
+    );
+    this.#lost(w, "terminated by cancel(force)", null);
+    w.handle.terminate();
+  }
+
+  // ---- nested calls from workers -----------------------------------------------------------
+
+  /** Set by api.ts: builds an actor handle from its copied tag. */
+  actorHandleFor?: (tag: Record<string, unknown>) => unknown;
+
+  #resolveTags(args: unknown[]): void {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as Record<string, unknown> | null;
+      if (a !== null && typeof a === "object" && REF_TAG in a) {
+        args[i] = this.refFor(a[REF_TAG] as number);
+      }
+    }
+  }
+
+  #submitFromWorker(_w: PoolWorker, m: Extract<FromWorker, { t: "submit" }>): void {
+    this.#resolveTags(m.args);
+    if (m.flags & FLAG_REFS) {
+      m.args = m.args.map((a) =>
+        reviveRefs(a, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag))
+      );
+    }
+    const scan = { bytes: 0, refs: (m.flags & FLAG_REFS) !== 0 };
+    for (const a of m.args) if (!(a instanceof ObjectRef)) scanSafe(a, scan);
+    const opts = m.opts as unknown as TaskOptions;
+    let t: Task;
+    if (m.actor !== undefined) {
+      const a = this.#actors.get(m.actor);
+      if (!a) return;
+      t = this.submit(a.def, m.args, opts, scan, a, m.method!, m.id, m.parent);
+    } else {
+      t = this.submit(this.def(m.def), m.args, opts, scan, null, null, m.id, m.parent);
+    }
+    this.export(t);
+  }
+
+  #getForWorker(
+    w: PoolWorker,
+    req: number,
+    ids: number[],
+    timeout: number | null,
+    numReturns: number | null,
+  ): void {
+    const entries: Entry[] = [];
+    for (const id of ids) {
+      const e = this.#exported.get(id);
+      if (!e) {
+        w.post({
+          t: "reply",
+          req,
+          ok: false,
+          value: errorInfo(
+            new RuntimeShutdownError(`Cannot get ObjectRef(${id}): it is unknown to the driver`),
+          ),
+        });
+        return;
+      }
+      if (e.rec) e.rec.awaited = true;
+      entries.push(e);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    const need = numReturns ?? entries.length;
+    let ready = 0;
+    const reply = (ok: boolean, value: unknown) => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) clearTimeout(timer);
+      if (w.dead) return;
+      try {
+        w.post({ t: "reply", req, ok, value });
+      } catch (e) {
+        w.post({ t: "reply", req, ok: false, value: errorInfo(e) });
+      }
+    };
+    const check = () => {
+      if (done) return;
+      if (numReturns !== null) {
+        if (ready >= need) reply(true, entries.map((e) => e.state !== 0));
+        return;
+      }
+      for (const e of entries) {
+        if (e.state === 2) return reply(false, errorInfo(e.value));
+      }
+      if (ready === entries.length) {
+        for (const e of entries) {
+          if (e instanceof Task || e.rec === null) this.#exportValue(e.value);
+        }
+        reply(true, entries.map((e) => e.value));
+      }
+    };
+    for (const e of entries) {
+      e.onSettled((s) => {
+        ready++;
+        if (s.state === 2 && numReturns === null) return reply(false, errorInfo(s.value));
+        check();
+      });
+    }
+    if (!done && timeout !== null) {
+      timer = setTimeout(() => {
+        if (numReturns !== null) reply(true, entries.map((e) => e.state !== 0));
+        else {reply(false, {
+            name: "GetTimeoutError",
+            message: `Get timed out after ${timeout} ms`,
+            stack: "",
+          });}
+      }, timeout);
+    }
+  }
+
+  #exportValue(v: unknown): void {
+    if (typeof v === "object" && v !== null) this.#exportNested(v);
+  }
+
+  // ---- actors ------------------------------------------------------------------------------
+
+  createActor(
+    def: Def,
+    args: unknown[],
+    opts: TaskOptions,
+    concurrency: number,
+    scan: { bytes: number; refs: boolean },
+  ): Actor {
+    const id = this.#nextActorId++;
+    const name = def.wire.name || "Actor";
+    const w = this.#spawn("actor", `actor ${name}#${id}`, concurrency);
+    const a = new Actor(id, name, def, w, opts.numCpus);
+    this.used += opts.numCpus;
+    w.actor = a;
+    this.#actors.set(id, a);
+    this.submit(def, args, { ...opts, maxRetries: 0, retryExceptions: false }, scan, a, null);
+    return a;
+  }
+
+  actor(id: number): Actor | undefined {
+    return this.#actors.get(id);
+  }
+
+  #actorReady(t: Task): void {
+    const a = t.actor!;
+    if (a.dead) {
+      this.#fail(t, a.dead);
+      return;
+    }
+    a.pending.push(t);
+    this.#actorFlush(a);
+  }
+
+  /** Sends an actor's calls in submission order, stopping at the first whose args are pending. */
+  #actorFlush(a: Actor): void {
+    const w = a.worker;
+    let n = 0;
+    while (n < a.pending.length && a.pending[n].deps === 0) {
+      const t = a.pending[n++];
+      if (t.state !== 0) continue;
+      this.#assign(t, w);
+    }
+    if (n > 0) a.pending.splice(0, n);
+    this.#scheduleFlush();
+  }
+
+  kill(a: Actor, reason: string): void {
+    if (!a.dead) {
+      a.dead = new ActorDiedError(`Actor '${a.name}' (id ${a.id}) ${reason}`);
+    }
+    const w = a.worker;
+    if (w.dead) return;
+    this.#lost(w, reason, null);
+    w.handle.terminate();
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  /** Asks every live worker for the data its collectors hold, then ends all workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new RuntimeShutdownError("Cannot complete the task as the runtime was shut down");
+    const workers = this.#workers.slice();
+    // Fail everything pending first, so no caller waits on collection.
+    for (const t of this.#queue.drain()) this.#fail(t, shutdownError(t, err));
+    for (const t of [...this.#waiting]) this.#fail(t, shutdownError(t, err));
+    for (const w of workers) {
+      for (const t of w.inflight.values()) this.#fail(t, shutdownError(t, err));
+      w.inflight.clear();
+      for (const a of this.#actors.values()) {
+        for (const t of a.pending) this.#fail(t, shutdownError(t, err));
+        a.pending = [];
+        a.dead ??= new ActorDiedError(
+          `Actor '${a.name}' (id ${a.id}) is gone: the runtime was shut down`,
+        );
+      }
+    }
+    const collected = hooks().collected;
+    if (collected.size > 0) {
+      const names = [...collected.keys()];
+      await Promise.all(workers.map((w) => this.#collect(w, names)));
+    }
+    for (const w of workers) {
+      this.#retire(w);
+      w.handle.terminate().catch(() => {});
+    }
+    this.#exported.clear();
+  }
+
+  #collect(w: PoolWorker, names: string[]): Promise<void> {
+    if (w.dead || !w.ready) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        w.collectWaiter = null;
+        resolve();
+      }, 5000);
+      w.collectWaiter = (data) => {
+        clearTimeout(timer);
+        w.collectWaiter = null;
+        for (const [name, value] of Object.entries(data)) {
+          try {
+            hooks().collected.get(name)?.(value, w.description);
+          } catch { /* a tool's handler failing must not stop shutdown */ }
+        }
+        resolve();
+      };
+      w.handle.ref();
+      w.post({ t: "collect", names });
+    });
+  }
+}
+
+function shutdownError(t: Task, _err: Error): Error {
+  return new RuntimeShutdownError(
+    `Cannot complete '${t.name}' (id ${t.id}) as the runtime was shut down`,
+  );
+}
+
+function scanSafe(v: unknown, out: { bytes: number; refs: boolean }): void {
+  try {
+    scanValue(v, "arg", out);
+  } catch { /* already sent once by the worker, so it is cloneable */ }
+}
+
+const blockStarts = new WeakMap<PoolWorker, number>();
+
+/** Worker threads alive in this process, across pools (for leak tests). */
+export let liveWorkerCount = 0;
+
+export { ID_SPAN };

@@ -1,0 +1,449 @@
+/**
+ * Worker entry: runs tasks (or one actor) sent by the driver.
+ *
+ * It imports the module that defined a remote function to find it (the module's `remote()` calls
+ * register their functions here instead of creating remote functions), or evaluates the function's
+ * source when no module can give it.
+ *
+ * @module
+ */
+import { parentPort, workerData as rawData } from "node:worker_threads";
+import { setWorkerContext, type WorkerContext } from "./_context.ts";
+import {
+  DONE_CANCELLED,
+  DONE_ERROR,
+  DONE_OK,
+  FLAG_REFS,
+  type FnDef,
+  type FromWorker,
+  RUN_STRIDE,
+  type ToWorker,
+  type WorkerInit,
+} from "./_protocol.ts";
+import { ACTOR_TAG, errorInfo, reviveRefs } from "./_wire.ts";
+import { _setWorkerData, workerCollectors } from "./hooks.ts";
+import { ObjectRef } from "./object_ref.ts";
+import { type RemoteErrorInfo, reviveError } from "./errors.ts";
+
+const init = rawData as WorkerInit;
+const port = parentPort!;
+const counter = new Int32Array(init.counter);
+const ID_SPAN = 4294967296;
+
+function post(msg: FromWorker): void {
+  port.postMessage(msg);
+}
+
+let nextLocal = 1;
+let nextReq = 1;
+const replies = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+let blocked = 0;
+
+const ctx: WorkerContext = {
+  id: init.id,
+  kind: init.kind,
+  post,
+  registry: new Map(),
+  importing: null,
+  nextId: () => init.id * ID_SPAN + nextLocal++,
+  request(ids, timeout, numReturns) {
+    const req = nextReq++;
+    blocked++;
+    post({ t: "block" });
+    return new Promise((resolve, reject) => {
+      replies.set(req, {
+        resolve: (v) => {
+          resume();
+          resolve(v);
+        },
+        reject: (e) => {
+          resume();
+          reject(e);
+        },
+      });
+      post({ t: "get", req, ids, timeout, numReturns });
+    });
+  },
+  currentTask: 0,
+  refsMade: 0,
+};
+setWorkerContext(ctx);
+_setWorkerData(init.data);
+
+function resume(): void {
+  blocked--;
+  post({ t: "unblock" });
+}
+
+// Errors that escape tasks (a timer throwing, a rejected promise nobody awaits) would kill the
+// process in Deno: report them so the driver replaces this worker and fails its task.
+globalThis.addEventListener("error", (e: Event) => {
+  e.preventDefault();
+  fault((e as ErrorEvent).error ?? new Error((e as ErrorEvent).message));
+});
+globalThis.addEventListener("unhandledrejection", (e: Event) => {
+  e.preventDefault();
+  fault((e as PromiseRejectionEvent).reason);
+});
+
+let faulted = false;
+function fault(err: unknown): void {
+  if (faulted) return;
+  faulted = true;
+  flush();
+  post({ t: "fault", error: errorInfo(err) });
+}
+
+// ---- finding functions ---------------------------------------------------------------------
+
+const imported = new Map<string, Promise<unknown>>();
+const fns = new Map<number, Promise<unknown>>();
+const defs = new Map<number, FnDef>();
+
+function importable(url: string): boolean {
+  return /^(file|https?):/.test(url) && !url.includes("$deno$") && !url.includes("[eval");
+}
+
+async function importModule(url: string): Promise<unknown> {
+  let p = imported.get(url);
+  if (!p) {
+    p = (async () => {
+      ctx.importing = url;
+      try {
+        return await import(url);
+      } finally {
+        ctx.importing = null;
+      }
+    })();
+    imported.set(url, p);
+  }
+  return await p;
+}
+
+function evaluate(def: FnDef): unknown {
+  const src = def.src;
+  const attempts = [`(${src})`, `({${src}})[${JSON.stringify(def.name)}]`, `(function ${src})`];
+  let first: unknown;
+  for (const code of attempts) {
+    try {
+      const v = new Function(`"use strict"; return ${code};`)();
+      if (typeof v === "function") return v;
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw new TypeError(
+    `Cannot ship remote function '${def.name}' to a worker: its module (${def.url}) does not define it at the top level, and its source cannot be evaluated on its own: ${
+      (first as Error)?.message ?? "not a function"
+    }`,
+  );
+}
+
+function resolveFn(fid: number): Promise<unknown> {
+  let p = fns.get(fid);
+  if (!p) {
+    const def = defs.get(fid);
+    if (!def) return Promise.reject(new Error(`Unknown function id ${fid}`));
+    p = (async () => {
+      let importError: unknown;
+      if (importable(def.url)) {
+        try {
+          await importModule(def.url);
+        } catch (e) {
+          importError = e;
+        }
+        const found = ctx.registry.get(`${def.url}#${def.key}`);
+        if (found) return found;
+      }
+      try {
+        return shipped(def, evaluate(def));
+      } catch (e) {
+        if (importError) {
+          throw new TypeError(
+            `Cannot load remote function '${def.name}' in a worker: importing ${def.url} failed: ${
+              (importError as Error)?.message ?? importError
+            }`,
+            { cause: importError },
+          );
+        }
+        throw e;
+      }
+    })();
+    fns.set(fid, p);
+  }
+  return p;
+}
+
+/** Wraps a function evaluated from source so a missing outer variable gets an explanation. */
+function shipped(def: FnDef, fn: unknown): unknown {
+  if (def.cls) return fn;
+  const f = fn as (...a: unknown[]) => unknown;
+  const explain = (e: unknown): never => {
+    if (e instanceof ReferenceError) {
+      e.message +=
+        ` (remote function '${def.name}' was sent as source text because it is not defined at the top level of a module file, so it can only use its own parameters and globals)`;
+    }
+    throw e;
+  };
+  return function (this: unknown, ...args: unknown[]) {
+    try {
+      const r = f.apply(this, args);
+      if (r && typeof (r as Promise<unknown>).then === "function") {
+        return (r as Promise<unknown>).then(undefined, explain);
+      }
+      return r;
+    } catch (e) {
+      explain(e);
+    }
+  };
+}
+
+// ---- running tasks -------------------------------------------------------------------------
+
+interface Job {
+  id: number;
+  fid: number | string;
+  args: unknown[];
+  flags: number;
+}
+
+const queue: Job[] = [];
+let qHead = 0;
+let running = 0;
+const cancelled = new Set<number>();
+let out: unknown[] = [];
+let instance: Record<string, (...a: unknown[]) => unknown> | null = null;
+let actorError: ReturnType<typeof errorInfo> | null = null;
+const concurrency = init.concurrency;
+
+function makeRef(id: number): ObjectRef<unknown> {
+  ctx.refsMade++;
+  return new ObjectRef(id);
+}
+
+function makeActor(tag: Record<string, unknown>): unknown {
+  const make = (globalThis as Record<symbol, unknown>)[Symbol.for("rayprof.actorHandle")] as
+    | ((tag: Record<string, unknown>) => unknown)
+    | undefined;
+  return make ? make(tag) : tag;
+}
+
+function hasRefs(v: unknown, depth = 0): boolean {
+  if (typeof v !== "object" || v === null || depth > 64) return false;
+  if (v instanceof ObjectRef || ACTOR_TAG in v) return true;
+  if (Array.isArray(v)) return v.some((x) => hasRefs(x, depth + 1));
+  if (v instanceof Map) return [...v.values()].some((x) => hasRefs(x, depth + 1));
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  return Object.values(v).some((x) => hasRefs(x, depth + 1));
+}
+
+function sizeOf(v: unknown): number {
+  switch (typeof v) {
+    case "undefined":
+    case "boolean":
+      return 1;
+    case "number":
+    case "bigint":
+      return 8;
+    case "string":
+      return v.length;
+  }
+  if (v === null) return 1;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (v instanceof ArrayBuffer) return v.byteLength;
+  try {
+    return JSON.stringify(v)?.length ?? 8;
+  } catch {
+    return 8;
+  }
+}
+
+function finish(
+  job: Job,
+  status: number,
+  value: unknown,
+  started: number,
+  refsBefore: number,
+): void {
+  const finished = performance.now();
+  let bytes = 0;
+  if (status === DONE_OK) {
+    bytes = sizeOf(value);
+    if ((ctx.refsMade !== refsBefore || (job.flags & FLAG_REFS)) && hasRefs(value)) {
+      bytes = -bytes - 1;
+    }
+  }
+  out.push(job.id, status, value, started, finished, bytes);
+}
+
+function pump(): void {
+  const t0 = performance.now();
+  while (qHead < queue.length && running - blocked < concurrency) {
+    const job = queue[qHead];
+    queue[qHead++] = undefined as unknown as Job;
+    Atomics.add(counter, 0, 1);
+    if (cancelled.delete(job.id)) {
+      out.push(job.id, DONE_CANCELLED, undefined, NaN, NaN, 0);
+      continue;
+    }
+    start(job);
+    if (out.length >= 6 * 64 || performance.now() - t0 > 2) flush();
+  }
+  if (qHead === queue.length) {
+    queue.length = 0;
+    qHead = 0;
+  }
+  flush();
+}
+
+function start(job: Job): void {
+  const started = performance.now();
+  const refsBefore = ctx.refsMade;
+  running++;
+  ctx.currentTask = job.id;
+  const settleOk = (v: unknown) => {
+    running--;
+    finish(job, DONE_OK, v, started, refsBefore);
+  };
+  const settleErr = (e: unknown) => {
+    running--;
+    finish(job, DONE_ERROR, errorInfo(e), started, refsBefore);
+  };
+  try {
+    if (job.flags & FLAG_REFS) job.args = job.args.map((a) => reviveRefs(a, makeRef, makeActor));
+    const r = call(job);
+    if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+      (r as Promise<unknown>).then(settleOk, settleErr).then(pump);
+    } else settleOk(r);
+  } catch (e) {
+    settleErr(e);
+  }
+}
+
+function call(job: Job): unknown {
+  if (typeof job.fid === "string") {
+    // An actor method.
+    if (actorError) throw Object.assign(new Error(actorError.message), { name: "__ActorDead__" });
+    if (!instance) throw new Error("The actor was not constructed");
+    const m = instance[job.fid];
+    if (typeof m !== "function") {
+      throw new TypeError(`Cannot call '${job.fid}' on the actor: it is not a method`);
+    }
+    return m.apply(instance, job.args);
+  }
+  const fnP = resolved.get(job.fid);
+  if (fnP === undefined) {
+    return resolveFn(job.fid).then((fn) => {
+      resolved.set(job.fid as number, fn);
+      return invoke(fn, job);
+    });
+  }
+  return invoke(fnP, job);
+}
+
+const resolved = new Map<number, unknown>();
+
+function invoke(fn: unknown, job: Job): unknown {
+  if (init.kind === "actor") {
+    const Cls = fn as new (...a: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
+    try {
+      instance = new Cls(...job.args);
+    } catch (e) {
+      actorError = errorInfo(e);
+      throw e;
+    }
+    return undefined;
+  }
+  return (fn as (...a: unknown[]) => unknown)(...job.args);
+}
+
+function flush(): void {
+  if (out.length === 0) return;
+  const r = out;
+  out = [];
+  try {
+    post({ t: "done", r });
+  } catch {
+    // A result that cannot be cloned: send the others, and an error for it.
+    for (let i = 0; i < r.length; i += 6) {
+      const one = r.slice(i, i + 6);
+      try {
+        post({ t: "done", r: one });
+      } catch (e) {
+        post({
+          t: "done",
+          r: [
+            one[0],
+            DONE_ERROR,
+            errorInfo(
+              new TypeError(
+                `Cannot send the task's result back to the driver: ${(e as Error).message}`,
+              ),
+            ),
+            one[3],
+            one[4],
+            0,
+          ],
+        });
+      }
+    }
+  }
+}
+
+async function collect(names: string[]): Promise<void> {
+  const data: Record<string, unknown> = {};
+  const cs = workerCollectors();
+  for (const n of names) {
+    const c = cs.get(n);
+    if (c) {
+      try {
+        data[n] = await c();
+      } catch (e) {
+        data[n] = { error: errorInfo(e) };
+      }
+    }
+  }
+  post({ t: "collected", data });
+}
+
+port.on("message", (m: ToWorker) => {
+  switch (m.t) {
+    case "run": {
+      if (m.defs) {
+        for (const d of m.defs) {
+          defs.set(d.fid, d);
+          // Load it now; a failure surfaces when a task needs the function.
+          if (init.kind === "pool") resolveFn(d.fid).catch(() => {});
+        }
+      }
+      const tasks = m.tasks;
+      for (let i = 0; i < tasks.length; i += RUN_STRIDE) {
+        queue.push({
+          id: tasks[i] as number,
+          fid: tasks[i + 1] as number | string,
+          args: tasks[i + 2] as unknown[],
+          flags: tasks[i + 3] as number,
+        });
+      }
+      pump();
+      return;
+    }
+    case "cancel":
+      cancelled.add(m.id);
+      return;
+    case "reply": {
+      const r = replies.get(m.req);
+      if (!r) return;
+      replies.delete(m.req);
+      if (m.ok) r.resolve(reviveRefs(m.value, makeRef, makeActor));
+      else r.reject(reviveError(m.value as RemoteErrorInfo));
+      return;
+    }
+    case "collect":
+      collect(m.names);
+      return;
+  }
+});
+
+for (const url of init.preload) await import(url);
+post({ t: "ready", origin: performance.timeOrigin });
