@@ -1,0 +1,158 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { htmlReport } from "../profile/html.ts";
+import { ex1, ex3, Sim } from "./fixtures/timeline/simulate.ts";
+import { LOOPS_FILE, LOOPS_SOURCE, loopsLineStats } from "./fixtures/timeline/line_stats_sample.ts";
+import { Browser, findChromium } from "./fixtures/timeline/cdp.ts";
+
+function fullReport(): string {
+  return htmlReport({
+    recording: ex3(2),
+    title: "loops.ts",
+    lineStats: loopsLineStats(),
+    sources: { [LOOPS_FILE]: LOOPS_SOURCE },
+    functions: [
+      { name: "func", file: LOOPS_FILE, line: 3, ncalls: 5, tottime: 2.5, cumtime: 2.5 },
+      {
+        name: "fib",
+        file: LOOPS_FILE,
+        line: 30,
+        ncalls: 177,
+        primitiveCalls: 1,
+        tottime: 0.01,
+        cumtime: 0.02,
+      },
+    ],
+    cwd: "/work/app",
+  });
+}
+
+test("htmlReport() is one file that loads nothing from elsewhere", () => {
+  const html = fullReport();
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  // No src/href attributes at all: scripts and styles are inline.
+  assert.doesNotMatch(html, /\s(src|href)=/);
+  assert.doesNotMatch(html, /@import|url\(/);
+});
+
+test("htmlReport() escapes names, sources and messages", () => {
+  const sim = new Sim(2);
+  sim.block([sim.submit(`<img onerror="x">`, 5, 1, { error: "Error: <b>&", status: "error" })]);
+  const html = htmlReport({ recording: sim.recording() });
+  assert.doesNotMatch(html, /<img onerror/);
+  assert.match(html, /&lt;img onerror=&quot;x&quot;&gt;/);
+  assert.match(html, /Error: &lt;b&gt;&amp;/);
+});
+
+test("htmlReport() shows the line heat map, darkest on the slowest line", () => {
+  const html = fullReport();
+  const rows = [
+    ...html.matchAll(
+      /<tr class="hit" style="background:rgba\(230,85,13,([\d.]+)\)"><td class="num">(\d+)</g,
+    ),
+  ];
+  const alpha = new Map(rows.map((m) => [Number(m[2]), Number(m[1])]));
+  assert.ok(alpha.get(10)! > alpha.get(8)! && alpha.get(10)! > alpha.get(9)!);
+  assert.ok(alpha.get(19)! > alpha.get(17)!);
+  assert.match(html, /list1\.push\(await ray\.get\(func\.remote\(\)\)\);/);
+  assert.match(html, /<td class="num" data-sort="177">177\/1<\/td>/);
+  assert.match(html, /loops\.ts:30\(fib\)/);
+});
+
+test("htmlReport() leaves out the sections it has no data for", () => {
+  const onlyTasks = htmlReport({ recording: ex1(2) });
+  assert.match(onlyTasks, /id="gantt"/);
+  assert.doesNotMatch(onlyTasks, /id="lines"|id="function-profile"/);
+  const onlyLines = htmlReport({ lineStats: loopsLineStats() });
+  assert.doesNotMatch(onlyLines, /id="gantt"|id="findings"/);
+  assert.match(onlyLines, /id="lines"/);
+  assert.match(htmlReport({}), /Nothing was recorded/);
+});
+
+const chromium = findChromium();
+
+test(
+  "htmlReport() renders in headless Chromium with no console error",
+  {
+    skip: chromium
+      ? false
+      : "Chromium is not installed (apt-get install chromium); .ci/run installs it",
+    timeout: 60_000,
+  },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rayprof-html-"));
+    const file = join(dir, "report.html");
+    writeFileSync(file, fullReport());
+    const browser = await Browser.launch(chromium!);
+    try {
+      const page = await browser.open(`file://${file}`);
+      assert.equal(await page.eval(`document.documentElement.dataset.ready`), "1");
+      // Timeline: a row per worker plus the driver, a bar per task, blocked spans on the driver.
+      const gantt = await page.eval<
+        { rows: string[]; tasks: number; blocked: number; width: number }
+      >(`({
+        rows: [...document.querySelectorAll("#gantt .row")].map((g) => g.dataset.row),
+        tasks: document.querySelectorAll("#gantt rect.task").length,
+        blocked: document.querySelectorAll("#gantt rect.blocked").length,
+        width: document.getElementById("gantt").getBoundingClientRect().width,
+      })`);
+      assert.deepEqual(gantt.rows, ["driver", "worker 0", "worker 1"]);
+      assert.equal(gantt.tasks, 10);
+      assert.equal(gantt.blocked, 1);
+      assert.ok(gantt.width > 500, `Gantt is ${gantt.width} px wide`);
+      // Each bar is laid out inside the plot.
+      const bars = await page.eval<number[][]>(
+        `[...document.querySelectorAll("#gantt rect.task")].map((r) => { const b = r.getBBox(); return [b.x, b.width]; })`,
+      );
+      for (const [x, w] of bars) {
+        assert.ok(x >= 120 && w > 0 && x + w <= 991, `bar at ${x} of ${w}`);
+      }
+      // Tables.
+      const tables = await page.eval<Record<string, number>>(`Object.fromEntries(
+        ["workers", "task-functions", "function-profile"].map((id) => [id, document.querySelectorAll("#" + id + " tbody tr").length])
+      )`);
+      assert.deepEqual(tables, { workers: 2, "task-functions": 2, "function-profile": 2 });
+      assert.equal(await page.eval(`document.querySelectorAll("#lines table.heat").length`), 2);
+      assert.equal(
+        await page.eval(`document.querySelector("#findings .finding").dataset.code`),
+        "never-awaited",
+      );
+      // Scripts work: sorting by a header and the tooltip of a bar.
+      const order = await page.eval<string[]>(`(() => {
+        const th = document.querySelectorAll("#function-profile th")[1];
+        th.click();
+        const asc = [...document.querySelectorAll("#function-profile tbody tr td:last-child")].map((td) => td.textContent);
+        th.click();
+        return asc.concat([...document.querySelectorAll("#function-profile tbody tr td:last-child")].map((td) => td.textContent));
+      })()`);
+      assert.deepEqual(order, [
+        "loops.ts:3(func)",
+        "loops.ts:30(fib)",
+        "loops.ts:30(fib)",
+        "loops.ts:3(func)",
+      ]);
+      const tip = await page.eval<string>(`(() => {
+        const r = document.querySelector("#gantt rect.task");
+        const b = r.getBoundingClientRect();
+        r.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: b.x + 2, clientY: b.y + 2 }));
+        const tip = document.getElementById("tip");
+        return tip.hidden ? "" : tip.textContent;
+      })()`);
+      assert.match(tip, /^(func|other_func) #\d+ \(task, ok\)/);
+      const shot = await page.screenshot();
+      assert.ok(shot.length > 10_000);
+      // Kept for a person to look at.
+      mkdirSync("tmp", { recursive: true });
+      writeFileSync("tmp/html_report_test.png", shot);
+      assert.deepEqual(page.errors, []);
+      assert.deepEqual(page.requests.filter((u) => !u.startsWith("file:")), []);
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
