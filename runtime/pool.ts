@@ -425,6 +425,15 @@ export class Pool {
     const dirty = this.#dirty;
     for (let i = 0; i < dirty.length; i++) this.#send(dirty[i]);
     dirty.length = 0;
+    // Tasks wait for a worker that is still starting: keep the process alive until it is ready.
+    if (q.size > 0) {
+      for (const w of this.#workers) {
+        if (!w.ready && !w.dead && !w.refd) {
+          w.refd = true;
+          w.handle.ref();
+        }
+      }
+    }
   }
 
   /** A new pool worker is allowed: below the pool size plus workers with blocked tasks. */
@@ -611,6 +620,10 @@ export class Pool {
         this.#startFailures = 0;
         // Dispatch first: starting a worker blocks this thread for a while in Deno (≈65 ms).
         this.flush();
+        if (w.inflight.size === 0 && w.refd) {
+          w.refd = false;
+          w.handle.unref();
+        }
         this.#grow();
         return;
       case "block":

@@ -214,6 +214,7 @@ const cancelled = new Set<number>();
 let out: unknown[] = [];
 let instance: Record<string, (...a: unknown[]) => unknown> | null = null;
 let actorError: ReturnType<typeof errorInfo> | null = null;
+let constructing: Promise<void> | null = null;
 const concurrency = init.concurrency;
 
 function makeRef(id: number): ObjectRef<unknown> {
@@ -324,6 +325,8 @@ function call(job: Job): unknown {
   if (typeof job.fid === "string") {
     // An actor method.
     if (actorError) throw Object.assign(new Error(actorError.message), { name: "__ActorDead__" });
+    // Calls may arrive while the constructor's module is still loading.
+    if (!instance && constructing) return constructing.then(() => call(job));
     if (!instance) throw new Error("The actor was not constructed");
     const m = instance[job.fid];
     if (typeof m !== "function") {
@@ -333,10 +336,12 @@ function call(job: Job): unknown {
   }
   const fnP = resolved.get(job.fid);
   if (fnP === undefined) {
-    return resolveFn(job.fid).then((fn) => {
+    const p = resolveFn(job.fid).then((fn) => {
       resolved.set(job.fid as number, fn);
       return invoke(fn, job);
     });
+    if (init.kind === "actor") constructing = p.then(() => {}, () => {});
+    return p;
   }
   return invoke(fnP, job);
 }
