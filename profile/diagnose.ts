@@ -550,6 +550,27 @@ function findFailures(groups: Map<string, TaskGroup>): Finding[] {
   return findings;
 }
 
+/** Splits text into lines of at most `width` characters at spaces (longer words stay whole). */
+function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  // A number and its unit ("2.50 s") stay on one line.
+  const words: string[] = [];
+  for (const w of text.split(" ")) {
+    if (words.length && /\d$/.test(words[words.length - 1]) && /^(s|ms|µs|B|kB|MB|GB|TB)\b/.test(w)) {
+      words[words.length - 1] += " " + w;
+    } else words.push(w);
+  }
+  for (const word of words) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines;
+}
+
 function sameLine(a: string | undefined, b: string | undefined): boolean {
   const x = parseCallsite(a), y = parseCallsite(b);
   return !x || !y || (x.url === y.url && x.line === y.line);
@@ -582,6 +603,11 @@ export interface FormatDiagnosisOptions {
    * @default {false}
    */
   color?: boolean;
+  /**
+   * Wrap findings to this many columns.
+   * @default {100}
+   */
+  width?: number;
 }
 
 /**
@@ -593,6 +619,7 @@ export interface FormatDiagnosisOptions {
  */
 export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = {}): string {
   const c = (code: string, s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const width = Math.max(40, options.width ?? 100);
   const out: string[] = [];
   const row = (k: string, v: string) => out.push(`  ${k.padEnd(16)} ${v}`);
   out.push(c("1", "Parallelism"));
@@ -656,10 +683,18 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
         : f.severity === "warning"
         ? c("33", "▲")
         : c("36", "ℹ");
-      const where = f.location ? c("1", showLocation(f.location, options.cwd)) + "  " : "";
-      out.push(`  ${mark} ${where}${f.message}`);
+      const where = f.location ? showLocation(f.location, options.cwd) + "  " : "";
+      const [head, ...rest] = wrapText(`${where}${f.message}`, width - 4);
+      out.push(
+        `  ${mark} ${
+          where ? c("1", head.slice(0, where.length - 2)) + head.slice(where.length - 2) : head
+        }`,
+      );
+      for (const l of rest) out.push(`    ${l}`);
       if (f.related) out.push(`      (.remote() at ${showLocation(f.related, options.cwd)})`);
-      out.push(`      → ${f.advice}`);
+      const [first, ...more] = wrapText(f.advice, width - 8);
+      out.push(`      → ${first}`);
+      for (const l of more) out.push(`        ${l}`);
     }
   }
   return out.join("\n") + "\n";
