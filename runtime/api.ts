@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { totalmem } from "node:os";
 import { hardwareConcurrency, userCallsite } from "./_platform.ts";
 import { siteKey, workerContext } from "./_context.ts";
 import { FLAG_REFS, type FnDef } from "./_protocol.ts";
@@ -65,9 +66,16 @@ export interface InitOptions {
   ignoreReinitError?: boolean;
   /** Task recording for timelines and diagnostics. */
   recording?: RecorderOptions;
+  /**
+   * Memory monitor: when the process's resident memory passes this many MB, the worker running
+   * the most recently dispatched task is ended (its task fails with WorkerCrashedError, or is
+   * retried). 0 turns the monitor off.
+   * @default {90% of the machine's memory, at most 3072}
+   */
+  memoryLimitMb?: number;
 }
 
-const INIT_KEYS = new Set(["numCpus", "ignoreReinitError", "recording"]);
+const INIT_KEYS = new Set(["numCpus", "ignoreReinitError", "recording", "memoryLimitMb"]);
 
 function checkKeys(what: string, options: object, allowed: Set<string>): void {
   for (const k of Object.keys(options)) {
@@ -133,8 +141,11 @@ export function init(options: InitOptions = {}): void {
   const numCpus = options.numCpus === undefined
     ? hardwareConcurrency()
     : checkCount("init", "numCpus", options.numCpus, 1);
+  const memoryLimitMb = options.memoryLimitMb === undefined
+    ? Math.min(3072, Math.floor(totalmem() / 1024 / 1024 * 0.9))
+    : checkCount("init", "memoryLimitMb", options.memoryLimitMb, 0);
   s.gen++;
-  s.pool = new Pool({ numCpus, recording: options.recording ?? {} }, s.gen);
+  s.pool = new Pool({ numCpus, recording: options.recording ?? {}, memoryLimitMb }, s.gen);
   s.wasShutdown = false;
   for (const w of s.wires) s.pool.def(w);
   s.pool.actorHandleFor = (tag) => {

@@ -8,6 +8,8 @@
  *
  * @module
  */
+import process from "node:process";
+import { clearInterval, setInterval } from "node:timers";
 import {
   captureCallsite,
   hardwareConcurrency,
@@ -145,6 +147,7 @@ export class PoolWorker {
   blocked = 0;
   /** Slots of the pool this worker holds while busy. */
   slots = 0;
+  lastDispatch = 0;
   idle = false;
   refd = false;
   known = new Set<number>();
@@ -197,6 +200,8 @@ export class PoolWorker {
 export interface PoolOptions {
   numCpus: number;
   recording: RecorderOptions;
+  /** Process memory (RSS) above which the newest running task's worker is ended; 0: off. */
+  memoryLimitMb: number;
 }
 
 const DEPTH_WINDOW_MS = 1;
@@ -236,6 +241,40 @@ export class Pool {
     this.recorder.numCpus = options.numCpus;
     // Start the workers soon, not now: init() followed at once by shutdown() costs nothing.
     queueMicrotask(() => this.#grow());
+    this.#memoryLimit = options.memoryLimitMb * 1024 * 1024;
+    if (this.#memoryLimit > 0) {
+      this.#memTimer = setInterval(() => this.#checkMemory(), 100);
+      this.#memTimer.unref();
+    }
+  }
+
+  #memoryLimit: number;
+  #memTimer: ReturnType<typeof setInterval> | undefined;
+  #memQuietUntil = 0;
+
+  /**
+   * The memory monitor (as Ray's): a worker that runs out of memory would take the whole process
+   * down (Deno) or eat the machine (Bun has no per-worker heap limit), so above the limit the
+   * worker running the most recently dispatched task is ended and its task fails or is retried.
+   */
+  #checkMemory(): void {
+    const now = performance.now();
+    if (now < this.#memQuietUntil) return;
+    const rss = process.memoryUsage.rss();
+    if (rss <= this.#memoryLimit) return;
+    let victim: PoolWorker | undefined;
+    for (const w of this.#workers) {
+      if (w.dead || w.inflight.size === 0) continue;
+      if (!victim || w.lastDispatch > victim.lastDispatch) victim = w;
+    }
+    if (!victim) return;
+    this.#memQuietUntil = now + 1000;
+    const mb = (n: number) => Math.round(n / 1024 / 1024);
+    const reason = `out of memory: the process used ${mb(rss)} MB, over memoryLimitMb ${
+      mb(this.#memoryLimit)
+    }, so the memory monitor ended the worker running the newest task`;
+    this.#lost(victim, reason, null);
+    victim.handle.terminate();
   }
 
   /** Live worker threads (pool and actors). */
@@ -508,6 +547,7 @@ export class Pool {
 
   #assign(t: Task, w: PoolWorker): void {
     this.#waiting.delete(t);
+    w.lastDispatch = performance.now();
     t.worker = w;
     t.seq = w.sent++;
     w.inflight.set(t.id, t);
@@ -1087,6 +1127,7 @@ export class Pool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.#memTimer !== undefined) clearInterval(this.#memTimer);
     const err = new RuntimeShutdownError("Cannot complete the task as the runtime was shut down");
     const workers = this.#workers.slice();
     // Fail everything pending first, so no caller waits on collection.
