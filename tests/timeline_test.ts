@@ -190,3 +190,40 @@ test("validateTrace() rejects slices that overlap without nesting", () => {
   };
   assert.equal(validateTrace(JSON.stringify(bad)).length, 1);
 });
+
+test("timeline() returns the events of a real run, or writes them as a trace file", async () => {
+  const ray = await import("../mod.ts");
+  const { clearRecording } = await import("../runtime/api.ts");
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { func, otherFunc } = await import("./fixtures/timeline/loops_small.ts");
+  ray.init({ numCpus: 2, ignoreReinitError: true });
+  const dir = mkdtempSync(join(tmpdir(), "rayprof-timeline-"));
+  try {
+    clearRecording();
+    await ray.get([func.remote(), otherFunc.remote(), func.remote()]);
+    const events = ray.timeline();
+    const slices = events.filter((e) => e.ph === "X" && e.pid === WORKERS_PID);
+    assert.deepEqual(slices.map((e) => e.name).sort(), ["func", "func", "other_func"]);
+    for (const s of slices) {
+      assert.equal(typeof s.args?.taskId, "number");
+      assert.equal(s.args?.status, "ok");
+      // 40 ms and 20 ms of sleepSync: a slice cannot be shorter than its task's sleep.
+      assert.ok(
+        (s.dur ?? 0) >= (s.name === "func" ? 39_000 : 19_000),
+        `${s.name} lasted ${s.dur} µs`,
+      );
+    }
+    const get = events.find((e) => e.ph === "X" && e.pid === DRIVER_PID && e.name === "get");
+    assert.equal((get?.args?.taskIds as number[]).length, 3);
+    const path = join(dir, "trace.json");
+    assert.equal(await ray.timeline(path), undefined);
+    const text = readFileSync(path, "utf8");
+    assert.deepEqual(validateTrace(text), []);
+    assert.equal(JSON.parse(text).traceEvents.filter((e: TraceEvent) => e.ph === "X").length, 4);
+  } finally {
+    await ray.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
