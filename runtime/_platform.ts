@@ -42,11 +42,16 @@ export interface WorkerEvents {
 }
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
+// node:worker_threads takes file: and data: URLs only; a runtime imported over HTTP starts its
+// workers from a data: module that imports the worker entry.
+const WORKER_ENTRY = WORKER_URL.protocol === "file:" ? WORKER_URL : new URL(
+  `data:text/javascript,${encodeURIComponent(`await import(${JSON.stringify(WORKER_URL.href)});`)}`,
+);
 
 /** Starts a worker thread running runtime/worker.ts. */
 export function spawnWorker(data: unknown, events: WorkerEvents, name: string): WorkerHandle {
   const w = new Worker(
-    WORKER_URL,
+    WORKER_ENTRY,
     { workerData: data, name } as ConstructorParameters<
       typeof Worker
     >[1],

@@ -191,8 +191,23 @@ export class PoolWorker {
     return { id: this.id, kind: this.kind, label: this.rec.label };
   }
 
+  /** Messages held until the worker is ready (a worker loading its entry over HTTP drops them). */
+  #early: ToWorker[] | null = [];
+
   post(msg: ToWorker): void {
-    this.handle.post(msg);
+    if (this.#early === null) {
+      this.handle.post(msg);
+    } else {
+      structuredClone(msg); // throws now, where the caller can tell which task cannot be sent
+      this.#early.push(msg);
+    }
+  }
+
+  /** The worker is ready: send what was held. */
+  release(): void {
+    const early = this.#early;
+    this.#early = null;
+    if (early) { for (const m of early) this.handle.post(m); }
   }
 }
 
@@ -656,6 +671,7 @@ export class Pool {
         return;
       case "ready":
         w.ready = true;
+        w.release();
         w.offset = m.origin - performance.timeOrigin;
         this.#startFailures = 0;
         // Dispatch first: starting a worker blocks this thread for a while in Deno (≈65 ms).
