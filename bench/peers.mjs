@@ -1,0 +1,141 @@
+/**
+ * Peer worker pools on the same no-op task, beside the raw worker_threads floor of the same host:
+ * piscina and tinypool with 2 threads, sync round trip (`await pool.run()`) and pipelined
+ * submission (submit N, then await all).
+ *
+ *   node bench/peers.mjs      bun bench/peers.mjs
+ *
+ * Options: --reps=5 --rt=2000 --n=100000 --pools=piscina,tinypool --json
+ * Figures are medians over the reps; a pool that does not run on this host is reported, not fatal.
+ *
+ * @module
+ */
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+import {
+  fmt,
+  host,
+  hostVersion,
+  JSON_MARK,
+  median,
+  nodeEcho,
+  parseArgs,
+  roundTrips,
+  table,
+} from "./_util.mjs";
+
+const TASK = new URL("./_noop_task.mjs", import.meta.url).href;
+
+/**
+ * Makes a pool of 2 threads with its library's defaults otherwise.
+ * @param {string} name
+ * @returns {Promise<{ run(): Promise<unknown>, destroy(): Promise<unknown> }>}
+ */
+async function makePool(name) {
+  if (name === "piscina") {
+    const { Piscina } = await import("piscina");
+    const p = new Piscina({ filename: TASK, minThreads: 2, maxThreads: 2 });
+    return { run: () => p.run(null), destroy: () => p.destroy() };
+  }
+  if (name === "tinypool") {
+    const { Tinypool } = await import("tinypool");
+    const p = new Tinypool({ filename: TASK, minThreads: 2, maxThreads: 2 });
+    return { run: () => p.run(null), destroy: () => p.destroy() };
+  }
+  throw new TypeError(`Cannot make pool '${name}': expected piscina or tinypool`);
+}
+
+/**
+ * @param {{ run(): Promise<unknown> }} pool
+ * @param {number} n
+ * @returns {Promise<number>} µs per round trip
+ */
+async function syncRoundTrip(pool, n) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await pool.run();
+  return (performance.now() - t0) * 1000 / n;
+}
+
+/**
+ * @param {{ run(): Promise<unknown> }} pool
+ * @param {number} n
+ * @returns {Promise<number>} tasks per second
+ */
+async function pipelined(pool, n) {
+  const t0 = performance.now();
+  const ps = new Array(n);
+  for (let i = 0; i < n; i++) ps[i] = pool.run();
+  await Promise.all(ps);
+  return n / (performance.now() - t0) * 1000;
+}
+
+/**
+ * Measures each pool; round trips are interleaved in slices with the raw floor.
+ * @param {{ reps: number, rt: number, n: number, pools: string }} o
+ */
+export async function runPeers(o) {
+  const names = o.pools.split(",").filter(Boolean);
+  /** @type {Record<string, { syncUs: number[], rawUs: number[], ratio: number[], tasksPerSec: number[], error?: string }>} */
+  const pools = {};
+  const echo = await nodeEcho();
+  for (const name of names) {
+    const r = pools[name] = { syncUs: [], rawUs: [], ratio: [], tasksPerSec: [] };
+    console.error(`[peers ${hostVersion()}] ${name}`);
+    try {
+      const pool = await makePool(name);
+      // Warm: both threads up, JIT warm.
+      for (let i = 0; i < 3; i++) await pipelined(pool, 5000);
+      await syncRoundTrip(pool, 200);
+      const slices = 10;
+      const per = Math.max(1, Math.round(o.rt / slices));
+      for (let rep = 0; rep < o.reps; rep++) {
+        let raw = 0, ours = 0;
+        for (let s = 0; s < slices; s++) {
+          raw += await roundTrips(echo, per);
+          ours += await syncRoundTrip(pool, per);
+        }
+        r.rawUs.push(raw / slices);
+        r.syncUs.push(ours / slices);
+        r.ratio.push(ours / raw);
+        r.tasksPerSec.push(await pipelined(pool, o.n));
+      }
+      await pool.destroy();
+    } catch (e) {
+      r.error = `${/** @type {Error} */ (e).name}: ${/** @type {Error} */ (e).message}`;
+    }
+  }
+  await echo.close();
+  return { host: hostVersion(), runtime: host, options: o, pools };
+}
+
+/**
+ * @param {Awaited<ReturnType<typeof runPeers>>} r
+ * @returns {string}
+ */
+export function formatPeers(r) {
+  const rows = [["pool (2 threads)", "sync round trip µs", "raw floor µs", "ratio", "tasks/s"]];
+  for (const [name, p] of Object.entries(r.pools)) {
+    if (p.error) rows.push([name, `does not run: ${p.error}`, "", "", ""]);
+    else {
+      rows.push([
+        name,
+        fmt(median(p.syncUs), 1),
+        fmt(median(p.rawUs), 1),
+        `${fmt(median(p.ratio), 2)}x`,
+        fmt(median(p.tasksPerSec)),
+      ]);
+    }
+  }
+  return `${r.host}, ${r.options.reps} reps, ${fmt(r.options.n)} pipelined tasks per rep\n${
+    table(rows)
+  }`;
+}
+
+if (import.meta.main ?? import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const o = parseArgs({ reps: 5, rt: 2000, n: 100_000, pools: "piscina,tinypool", json: false });
+  const r = await runPeers(o);
+  console.log(formatPeers(r));
+  if (o.json) console.log(JSON_MARK + JSON.stringify(r));
+  // Pools may leave handles behind when they fail to start.
+  process.exit(0);
+}

@@ -1,0 +1,315 @@
+/**
+ * Task benchmarks of the runtime, each beside its floor measured in the same run:
+ *
+ * 1. round trip: raw postMessage ping-pong with a bare `node:worker_threads` worker and a bare Web
+ *    Worker, and our `await get(f.remote())` (target ≤ 1.2x the worker_threads floor: our workers
+ *    are worker_threads Workers);
+ * 2. pipelined no-op tasks on 2 workers, submit N then get all (target ≥ 100,000 tasks/s), with
+ *    recording on and off (target: recording costs ≤ 5% of throughput);
+ * 3. 1,000,000 queued tasks: RSS and heap growth while they wait behind a blocked worker (target
+ *    ≤ 500 MB), then how fast one worker drains them.
+ *
+ *   deno run -A --v8-flags=--expose-gc bench/tasks.ts      bun bench/tasks.ts
+ *
+ * Options: --reps=7 --rt=2000 (round trips per rep) --n=200000 (pipelined tasks per rep)
+ * --queued=1000000 --json (also print the figures as one JSON line for bench/run.mjs).
+ * Figures are medians over the reps; ratios are taken within each rep, then the median.
+ *
+ * @module
+ */
+import * as ray from "../mod.ts";
+import {
+  type Echo,
+  fmt,
+  gc,
+  hostVersion,
+  JSON_MARK,
+  median,
+  memoryMB,
+  nodeEcho,
+  parseArgs,
+  roundTrips,
+  sleep,
+  table,
+  webEcho,
+} from "./_util.mjs";
+
+/** The task whose cost is all overhead. */
+export const noop = ray.remote(function noop() {});
+
+/** Blocks its worker until the driver sets `cell[0]`; sets `cell[1]` once it runs. */
+export const hold = ray.remote(function hold(cell: Int32Array) {
+  Atomics.store(cell, 1, 1);
+  Atomics.wait(cell, 0, 0);
+});
+
+/** Options of {@linkcode runTaskBench}. */
+export interface TaskBenchOptions {
+  /** Repetitions of each measurement. @default {7} */
+  reps: number;
+  /** Sequential round trips per repetition. @default {2000} */
+  rt: number;
+  /** Pipelined tasks per repetition. @default {200000} */
+  n: number;
+  /** Tasks queued behind a blocked worker. @default {1000000} */
+  queued: number;
+  /** Print a JSON line with the figures after the table. @default {false} */
+  json: boolean;
+}
+
+/** What one run measured: medians, with each rep's figure kept. */
+export interface TaskBenchResult {
+  host: string;
+  cpus: number;
+  gc: boolean;
+  options: Omit<TaskBenchOptions, "json">;
+  rawNodeUs: number[];
+  rawWebUs: number[];
+  syncUs: number[];
+  /** syncUs / rawNodeUs, rep by rep. */
+  syncRatio: number[];
+  tasksPerSec: number[];
+  tasksPerSecNoRec: number[];
+  /** Submission rate alone (the `.remote()` loop), recording on. */
+  submitPerSec: number[];
+  /** 1 - on/off, rep by rep. */
+  recordingCost: number[];
+  queuedRssMB: number;
+  queuedHeapMB: number;
+  queuedRssTotalMB: number;
+  queuedSubmitPerSec: number;
+  drainPerSec: number;
+  queuedHeapNoRecMB: number;
+}
+
+async function syncRoundTrip(n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await ray.get(noop.remote());
+  return (performance.now() - t0) * 1000 / n;
+}
+
+async function pipelined(n: number): Promise<{ perSec: number; submitPerSec: number }> {
+  const refs = new Array<ray.ObjectRef<void>>(n);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) refs[i] = noop.remote();
+  const t1 = performance.now();
+  await ray.get(refs);
+  const t2 = performance.now();
+  return { perSec: n / (t2 - t0) * 1000, submitPerSec: n / (t1 - t0) * 1000 };
+}
+
+/** Starts a 2-worker pool and runs tasks until both workers are up and the scheduler is warm. */
+async function warmPool(recording: boolean): Promise<void> {
+  ray.init({ numCpus: 2, recording: { enabled: recording } });
+  for (let i = 0; i < 3; i++) await pipelined(10_000);
+  await syncRoundTrip(200);
+}
+
+async function queuedMemory(n: number, recording: boolean) {
+  ray.init({ numCpus: 1, recording: { enabled: recording } });
+  const cell = new Int32Array(new SharedArrayBuffer(8));
+  const held = hold.remote(cell);
+  while (Atomics.load(cell, 1) === 0) await sleep(5);
+  gc();
+  const before = memoryMB();
+  const refs = new Array<ray.ObjectRef<void>>(n);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) refs[i] = noop.remote();
+  const submitPerSec = n / (performance.now() - t0) * 1000;
+  gc();
+  const after = memoryMB();
+  const t1 = performance.now();
+  Atomics.store(cell, 0, 1);
+  Atomics.notify(cell, 0);
+  await ray.get(held);
+  await ray.get(refs);
+  const drainPerSec = n / (performance.now() - t1) * 1000;
+  await ray.shutdown();
+  refs.length = 0;
+  gc();
+  return {
+    rss: after.rss - before.rss,
+    heap: after.heap - before.heap,
+    rssTotal: after.rss,
+    submitPerSec,
+    drainPerSec,
+  };
+}
+
+function progress(msg: string): void {
+  console.error(`[tasks ${hostVersion()}] ${msg}`);
+}
+
+/** Runs every measurement and returns the figures. */
+export async function runTaskBench(o: TaskBenchOptions): Promise<TaskBenchResult> {
+  const r: TaskBenchResult = {
+    host: hostVersion(),
+    cpus: navigator.hardwareConcurrency,
+    gc: gc(),
+    options: { reps: o.reps, rt: o.rt, n: o.n, queued: o.queued },
+    rawNodeUs: [],
+    rawWebUs: [],
+    syncUs: [],
+    syncRatio: [],
+    tasksPerSec: [],
+    tasksPerSecNoRec: [],
+    submitPerSec: [],
+    recordingCost: [],
+    queuedRssMB: NaN,
+    queuedHeapMB: NaN,
+    queuedRssTotalMB: NaN,
+    queuedSubmitPerSec: NaN,
+    drainPerSec: NaN,
+    queuedHeapNoRecMB: NaN,
+  };
+
+  // 1. Many queued tasks, first while the process is fresh: one slot, held by a task that blocks
+  // until we have measured. Recording on (the default), then off for the heap figure alone.
+  progress(`${fmt(o.queued)} queued tasks`);
+  const q = await queuedMemory(o.queued, true);
+  r.queuedRssMB = q.rss;
+  r.queuedHeapMB = q.heap;
+  r.queuedRssTotalMB = q.rssTotal;
+  r.queuedSubmitPerSec = q.submitPerSec;
+  r.drainPerSec = q.drainPerSec;
+  r.queuedHeapNoRecMB = (await queuedMemory(o.queued, false)).heap;
+
+  // 2. Round trips, interleaved in slices so drift in the machine hits all three alike.
+  progress("round trips");
+  const echoes: [Echo, Echo] = [await nodeEcho(), await webEcho()];
+  await warmPool(true);
+  const slices = 10;
+  const per = Math.max(1, Math.round(o.rt / slices));
+  for (let rep = 0; rep < o.reps; rep++) {
+    let rawNode = 0, rawWeb = 0, ours = 0;
+    for (let s = 0; s < slices; s++) {
+      rawNode += await roundTrips(echoes[0], per);
+      rawWeb += await roundTrips(echoes[1], per);
+      ours += await syncRoundTrip(per);
+    }
+    r.rawNodeUs.push(rawNode / slices);
+    r.rawWebUs.push(rawWeb / slices);
+    r.syncUs.push(ours / slices);
+    r.syncRatio.push(ours / rawNode);
+  }
+  await ray.shutdown();
+  for (const e of echoes) await e.close();
+
+  // 3. Pipelined throughput, recording on and off back to back (the order alternates).
+  progress("pipelined throughput");
+  for (let rep = 0; rep < o.reps; rep++) {
+    const pair: Record<string, number> = {};
+    for (const rec of rep % 2 === 0 ? [true, false] : [false, true]) {
+      await warmPool(rec);
+      gc();
+      const t = await pipelined(o.n);
+      await ray.shutdown();
+      pair[String(rec)] = t.perSec;
+      if (rec) {
+        r.tasksPerSec.push(t.perSec);
+        r.submitPerSec.push(t.submitPerSec);
+      } else r.tasksPerSecNoRec.push(t.perSec);
+    }
+    r.recordingCost.push(1 - pair["true"] / pair["false"]);
+  }
+  return r;
+}
+
+function spread(xs: number[], digits = 0): string {
+  return `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`;
+}
+
+/** The figures as a text table: ours, the floor or peer, the ratio, the target. */
+export function formatTaskBench(r: TaskBenchResult): string {
+  const pass = (ok: boolean) => (ok ? "yes" : "NO");
+  const m = (xs: number[]) => median(xs);
+  const rows = [
+    ["measure (median of reps)", "ours", "spread", "floor / peer", "ratio", "target", "met"],
+    [
+      "sync round trip, µs",
+      fmt(m(r.syncUs), 1),
+      spread(r.syncUs, 1),
+      `${fmt(m(r.rawNodeUs), 1)} raw worker_threads`,
+      `${fmt(m(r.syncRatio), 2)}x`,
+      "≤ 1.2x",
+      pass(m(r.syncRatio) <= 1.2),
+    ],
+    [
+      "  raw Web Worker ping-pong, µs",
+      "",
+      "",
+      `${fmt(m(r.rawWebUs), 1)} (${spread(r.rawWebUs, 1)})`,
+      `${fmt(m(r.syncUs) / m(r.rawWebUs), 2)}x`,
+      "",
+      "",
+    ],
+    [
+      "pipelined no-op tasks/s, 2 workers",
+      fmt(m(r.tasksPerSec)),
+      spread(r.tasksPerSec),
+      "",
+      "",
+      "≥ 100,000",
+      pass(m(r.tasksPerSec) >= 100_000),
+    ],
+    [
+      "  same, recording off",
+      fmt(m(r.tasksPerSecNoRec)),
+      spread(r.tasksPerSecNoRec),
+      "",
+      "",
+      "",
+      "",
+    ],
+    [
+      "  recording cost (paired per rep)",
+      `${fmt(m(r.recordingCost) * 100, 1)}%`,
+      `${fmt(Math.min(...r.recordingCost) * 100, 1)}–${
+        fmt(Math.max(...r.recordingCost) * 100, 1)
+      }%`,
+      "",
+      "",
+      "≤ 5%",
+      pass(m(r.recordingCost) <= 0.05),
+    ],
+    [
+      "  submission alone (.remote() loop)/s",
+      fmt(m(r.submitPerSec)),
+      spread(r.submitPerSec),
+      "",
+      "",
+      "",
+      "",
+    ],
+    [
+      `${fmt(r.options.queued)} queued: RSS growth, MB`,
+      fmt(r.queuedRssMB),
+      "",
+      `RSS then ${fmt(r.queuedRssTotalMB)} MB`,
+      "",
+      "≤ 500",
+      pass(r.queuedRssMB <= 500),
+    ],
+    [
+      "  heap growth, MB" + (r.gc ? "" : " (no gc: rough)"),
+      fmt(r.queuedHeapMB),
+      "",
+      "",
+      "",
+      "",
+      "",
+    ],
+    ["  submission/s", fmt(r.queuedSubmitPerSec), "", "", "", "", ""],
+    ["  drain on 1 worker, tasks/s", fmt(r.drainPerSec), "", "", "", "", ""],
+    ["  heap growth, recording off, MB", fmt(r.queuedHeapNoRecMB), "", "", "", "", ""],
+  ];
+  return `${r.host}, ${r.cpus} CPUs, ${r.options.reps} reps, ${fmt(r.options.rt)} round trips ` +
+    `and ${fmt(r.options.n)} pipelined tasks per rep\n${table(rows)}`;
+}
+
+if (import.meta.main) {
+  const o = parseArgs({ reps: 7, rt: 2000, n: 200_000, queued: 1_000_000, json: false });
+  const r = await runTaskBench(o);
+  console.log(formatTaskBench(r));
+  if (o.json) console.log(JSON_MARK + JSON.stringify(r));
+}
