@@ -27,6 +27,19 @@ export interface SourceLocation {
  */
 export function parseCallsite(callsite: string | undefined): SourceLocation | undefined {
   if (!callsite) return undefined;
+  // A run has few distinct callsites and many tasks: parse each once.
+  let loc = parsed.get(callsite);
+  if (loc === undefined && !parsed.has(callsite)) {
+    if (parsed.size >= 10_000) parsed.clear();
+    loc = parse(callsite);
+    parsed.set(callsite, loc);
+  }
+  return loc;
+}
+
+const parsed = new Map<string, SourceLocation | undefined>();
+
+function parse(callsite: string): SourceLocation | undefined {
   const m = /^(.*?):(\d+)(?::(\d+))?$/.exec(callsite.trim());
   if (!m) return undefined;
   const url = m[1];

@@ -86,6 +86,7 @@ const PALETTE = [
 ];
 const FAILED_COLOUR = "#d62728";
 const BLOCKED_COLOUR = "#9e9e9e";
+const MIXED_COLOUR = "#7f7f7f";
 
 /**
  * Renders the report.
@@ -181,10 +182,11 @@ function ganttSection(rec: Recording): string {
   for (const t of [...rec.tasks].sort((a, b) => a.submitted - b.submitted)) {
     if (!names.includes(t.name)) names.push(t.name);
   }
+  const index = new Map(names.map((n, i) => [n, i]));
   const colourOf = (t: TaskRecord) =>
     t.status === "error" || t.status === "crashed"
       ? FAILED_COLOUR
-      : PALETTE[names.indexOf(t.name) % PALETTE.length];
+      : PALETTE[index.get(t.name)! % PALETTE.length];
 
   const W = 1000, labelW = 120, rowH = 22, top = 24;
   const plotW = W - labelW - 10;
@@ -225,9 +227,13 @@ function ganttSection(rec: Recording): string {
       f1(Math.max(1, x(end) - x(s.start)))
     }" height="${rowH - 12}" fill="${BLOCKED_COLOUR}" data-tip="${esc(tip)}"/>`;
   }
+  // One tick per pixel at most: a loop of 100 000 .remote() calls is a solid mark, not 100 000 lines.
+  const ticks = new Set<number>();
   for (const t of rec.tasks) {
     if (t.parent !== undefined || !Number.isFinite(t.submitted)) continue;
-    const px = f1(x(t.submitted));
+    ticks.add(Math.round(x(t.submitted)));
+  }
+  for (const px of ticks) {
     driver += `<line class="submit" x1="${px}" y1="${top + 3}" x2="${px}" y2="${top + rowH - 3}"/>`;
   }
   drawRow(0, "driver", driver);
@@ -248,7 +254,11 @@ function ganttSection(rec: Recording): string {
     };
     for (const p of row.tasks) {
       const x0 = x(p.start), x1 = x(p.stop), colour = colourOf(p.t);
-      if (run && x1 - x0 < 1 && x0 - run.x1 < 0.5 && run.colour === colour) {
+      if (
+        run && x1 - x0 < 1 && x0 - run.x1 < 0.5 && (run.colour === colour || run.x1 - run.x0 < 1)
+      ) {
+        // Tasks of several functions within a pixel are drawn as one grey bar.
+        if (run.colour !== colour) run.colour = MIXED_COLOUR;
         run.x1 = Math.max(run.x1, x1);
         run.n++;
         continue;

@@ -226,6 +226,15 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
     events.push({ name: `queued ${t.name}`, ph: "e", ts: us(until), ...common });
   }
 
+  const byId = new Map<number, TaskRecord>();
+  for (const t of rec.tasks) byId.set(t.id, t);
+  const byWorker = new Map<number, TaskRecord[]>();
+  for (const t of rec.tasks) {
+    if (t.worker < 0) continue;
+    let list = byWorker.get(t.worker);
+    if (!list) byWorker.set(t.worker, list = []);
+    list.push(t);
+  }
   for (const span of rec.spans) {
     if (!Number.isFinite(span.start)) continue;
     let ts = us(span.start);
@@ -235,7 +244,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
     if (span.worker !== undefined) {
       // A task blocked inside a worker: clamp into the slice of the task it ran in, because worker
       // times are mapped onto the driver clock and may stick out by a few microseconds.
-      const host = hostSlice(span, rec.tasks, slices);
+      const host = hostSlice(span, byWorker.get(span.worker) ?? [], slices);
       if (host) {
         ts = Math.min(Math.max(ts, host.ts), host.end);
         stop = Math.min(Math.max(stop, ts), host.end);
@@ -252,7 +261,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       tid,
       cat: `blocked,${span.kind}`,
       cname: traceColour(span.kind),
-      args: spanArgs(span, rec.tasks),
+      args: spanArgs(span, byId),
     });
   }
 
@@ -393,11 +402,11 @@ function taskArgs(t: TaskRecord): Record<string, unknown> {
   });
 }
 
-function spanArgs(span: BlockedSpan, tasks: TaskRecord[]): Record<string, unknown> {
-  const wanted = new Set(span.taskIds);
+function spanArgs(span: BlockedSpan, byId: Map<number, TaskRecord>): Record<string, unknown> {
   const names = new Map<string, number>();
-  for (const t of tasks) {
-    if (wanted.has(t.id)) names.set(t.name, (names.get(t.name) ?? 0) + 1);
+  for (const id of span.taskIds) {
+    const t = byId.get(id);
+    if (t) names.set(t.name, (names.get(t.name) ?? 0) + 1);
   }
   return dropUndefined({
     taskIds: span.taskIds,
@@ -410,7 +419,7 @@ function spanArgs(span: BlockedSpan, tasks: TaskRecord[]): Record<string, unknow
 
 function hostSlice(
   span: BlockedSpan,
-  tasks: TaskRecord[],
+  tasks: TaskRecord[], // the tasks of span.worker
   slices: Map<number, { ts: number; end: number; tid: number }>,
 ): { ts: number; end: number; tid: number } | undefined {
   let best: { ts: number; end: number; tid: number } | undefined;
@@ -430,6 +439,8 @@ function hostSlice(
 }
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
+  // Copies instead of deleting keys, which would turn the object into a slow dictionary.
+  const out: Record<string, unknown> = {};
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
