@@ -1,0 +1,249 @@
+/**
+ * The REPL's front end: reads lines (from a terminal with editing, completion and history, or
+ * from a pipe without prompts or colours), hands complete inputs to a {@linkcode Session} and
+ * prints what it returns.
+ *
+ * @module
+ */
+import process from "node:process";
+import readline from "node:readline";
+import * as api from "../../mod.ts";
+import { complete } from "./completion.ts";
+import { appendHistory, HISTORY_ENV, HISTORY_SIZE, historyPath, loadHistory } from "./history.ts";
+import { COMMANDS, type InputResult, Session } from "./session.ts";
+
+/** Usage text of `repl.ts`. */
+export const USAGE = `Usage: repl.ts [options]
+
+A TypeScript REPL with the rayprof API loaded (as globals and as ray.*). After each input it
+prints the value and how long it took, with the tasks it ran and their parallelism.
+
+Options:
+  --num-cpus N   Start the runtime with N slots (default: started on first use, one per CPU)
+  --no-timing    Do not print the timing line (toggle with .timing on|off)
+  -h, --help     Show this help
+
+Environment:
+  ${HISTORY_ENV}   History file (default ~/.rayprof_repl_history; empty: no history)
+  NO_COLOR       No colours even on a terminal
+`;
+
+/** Where the REPL reads and writes; tests pass their own. */
+export interface ReplIO {
+  input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => void };
+  output: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: Record<string, string | undefined>;
+}
+
+/**
+ * Runs the REPL until `.exit`, Ctrl-D, two Ctrl-C on an empty line, or the end of piped input.
+ *
+ * @param args Command-line arguments.
+ * @param io Streams and environment.
+ * @returns The exit code: 0, or 1 when piped input had an uncaught error, 2 on bad arguments.
+ */
+export async function main(args: string[], io?: ReplIO): Promise<number> {
+  const { input, output, env } = io ?? {
+    input: process.stdin,
+    output: process.stdout,
+    env: process.env as Record<string, string | undefined>,
+  };
+  let numCpus: number | undefined;
+  let timing = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-h" || a === "--help") {
+      output.write(USAGE);
+      return 0;
+    } else if (a === "--no-timing") {
+      timing = false;
+    } else if (a === "--num-cpus" || a.startsWith("--num-cpus=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+      numCpus = Number(v);
+      if (!Number.isInteger(numCpus) || numCpus < 1) {
+        output.write(
+          `Cannot start the REPL as --num-cpus must be a positive integer: received ${v}\n`,
+        );
+        return 2;
+      }
+    } else {
+      output.write(`Cannot start the REPL as '${a}' is not a known option\n\n${USAGE}`);
+      return 2;
+    }
+  }
+  const tty = Boolean(input.isTTY && output.isTTY);
+  const color = tty && env.NO_COLOR === undefined;
+  const session = new Session({
+    color,
+    timing,
+    columns: output.columns ?? 80,
+  });
+  if (numCpus !== undefined) api.init({ numCpus });
+  installUncaughtHandlers(session, output);
+  const code = tty
+    ? await interactive(session, input, output, historyPath(env), color)
+    : await piped(session, input, output);
+  await api.shutdown();
+  return code;
+}
+
+const style = (on: boolean, code: string, s: string) => on ? `\x1b[${code}m${s}\x1b[0m` : s;
+
+function print(out: ReplIO["output"], r: InputResult, color: boolean): void {
+  let s = "";
+  for (const w of r.warnings) s += style(color, "33", `warning: ${w}`) + "\n";
+  if (r.output !== "") s += (r.failed ? style(color, "31", r.output) : r.output) + "\n";
+  if (r.timing) s += style(color, "2", r.timing) + "\n";
+  if (r.hint) s += style(color, "36", r.hint) + "\n";
+  out.write(s);
+}
+
+/** Errors that escape an input (a promise nobody awaited) are shown, not fatal. */
+function installUncaughtHandlers(session: Session, out: ReplIO["output"]): void {
+  const report = (kind: string, e: unknown) => out.write(`${kind} ${session.formatError(e)}\n`);
+  const g = globalThis as { Deno?: unknown; addEventListener?: typeof addEventListener };
+  if (g.Deno && g.addEventListener) {
+    addEventListener("unhandledrejection", (e) => {
+      e.preventDefault();
+      report("Uncaught (in promise)", (e as PromiseRejectionEvent).reason);
+    });
+    addEventListener("error", (e) => {
+      e.preventDefault();
+      report("Uncaught", (e as ErrorEvent).error);
+    });
+  } else {
+    process.on("unhandledRejection", (e) => report("Uncaught (in promise)", e));
+    process.on("uncaughtException", (e) => report("Uncaught", e));
+  }
+}
+
+async function piped(
+  session: Session,
+  input: ReplIO["input"],
+  output: ReplIO["output"],
+): Promise<number> {
+  const rl = readline.createInterface({ input, terminal: false, crlfDelay: Infinity });
+  const onSigint = () => {
+    if (!session.interrupt()) process.exit(130);
+  };
+  process.on("SIGINT", onSigint);
+  let failed = false;
+  let buffer = "";
+  try {
+    for await (const line of rl) {
+      buffer = buffer === "" ? line : buffer + "\n" + line;
+      if (Session.needsMore(buffer)) continue;
+      const r = await session.run(buffer);
+      buffer = "";
+      print(output, r, false);
+      failed ||= r.failed;
+      if (r.exit) break;
+    }
+    if (buffer.trim() !== "") {
+      const r = await session.run(buffer);
+      print(output, r, false);
+      failed ||= r.failed;
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+    rl.close();
+  }
+  return failed ? 1 : 0;
+}
+
+function interactive(
+  session: Session,
+  input: ReplIO["input"],
+  output: ReplIO["output"],
+  history: string | undefined,
+  color: boolean,
+): Promise<number> {
+  const commands = Object.keys(COMMANDS);
+  const rl = readline.createInterface({
+    input,
+    output,
+    terminal: true,
+    prompt: "> ",
+    history: loadHistory(history),
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    completer: (line: string) => complete(line, commands),
+  } as readline.ReadLineOptions);
+  let buffer = "";
+  const queue: string[] = [];
+  let running = false;
+  let sigintArmed = false;
+  let done: (code: number) => void;
+  const finished = new Promise<number>((r) => (done = r));
+  let closed = false;
+
+  const prompt = () => {
+    rl.setPrompt(buffer === "" ? "> " : "... ");
+    rl.prompt();
+  };
+  const pump = async () => {
+    if (running) return;
+    running = true;
+    while (queue.length > 0) {
+      const line = queue.shift()!;
+      buffer = buffer === "" ? line : buffer + "\n" + line;
+      if (Session.needsMore(buffer)) continue;
+      const source = buffer;
+      buffer = "";
+      const r = await session.run(source);
+      print(output, r, color);
+      if (r.exit) {
+        close();
+        return;
+      }
+    }
+    running = false;
+    if (!closed) prompt();
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    rl.close();
+    done(0);
+  };
+  rl.on("line", (line: string) => {
+    sigintArmed = false;
+    appendHistory(history, line);
+    queue.push(line);
+    void pump();
+  });
+  rl.on("SIGINT", () => {
+    if (session.busy) {
+      output.write("^C\n");
+      session.interrupt();
+      return;
+    }
+    const line = (rl as unknown as { line: string }).line;
+    if (buffer !== "" || line !== "") {
+      buffer = "";
+      sigintArmed = false;
+      (rl as unknown as { line: string }).line = "";
+      output.write("^C\n");
+      prompt();
+      return;
+    }
+    if (sigintArmed) {
+      output.write("\n");
+      close();
+      return;
+    }
+    sigintArmed = true;
+    output.write("\n(To exit, press Ctrl-C again or Ctrl-D or type .exit)\n");
+    prompt();
+  });
+  rl.on("close", () => {
+    if (!closed) {
+      closed = true;
+      output.write("\n");
+      if (session.busy) session.interrupt();
+      done(0);
+    }
+  });
+  prompt();
+  return finished;
+}

@@ -1,0 +1,526 @@
+/**
+ * Turns one REPL input (TypeScript) into a classic script the session can run in the global scope:
+ * top-level declarations become assignments to globals so they persist across inputs, imports
+ * become awaited dynamic imports resolved against the working directory, the last expression is
+ * returned, and the whole is wrapped in an async function so top-level `await` works. Types are
+ * stripped by oxc-transform afterwards (not checked).
+ *
+ * The rewrite only replaces text inside lines and adds none, so line `n` of the script is line `n`
+ * of the input before type stripping; {@linkcode LineMap} maps the stripped code's lines back.
+ *
+ * @module
+ */
+import { parseSync } from "oxc-parser";
+import { transformSync } from "oxc-transform";
+
+/** Name of the helper object the generated code calls (`import()`, `import.meta`). */
+export const HELPER = "__rayprofRepl";
+
+// deno-lint-ignore no-explicit-any
+type Node = any;
+
+/** A top-level function of an input, kept for `.profile`. */
+export interface DefinedFunction {
+  /** Global name it is bound to. */
+  name: string;
+  /** Its TypeScript text as typed. */
+  source: string;
+  /** 1-based line of its first character in the input. */
+  line: number;
+  /** A `function` declaration, or a function expression assigned to a variable. */
+  declaration: boolean;
+}
+
+/** A remote function defined in the input that reads variables workers cannot see. */
+export interface ShippingProblem {
+  /** The function's name (or "anonymous"). */
+  name: string;
+  /** Session variables it reads. */
+  uses: string[];
+  /** 1-based line in the input. */
+  line: number;
+}
+
+/** The result of {@linkcode compileInput}. */
+export interface CompiledInput {
+  /** JavaScript of a script whose value is a promise of `[lastValue]`. */
+  code: string;
+  /** Names declared at the top level (they become globals). */
+  declared: string[];
+  /** Top-level functions declared, with their sources. */
+  functions: DefinedFunction[];
+  /** Generated line → input line. */
+  lines: LineMap;
+  /** Remote functions that use session variables. */
+  shipping: ShippingProblem[];
+}
+
+/** Thrown for input that does not parse; `incomplete` when more lines could complete it. */
+export class InputSyntaxError extends SyntaxError {
+  /** More input could make it valid (an open bracket, string template or comment at the end). */
+  incomplete: boolean;
+  /** The parser's code frame. */
+  codeFrame: string;
+
+  /** Creates the error. */
+  constructor(message: string, incomplete: boolean, codeFrame: string) {
+    super(message);
+    this.name = "SyntaxError";
+    this.incomplete = incomplete;
+    this.codeFrame = codeFrame;
+  }
+}
+
+/** Maps lines of the generated JavaScript to lines of the input. */
+export class LineMap {
+  #lines: Int32Array;
+
+  /** Builds the map from a source map's `mappings` (only each line's first segment is used). */
+  constructor(mappings: string) {
+    const lines = mappings.split(";");
+    this.#lines = new Int32Array(lines.length).fill(-1);
+    let srcLine = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const segs = lines[i];
+      if (segs === "") continue;
+      let first = -1;
+      for (const seg of segs.split(",")) {
+        const v = decodeVlq(seg);
+        if (v.length >= 4) {
+          srcLine += v[2];
+          if (first < 0) first = srcLine;
+        }
+      }
+      this.#lines[i] = first;
+    }
+  }
+
+  /** Input line (1-based) of a generated line (1-based); the line itself when unknown. */
+  original(line: number): number {
+    for (let i = line - 1; i >= 0 && i < this.#lines.length; i--) {
+      if (this.#lines[i] >= 0) return this.#lines[i] + 1;
+    }
+    return line;
+  }
+}
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_INDEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+function decodeVlq(seg: string): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (let i = 0; i < seg.length; i++) {
+    const d = B64_INDEX[seg.charCodeAt(i)];
+    value += (d & 31) << shift;
+    if (d & 32) {
+      shift += 5;
+    } else {
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+/** Parses TypeScript; throws {@linkcode InputSyntaxError} when it does not parse. */
+function parse(source: string): Node {
+  const r = parseSync("input.ts", source, { sourceType: "module", lang: "ts" });
+  if (r.errors.length > 0) {
+    const e = r.errors[0];
+    const end = source.trimEnd().length;
+    const incomplete = r.errors.some((err: Node) =>
+      /Unterminated (template|multi-?line comment|regular)/i.test(err.message) ||
+      (err.labels ?? []).some((l: Node) => l.start >= end)
+    );
+    throw new InputSyntaxError(e.message, incomplete, e.codeframe ?? "");
+  }
+  return r.program;
+}
+
+/**
+ * Whether `source` is a complete input: false when it ends inside an open bracket, template,
+ * comment or expression, so the REPL should read another line.
+ */
+export function isComplete(source: string): boolean {
+  try {
+    parse(source);
+    return true;
+  } catch (e) {
+    return !(e as InputSyntaxError).incomplete;
+  }
+}
+
+/** Options for {@linkcode compileInput}. */
+export interface CompileInputOptions {
+  /** Names the session defined so far (for the remote function check). */
+  sessionNames?: ReadonlySet<string>;
+}
+
+/**
+ * Compiles one input.
+ *
+ * @param source The input as typed.
+ * @param options Session names.
+ * @returns The script and what it declares.
+ * @throws {InputSyntaxError} If it does not parse.
+ */
+export function compileInput(source: string, options: CompileInputOptions = {}): CompiledInput {
+  let program: Node;
+  const trimmed = source.trim();
+  // `{ a: 1 }` is an object, as in Deno's REPL, not a block.
+  if (trimmed.startsWith("{") && trimmed.endsWith("}")) {
+    try {
+      const wrapped = `(${source})`;
+      program = parse(wrapped);
+      source = wrapped;
+    } catch {
+      program = parse(source);
+    }
+  } else {
+    program = parse(source);
+  }
+  const edits: Edit[] = [];
+  const declared: string[] = [];
+  const functions: DefinedFunction[] = [];
+  const body: Node[] = program.body;
+  const lineOf = lineIndex(source);
+
+  for (let i = 0; i < body.length; i++) {
+    let node = body[i];
+    if (node.type === "ExportNamedDeclaration" || node.type === "ExportDefaultDeclaration") {
+      if (!node.declaration) {
+        edits.push({ start: node.start, end: node.end, text: "" });
+        continue;
+      }
+      edits.push({ start: node.start, end: node.declaration.start, text: "" });
+      node = node.declaration;
+      if (!node.type.endsWith("Declaration")) {
+        if (i === body.length - 1) {
+          edits.push({ start: node.start, end: node.start, text: "return [(" });
+          edits.push({ start: node.end, end: node.end, text: ")];" });
+        }
+        continue;
+      }
+    }
+    switch (node.type) {
+      case "ImportDeclaration":
+        edits.push({ start: node.start, end: node.end, text: importText(node, source) });
+        for (const s of node.specifiers) {
+          if (node.importKind !== "type" && s.importKind !== "type") declared.push(s.local.name);
+        }
+        break;
+      case "VariableDeclaration":
+        if (node.declare) {
+          edits.push({ start: node.start, end: node.end, text: "" });
+          break;
+        }
+        edits.push({
+          start: node.start,
+          end: node.end,
+          text: variableText(node, source, declared),
+        });
+        for (const d of node.declarations) {
+          const init = d.init;
+          if (d.id.type === "Identifier" && init && FUNCTION_TYPES.has(init.type)) {
+            functions.push({
+              name: d.id.name,
+              source: source.slice(init.start, init.end),
+              line: lineOf(init.start),
+              declaration: false,
+            });
+          }
+        }
+        break;
+      case "FunctionDeclaration":
+      case "ClassDeclaration":
+        if (!node.id || node.declare) break;
+        if (!node.body) { // an overload signature
+          edits.push({ start: node.start, end: node.end, text: "" });
+          break;
+        }
+        declared.push(node.id.name);
+        edits.push({ start: node.start, end: node.start, text: `${node.id.name} = ` });
+        edits.push({ start: node.end, end: node.end, text: ";" });
+        if (node.type === "FunctionDeclaration") {
+          functions.push({
+            name: node.id.name,
+            source: source.slice(node.start, node.end),
+            line: lineOf(node.start),
+            declaration: true,
+          });
+        }
+        break;
+      case "TSEnumDeclaration":
+      case "TSModuleDeclaration":
+        if (node.declare || node.id?.type !== "Identifier") break;
+        declared.push(node.id.name);
+        edits.push({
+          start: node.end,
+          end: node.end,
+          text: `;globalThis[${JSON.stringify(node.id.name)}] = ${node.id.name};`,
+        });
+        break;
+      case "ExpressionStatement":
+        if (i === body.length - 1) {
+          const e = node.expression;
+          edits.push({ start: node.start, end: e.start, text: "return [(" });
+          edits.push({ start: e.end, end: node.end, text: ")];" });
+        }
+        break;
+    }
+  }
+  const shipping: ShippingProblem[] = [];
+  walkExtras(program, source, edits, declared, options.sessionNames, shipping, lineOf);
+
+  edits.sort((a, b) => a.start - b.start || a.end - b.end);
+  let out = `(async () => {`;
+  let pos = 0;
+  for (const e of edits) {
+    if (e.start < pos) continue; // nested in a replaced range
+    out += source.slice(pos, e.start) + e.text;
+    pos = e.end;
+  }
+  out += source.slice(pos) + "\n})()";
+
+  const t = transformSync("input.ts", out, { sourcemap: true, typescript: {} });
+  if (t.errors.length > 0) {
+    throw new InputSyntaxError(t.errors[0].message, false, t.errors[0].codeframe ?? "");
+  }
+  return {
+    code: t.code,
+    declared,
+    functions,
+    lines: new LineMap(t.map?.mappings ?? ""),
+    shipping,
+  };
+}
+
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+const FUNCTION_TYPES = new Set([
+  "FunctionExpression",
+  "ArrowFunctionExpression",
+]);
+
+function lineIndex(source: string): (offset: number) => number {
+  const starts = [0];
+  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+function importText(node: Node, source: string): string {
+  if (node.importKind === "type") return "";
+  const spec = source.slice(node.source.start, node.source.end);
+  const attrs = node.attributes?.length
+    ? `, { with: { ${node.attributes.map((a: Node) => source.slice(a.start, a.end)).join(", ")} } }`
+    : "";
+  const call = `(await ${HELPER}.import(${spec}${attrs}))`;
+  const values = node.specifiers.filter((s: Node) => s.importKind !== "type");
+  if (node.specifiers.length > 0 && values.length === 0) return "";
+  const parts: string[] = [];
+  let ns: string | undefined;
+  for (const s of values) {
+    if (s.type === "ImportNamespaceSpecifier") ns = s.local.name;
+    else if (s.type === "ImportDefaultSpecifier") parts.push(`default: ${s.local.name}`);
+    else {
+      const imported = s.imported.type === "Identifier"
+        ? s.imported.name
+        : JSON.stringify(s.imported.value);
+      parts.push(`${imported}: ${s.local.name}`);
+    }
+  }
+  if (ns && parts.length > 0) return `${ns} = ${call}; ({ ${parts.join(", ")} } = ${ns});`;
+  if (ns) return `${ns} = ${call};`;
+  if (parts.length > 0) return `({ ${parts.join(", ")} } = ${call});`;
+  return `${call};`;
+}
+
+function variableText(node: Node, source: string, declared: string[]): string {
+  const out: string[] = [];
+  for (const d of node.declarations) {
+    collectNames(d.id, declared);
+    const init = d.init ? source.slice(d.init.start, d.init.end) : undefined;
+    if (d.id.type === "Identifier") {
+      if (init !== undefined) out.push(`${d.id.name} = (${init});`);
+      else if (node.kind !== "var") out.push(`${d.id.name} = undefined;`);
+    } else {
+      const end = d.id.typeAnnotation ? d.id.typeAnnotation.start : d.id.end;
+      out.push(`(${source.slice(d.id.start, end)} = (${init ?? "undefined"}));`);
+    }
+  }
+  return out.join(" ");
+}
+
+function collectNames(p: Node, out: string[]): void {
+  if (!p) return;
+  switch (p.type) {
+    case "Identifier":
+      out.push(p.name);
+      break;
+    case "ObjectPattern":
+      for (const prop of p.properties) {
+        collectNames(prop.type === "RestElement" ? prop : prop.value, out);
+      }
+      break;
+    case "ArrayPattern":
+      for (const el of p.elements) collectNames(el, out);
+      break;
+    case "RestElement":
+      collectNames(p.argument, out);
+      break;
+    case "AssignmentPattern":
+      collectNames(p.left, out);
+      break;
+  }
+}
+
+/**
+ * Rewrites `import(...)` and `import.meta` anywhere, and finds remote functions that read session
+ * variables.
+ */
+function walkExtras(
+  program: Node,
+  source: string,
+  edits: Edit[],
+  declaredNow: string[],
+  sessionNames: ReadonlySet<string> | undefined,
+  shipping: ShippingProblem[],
+  lineOf: (offset: number) => number,
+): void {
+  const session = new Set(sessionNames ?? []);
+  for (const n of declaredNow) session.add(n);
+  const visit = (node: Node): void => {
+    if (node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const c of node) visit(c);
+      return;
+    }
+    if (typeof node.type !== "string") return;
+    if (node.type === "ImportExpression") {
+      edits.push({ start: node.start, end: node.start + 6, text: `${HELPER}.import` });
+    } else if (
+      node.type === "MetaProperty" && node.meta?.name === "import" && node.property?.name === "meta"
+    ) {
+      edits.push({ start: node.start, end: node.end, text: `${HELPER}.importMeta` });
+      return;
+    } else if (node.type === "CallExpression" && isRemoteCallee(node.callee)) {
+      const fn = node.arguments[0];
+      if (fn && (FUNCTION_TYPES.has(fn.type) || fn.type === "ClassExpression")) {
+        const uses = freeNames(fn).filter((n) => session.has(n));
+        if (uses.length > 0) {
+          shipping.push({ name: fn.id?.name ?? "anonymous", uses, line: lineOf(fn.start) });
+        }
+      }
+    }
+    for (const k in node) {
+      if (k === "type" || k === "start" || k === "end") continue;
+      const v = node[k];
+      if (v !== null && typeof v === "object") visit(v);
+    }
+  };
+  visit(program.body);
+}
+
+function isRemoteCallee(c: Node): boolean {
+  if (c.type === "Identifier") return c.name === "remote";
+  return c.type === "MemberExpression" && !c.computed && c.property?.name === "remote" &&
+    c.object?.type === "Identifier" && c.object.name === "ray";
+}
+
+/**
+ * Names a function reads but does not declare (approximate: any declaration anywhere inside it
+ * counts, whatever its block).
+ */
+export function freeNames(fn: Node): string[] {
+  const declared = new Set<string>();
+  const used = new Set<string>();
+  const declare = (p: Node) => {
+    const names: string[] = [];
+    collectNames(p, names);
+    for (const n of names) declared.add(n);
+  };
+  const visit = (node: Node, parent: Node, key: string): void => {
+    if (node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const c of node) visit(c, parent, key);
+      return;
+    }
+    const t: string = node.type;
+    if (typeof t !== "string") return;
+    if (
+      t.startsWith("TS") && t !== "TSAsExpression" && t !== "TSNonNullExpression" &&
+      t !== "TSSatisfiesExpression"
+    ) return;
+    if (t === "Identifier") {
+      if (parent && !isReference(parent, key)) return;
+      used.add(node.name);
+      return;
+    }
+    switch (t) {
+      case "FunctionDeclaration":
+      case "FunctionExpression":
+      case "ArrowFunctionExpression":
+        if (node.id) declared.add(node.id.name);
+        for (const p of node.params) declare(p.type === "TSParameterProperty" ? p.parameter : p);
+        break;
+      case "ClassDeclaration":
+      case "ClassExpression":
+        if (node.id) declared.add(node.id.name);
+        break;
+      case "VariableDeclarator":
+        declare(node.id);
+        break;
+      case "CatchClause":
+        if (node.param) declare(node.param);
+        break;
+      case "LabeledStatement":
+      case "BreakStatement":
+      case "ContinueStatement":
+        if (node.body) visit(node.body, node, "body");
+        return;
+    }
+    for (const k in node) {
+      if (k === "type" || k === "start" || k === "end" || k === "typeAnnotation") continue;
+      if (k === "returnType" || k === "typeParameters" || k === "typeArguments") continue;
+      const v = node[k];
+      if (v !== null && typeof v === "object") visit(v, node, k);
+    }
+  };
+  visit(fn, null, "");
+  return [...used].filter((n) => !declared.has(n) && n !== "arguments" && n !== "undefined");
+}
+
+function isReference(parent: Node, key: string): boolean {
+  switch (parent.type) {
+    case "MemberExpression":
+      return key !== "property" || parent.computed;
+    case "Property":
+    case "PropertyDefinition":
+    case "MethodDefinition":
+    case "AccessorProperty":
+      return key !== "key" || parent.computed;
+    case "MetaProperty":
+      return false;
+    case "ImportSpecifier":
+    case "ExportSpecifier":
+      return false;
+  }
+  return true;
+}

@@ -1,0 +1,16 @@
+/**
+ * The rayprof REPL: TypeScript with the runtime's API loaded, printing how long each input took,
+ * how many tasks it ran on how many workers, and their parallelism.
+ *
+ *   deno run -A repl.ts [--num-cpus N] [--no-timing]      bun repl.ts [...]
+ *
+ * @module
+ */
+import process from "node:process";
+import { main } from "./profile/repl/main.ts";
+
+export { main } from "./profile/repl/main.ts";
+
+if (import.meta.main) {
+  process.exit(await main(process.argv.slice(2)));
+}
