@@ -68,6 +68,8 @@ export class Task extends Entry {
   /** Position in its worker's dispatch order, to tell started from not started after a crash. */
   seq = 0;
   retriesLeft: number;
+  /** Expected run time when dispatched (ms), from its function's mean. */
+  est = 0;
   constructor(
     id: number,
     gen: number,
@@ -147,6 +149,8 @@ export class PoolWorker {
   blocked = 0;
   /** Slots of the pool this worker holds while busy. */
   slots = 0;
+  /** Expected run time (ms) of the tasks sent to it and not finished. */
+  expected = 0;
   lastDispatch = 0;
   idle = false;
   refd = false;
@@ -221,6 +225,8 @@ export interface PoolOptions {
 
 const DEPTH_WINDOW_MS = 1;
 const MAX_DEPTH = 256;
+/** Expected run time of a task whose function has not run yet: treated as long. */
+const UNKNOWN_MS = 1e9;
 const ID_SPAN = 4294967296; // ids made inside worker n are n * 2^32 + k
 
 /** The engine: object table, queue, workers. */
@@ -245,8 +251,6 @@ export class Pool {
   #defs = new Map<string, Def>();
   #nextFid = 1;
   #actors = new Map<number, Actor>();
-  /** Tasks not yet settled that are not in a worker (waiting for deps or in the queue). */
-  #waiting = new Set<Task>();
   #live = 0;
 
   constructor(options: PoolOptions, gen: number) {
@@ -381,7 +385,6 @@ export class Pool {
       t.rec = rec;
       this.recorder.tasks.push(rec);
     }
-    this.#waiting.add(t);
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a instanceof ObjectRef) {
@@ -535,18 +538,15 @@ export class Pool {
       // All idle workers are starting: wait for the first to be ready (flush runs then).
       if (booting >= 0) return undefined;
     }
-    // Short tasks: send ahead to a busy worker, so one message carries many tasks.
+    // Short tasks: send ahead to a busy worker, so one message carries many tasks; only behind
+    // tasks known to be short too, so a short task never waits behind a long one.
     const d = t.def;
     if (d.runs > 0 && d.avg < DEPTH_WINDOW_MS) {
-      const depth = Math.min(
-        MAX_DEPTH,
-        Math.max(1, Math.floor(DEPTH_WINDOW_MS / Math.max(d.avg, 0.002))),
-      );
       let best: PoolWorker | undefined;
       for (const w of this.#workers) {
-        if (w.kind !== "pool" || w.dead || w.slots < need) continue;
-        const n = w.inflight.size;
-        if (n < depth && (!best || n < best.inflight.size)) best = w;
+        if (w.kind !== "pool" || w.dead || w.slots < need || w.inflight.size >= MAX_DEPTH) continue;
+        if (w.expected + d.avg > DEPTH_WINDOW_MS) continue;
+        if (!best || w.expected < best.expected) best = w;
       }
       if (best) return best;
     }
@@ -561,11 +561,12 @@ export class Pool {
   }
 
   #assign(t: Task, w: PoolWorker): void {
-    this.#waiting.delete(t);
     w.lastDispatch = performance.now();
     t.worker = w;
     t.seq = w.sent++;
     w.inflight.set(t.id, t);
+    t.est = t.def.runs > 0 ? t.def.avg : UNKNOWN_MS;
+    w.expected += t.est;
     if (!w.refd) {
       w.refd = true;
       w.handle.ref();
@@ -605,6 +606,7 @@ export class Pool {
         } catch {
           const t = w.inflight.get(one[0] as number)!;
           w.inflight.delete(t.id);
+          w.expected -= t.est;
           this.#fail(
             t,
             new TypeError(
@@ -741,6 +743,7 @@ export class Pool {
       const t = w.inflight.get(id);
       if (!t) continue;
       w.inflight.delete(id);
+      w.expected -= t.est;
       const status = r[i + 1] as number;
       const started = r[i + 3] as number;
       const finished = r[i + 4] as number;
@@ -781,9 +784,7 @@ export class Pool {
           );
           t.actor.dead = err;
           this.#fail(t, err);
-        } else if (this.#retryOnError(t, info)) {
-          w.inflight.delete(id);
-        } else {
+        } else if (!this.#retryOnError(t, info)) {
           this.#fail(t, new TaskError(t.name, t.id, info));
         }
       }
@@ -802,7 +803,6 @@ export class Pool {
     t.retriesLeft--;
     if (t.rec) t.rec.retries++;
     t.worker = null;
-    this.#waiting.add(t);
     this.#queue.unshift(t);
     return true;
   }
@@ -822,7 +822,6 @@ export class Pool {
   }
 
   #fail(t: Task, err: Error, status: "error" | "cancelled" | "crashed" = "error"): void {
-    this.#waiting.delete(t);
     if (t.rec) {
       t.rec.status = err instanceof TaskCancelledError
         ? "cancelled"
@@ -857,6 +856,7 @@ export class Pool {
     const started = Atomics.load(w.counter, 0);
     const tasks = [...w.inflight.values()].sort((a, b) => a.seq - b.seq);
     w.inflight.clear();
+    w.expected = 0;
     const requeue: Task[] = [];
     const cause = info ? reviveError(info) : undefined;
     if (w.actor) {
@@ -906,7 +906,6 @@ export class Pool {
     for (let i = requeue.length - 1; i >= 0; i--) {
       const t = requeue[i];
       t.worker = null;
-      this.#waiting.add(t);
       this.#queue.unshift(t);
     }
     // Keep the pool at its size.
@@ -957,6 +956,7 @@ export class Pool {
     }
     // Running: end its worker. Other tasks sent to it go back to the queue.
     w.inflight.delete(t.id);
+    w.expected -= t.est;
     this.#fail(
       t,
       new TaskCancelledError(
@@ -1148,7 +1148,7 @@ export class Pool {
     const workers = this.#workers.slice();
     // Fail everything pending first, so no caller waits on collection.
     for (const t of this.#queue.drain()) this.#fail(t, shutdownError(t, err));
-    for (const t of [...this.#waiting]) this.#fail(t, shutdownError(t, err));
+    // Tasks waiting for arguments fail with the tasks they wait for (below).
     for (const w of workers) {
       for (const t of w.inflight.values()) this.#fail(t, shutdownError(t, err));
       w.inflight.clear();

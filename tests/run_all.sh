@@ -13,7 +13,7 @@ bun_log=$(mktemp)
 trap 'rm -f "$deno_log" "$bun_log"' EXIT
 
 echo "== deno check"
-deno check mod.ts runtime/worker.ts examples/*.ts
+deno check mod.ts runtime/worker.ts examples/*.ts tests/runtime_*.ts
 check_rc=$?
 
 echo "== deno test"
