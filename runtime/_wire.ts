@@ -123,6 +123,40 @@ export function scanValue(value: unknown, path: string, out: Scan): void {
   walk(value, path);
 }
 
+/**
+ * Estimates the bytes of a value without copying it: exact for primitives and binary data,
+ * sampled for large arrays and objects (first 64 items, scaled), so big results stay cheap.
+ */
+export function estimateBytes(v: unknown, depth = 0): number {
+  switch (typeof v) {
+    case "number":
+    case "bigint":
+      return 8;
+    case "string":
+      return v.length;
+    case "object":
+      break;
+    default:
+      return 1;
+  }
+  if (v === null) return 1;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return v.byteLength;
+  if (depth > 8) return 8;
+  const items: unknown[] = Array.isArray(v)
+    ? v
+    : v instanceof Map
+    ? [...v.values()]
+    : v instanceof Set
+    ? [...v]
+    : Object.values(v);
+  const n = items.length;
+  const k = Math.min(n, 64);
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += estimateBytes(items[i], depth + 1);
+  return 8 + (k === 0 ? 0 : Math.round(sum * (n / k)));
+}
+
 /** Replaces copied reference tags inside `value` by live references (in place where possible). */
 export function reviveRefs(
   value: unknown,

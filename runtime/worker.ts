@@ -20,7 +20,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from "./_protocol.ts";
-import { ACTOR_TAG, errorInfo, reviveRefs } from "./_wire.ts";
+import { ACTOR_TAG, errorInfo, estimateBytes, reviveRefs } from "./_wire.ts";
 import { _setWorkerData, workerCollectors } from "./hooks.ts";
 import { ObjectRef } from "./object_ref.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
@@ -238,27 +238,6 @@ function hasRefs(v: unknown, depth = 0): boolean {
   return Object.values(v).some((x) => hasRefs(x, depth + 1));
 }
 
-function sizeOf(v: unknown): number {
-  switch (typeof v) {
-    case "undefined":
-    case "boolean":
-      return 1;
-    case "number":
-    case "bigint":
-      return 8;
-    case "string":
-      return v.length;
-  }
-  if (v === null) return 1;
-  if (ArrayBuffer.isView(v)) return v.byteLength;
-  if (v instanceof ArrayBuffer) return v.byteLength;
-  try {
-    return JSON.stringify(v)?.length ?? 8;
-  } catch {
-    return 8;
-  }
-}
-
 function finish(
   job: Job,
   status: number,
@@ -269,7 +248,7 @@ function finish(
   const finished = performance.now();
   let bytes = 0;
   if (status === DONE_OK) {
-    bytes = sizeOf(value);
+    bytes = estimateBytes(value);
     if ((ctx.refsMade !== refsBefore || (job.flags & FLAG_REFS)) && hasRefs(value)) {
       bytes = -bytes - 1;
     }
