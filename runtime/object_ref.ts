@@ -42,28 +42,38 @@ export class Entry {
 /** Tag carried by a reference when it is copied into a worker. */
 export const REF_TAG = "__rayprofRef";
 
-const entries = new WeakMap<ObjectRef<unknown>, Entry>();
-
 /**
  * A reference to a value that a task will produce (or that `put` stored). Pass it to `get` or
  * `wait`, or to other tasks: as a top-level argument it is replaced by its value before the task
  * runs; nested inside arrays or objects it arrives as a reference.
  */
 export class ObjectRef<T = unknown> {
-  /** Unique id of the object (the task id for task results). */
-  declare readonly [REF_TAG]: number;
+  /** Unique id of the object (the task id for task results); copied along into workers. */
+  readonly __rayprofRef: number;
   /** Phantom field carrying the value type. */
   declare readonly __type?: T;
+  // A private field is not copied by structured clone: the entry stays on the driver.
+  #entry: Entry | undefined;
 
   /** @internal Created by the runtime only. */
   constructor(id: number, entry?: Entry) {
-    Object.defineProperty(this, REF_TAG, { value: id, enumerable: true });
-    if (entry) entries.set(this, entry);
+    this.__rayprofRef = id;
+    this.#entry = entry;
+  }
+
+  /** @internal */
+  static entryOf(ref: ObjectRef<unknown>): Entry | undefined {
+    return ref.#entry;
+  }
+
+  /** @internal */
+  static bind(ref: ObjectRef<unknown>, entry: Entry): void {
+    ref.#entry = entry;
   }
 
   /** The object's id. */
   get id(): number {
-    return this[REF_TAG];
+    return this.__rayprofRef;
   }
 
   toString(): string {
@@ -81,12 +91,12 @@ export class ObjectRef<T = unknown> {
 
 /** @internal The entry behind a reference (driver side), if any. */
 export function entryOf(ref: ObjectRef<unknown>): Entry | undefined {
-  return entries.get(ref);
+  return ObjectRef.entryOf(ref);
 }
 
 /** @internal Attaches an entry to a reference. */
 export function bindEntry(ref: ObjectRef<unknown>, entry: Entry): void {
-  entries.set(ref, entry);
+  ObjectRef.bind(ref, entry);
 }
 
 /** True if `v` is an ObjectRef. */
