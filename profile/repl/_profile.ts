@@ -48,6 +48,8 @@ export function prepareProfile(functions: SessionFunction[], cwd: string): Profi
   const made = new Map<string, unknown>();
   const saved = new Map<string, unknown>();
   const base = pathToFileURL(cwd + "/").href;
+  const previousProbes = g[PROBES_KEY];
+  collector.install(); // instrumented code reads the probes when it is evaluated
   for (const f of functions) {
     const file = `${base}$deno$repl-${f.input}.ts`;
     const decl = f.declaration ? f.source : `const ${f.name} = ${f.source};`;
@@ -69,7 +71,6 @@ export function prepareProfile(functions: SessionFunction[], cwd: string): Profi
       warnings.push(`'${f.name}' was not profiled: ${(e as Error).message}`);
     }
   }
-  const previousProbes = g[PROBES_KEY];
   return {
     warnings,
     swapIn() {
@@ -82,6 +83,7 @@ export function prepareProfile(functions: SessionFunction[], cwd: string): Profi
     swapOut() {
       for (const [name, fn] of saved) if (g[name] === made.get(name)) g[name] = fn;
       if (previousProbes !== undefined) g[PROBES_KEY] = previousProbes;
+      else delete g[PROBES_KEY];
     },
     report() {
       const stats = collector.snapshot();

@@ -7,10 +7,12 @@
  */
 import process from "node:process";
 import readline from "node:readline";
-import * as api from "../../mod.ts";
 import { complete } from "./completion.ts";
 import { appendHistory, HISTORY_ENV, HISTORY_SIZE, historyPath, loadHistory } from "./history.ts";
-import { COMMANDS, type InputResult, Session } from "./session.ts";
+import type { InputResult, Session } from "./session.ts";
+
+/** Dot-commands, for completion before the session has loaded. */
+const COMMAND_NAMES = [".timing", ".timeline", ".profile", ".load", ".save", ".help", ".exit"];
 
 /** Usage text of `repl.ts`. */
 export const USAGE = `Usage: repl.ts [options]
@@ -73,17 +75,21 @@ export async function main(args: string[], io?: ReplIO): Promise<number> {
   }
   const tty = Boolean(input.isTTY && output.isTTY);
   const color = tty && env.NO_COLOR === undefined;
-  const session = new Session({
-    color,
-    timing,
-    columns: output.columns ?? 80,
-  });
-  if (numCpus !== undefined) api.init({ numCpus });
-  installUncaughtHandlers(session, output);
+  // The runtime and the TypeScript tooling load while the prompt is already shown: a person does
+  // not type the first input within the ~100 ms they take.
+  const loading = (async () => {
+    const [{ Session }, api] = await Promise.all([import("./session.ts"), import("../../mod.ts")]);
+    const session = new Session({ color, timing, columns: output.columns ?? 80 });
+    if (numCpus !== undefined) api.init({ numCpus });
+    installUncaughtHandlers(session, output);
+    Session.needsMore("0"); // loads the parser now rather than at the first input
+    return { session, shutdown: api.shutdown };
+  })();
+  loading.catch(() => {});
   const code = tty
-    ? await interactive(session, input, output, historyPath(env), color)
-    : await piped(session, input, output);
-  await api.shutdown();
+    ? await interactive(loading, input, output, historyPath(env), color)
+    : await piped(loading, input, output);
+  await (await loading).shutdown();
   return code;
 }
 
@@ -117,11 +123,18 @@ function installUncaughtHandlers(session: Session, out: ReplIO["output"]): void 
   }
 }
 
+interface Loaded {
+  session: Session;
+  shutdown(): Promise<void>;
+}
+
 async function piped(
-  session: Session,
+  loading: Promise<Loaded>,
   input: ReplIO["input"],
   output: ReplIO["output"],
 ): Promise<number> {
+  const { session } = await loading;
+  const needsMore = (session.constructor as typeof Session).needsMore;
   const rl = readline.createInterface({ input, terminal: false, crlfDelay: Infinity });
   const onSigint = () => {
     if (!session.interrupt()) process.exit(130);
@@ -132,7 +145,7 @@ async function piped(
   try {
     for await (const line of rl) {
       buffer = buffer === "" ? line : buffer + "\n" + line;
-      if (Session.needsMore(buffer)) continue;
+      if (needsMore(buffer)) continue;
       const r = await session.run(buffer);
       buffer = "";
       print(output, r, false);
@@ -152,13 +165,12 @@ async function piped(
 }
 
 function interactive(
-  session: Session,
+  loading: Promise<Loaded>,
   input: ReplIO["input"],
   output: ReplIO["output"],
   history: string | undefined,
   color: boolean,
 ): Promise<number> {
-  const commands = Object.keys(COMMANDS);
   const rl = readline.createInterface({
     input,
     output,
@@ -167,7 +179,7 @@ function interactive(
     history: loadHistory(history),
     historySize: HISTORY_SIZE,
     removeHistoryDuplicates: true,
-    completer: (line: string) => complete(line, commands),
+    completer: (line: string) => complete(line, COMMAND_NAMES),
   } as readline.ReadLineOptions);
   let buffer = "";
   const queue: string[] = [];
@@ -176,6 +188,8 @@ function interactive(
   let done: (code: number) => void;
   const finished = new Promise<number>((r) => (done = r));
   let closed = false;
+  let session: Session | undefined;
+  loading.then((l) => (session = l.session), () => {});
 
   const prompt = () => {
     rl.setPrompt(buffer === "" ? "> " : "... ");
@@ -184,10 +198,12 @@ function interactive(
   const pump = async () => {
     if (running) return;
     running = true;
+    const { session } = await loading;
+    const needsMore = (session.constructor as typeof Session).needsMore;
     while (queue.length > 0) {
       const line = queue.shift()!;
       buffer = buffer === "" ? line : buffer + "\n" + line;
-      if (Session.needsMore(buffer)) continue;
+      if (needsMore(buffer)) continue;
       const source = buffer;
       buffer = "";
       const r = await session.run(source);
@@ -213,7 +229,7 @@ function interactive(
     void pump();
   });
   rl.on("SIGINT", () => {
-    if (session.busy) {
+    if (session?.busy) {
       output.write("^C\n");
       session.interrupt();
       return;
@@ -240,7 +256,7 @@ function interactive(
     if (!closed) {
       closed = true;
       output.write("\n");
-      if (session.busy) session.interrupt();
+      if (session?.busy) session.interrupt();
       done(0);
     }
   });

@@ -317,8 +317,10 @@ export class Session {
     let busy = 0;
     for (const t of tasks) {
       if (t.worker >= 0) workers.add(t.worker);
-      if (Number.isFinite(t.started)) {
-        const s = Math.max(start, t.started);
+      // A task still running (or cancelled while running) has no start yet: it left when sent.
+      const began = Number.isFinite(t.started) ? t.started : t.dispatched;
+      if (Number.isFinite(began)) {
+        const s = Math.max(start, began);
         const e = Math.min(end, Number.isFinite(t.finished) ? t.finished : end);
         if (e > s) busy += e - s;
       }
@@ -358,6 +360,9 @@ export class Session {
   /** Replaces the session's internal file names by "input N, line L" labels. */
   relabel(text: string): string {
     return text.replace(
+      /(?:file:\/\/[^\s)]*\/)?\$deno\$repl-(\d+)\.ts(?!:\d)/g,
+      (_m, n: string) => `input ${n}`,
+    ).replace(
       /(?:file:\/\/[^\s)]*\/)?\$deno\$repl-(\d+)\.ts:(\d+)(?::(\d+))?/g,
       (_m, n: string, line: string) => {
         const map = this.#maps.get(Number(n));

@@ -188,6 +188,12 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
   const functions: DefinedFunction[] = [];
   const body: Node[] = program.body;
   const lineOf = lineIndex(source);
+  const shipping: ShippingProblem[] = [];
+  const inner: Edit[] = [];
+  walkExtras(program, inner, topLevelNames(body), options.sessionNames, shipping, lineOf);
+  inner.sort((a, b) => a.start - b.start);
+  /** The text of a range with the inner rewrites (import(), import.meta) applied. */
+  const text = (start: number, end: number): string => applyEdits(source, inner, start, end);
 
   for (let i = 0; i < body.length; i++) {
     let node = body[i];
@@ -221,7 +227,7 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
         edits.push({
           start: node.start,
           end: node.end,
-          text: variableText(node, source, declared),
+          text: variableText(node, text, declared),
         });
         for (const d of node.declarations) {
           const init = d.init;
@@ -273,18 +279,12 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
         break;
     }
   }
-  const shipping: ShippingProblem[] = [];
-  walkExtras(program, source, edits, declared, options.sessionNames, shipping, lineOf);
-
-  edits.sort((a, b) => a.start - b.start || a.end - b.end);
-  let out = `(async () => {`;
-  let pos = 0;
-  for (const e of edits) {
-    if (e.start < pos) continue; // nested in a replaced range
-    out += source.slice(pos, e.start) + e.text;
-    pos = e.end;
+  // Inner rewrites outside the replaced statements still apply.
+  for (const e of inner) {
+    if (!edits.some((x) => x.end > x.start && e.start >= x.start && e.end <= x.end)) edits.push(e);
   }
-  out += source.slice(pos) + "\n})()";
+  edits.sort((a, b) => a.start - b.start || a.end - b.end);
+  const out = "(async () => {" + applyEdits(source, edits, 0, source.length) + "\n})()";
 
   const t = transformSync("input.ts", out, { sourcemap: true, typescript: {} });
   if (t.errors.length > 0) {
@@ -303,6 +303,33 @@ interface Edit {
   start: number;
   end: number;
   text: string;
+}
+
+/** `source[start:end]` with the edits inside it applied (edits sorted, outermost wins). */
+function applyEdits(source: string, edits: Edit[], start: number, end: number): string {
+  let out = "";
+  let pos = start;
+  for (const e of edits) {
+    if (e.start < pos || e.end > end) continue;
+    out += source.slice(pos, e.start) + e.text;
+    pos = e.end;
+  }
+  return out + source.slice(pos, end);
+}
+
+/** Names the statements declare at the top level (for the remote function check). */
+function topLevelNames(body: Node[]): string[] {
+  const out: string[] = [];
+  for (let node of body) {
+    if (node.type.startsWith("Export") && node.declaration) node = node.declaration;
+    if (node.type === "VariableDeclaration") {
+      for (const d of node.declarations) collectNames(d.id, out);
+    } else if (node.id?.type === "Identifier") out.push(node.id.name);
+    else if (node.type === "ImportDeclaration") {
+      for (const s of node.specifiers) out.push(s.local.name);
+    }
+  }
+  return out;
 }
 
 const FUNCTION_TYPES = new Set([
@@ -352,17 +379,21 @@ function importText(node: Node, source: string): string {
   return `${call};`;
 }
 
-function variableText(node: Node, source: string, declared: string[]): string {
+function variableText(
+  node: Node,
+  text: (start: number, end: number) => string,
+  declared: string[],
+): string {
   const out: string[] = [];
   for (const d of node.declarations) {
     collectNames(d.id, declared);
-    const init = d.init ? source.slice(d.init.start, d.init.end) : undefined;
+    const init = d.init ? text(d.init.start, d.init.end) : undefined;
     if (d.id.type === "Identifier") {
       if (init !== undefined) out.push(`${d.id.name} = (${init});`);
       else if (node.kind !== "var") out.push(`${d.id.name} = undefined;`);
     } else {
       const end = d.id.typeAnnotation ? d.id.typeAnnotation.start : d.id.end;
-      out.push(`(${source.slice(d.id.start, end)} = (${init ?? "undefined"}));`);
+      out.push(`(${text(d.id.start, end)} = (${init ?? "undefined"}));`);
     }
   }
   return out.join(" ");
@@ -397,7 +428,6 @@ function collectNames(p: Node, out: string[]): void {
  */
 function walkExtras(
   program: Node,
-  source: string,
   edits: Edit[],
   declaredNow: string[],
   sessionNames: ReadonlySet<string> | undefined,
