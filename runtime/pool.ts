@@ -790,7 +790,6 @@ export class Pool {
       }
     }
     this.#afterDone(w);
-    this.flush();
   }
 
   #retryOnError(t: Task, info: RemoteErrorInfo): boolean {

@@ -281,22 +281,29 @@ function start(job: Job): void {
   const refsBefore = ctx.refsMade;
   running++;
   ctx.currentTask = job.id;
-  const settleOk = (v: unknown) => {
-    running--;
-    finish(job, DONE_OK, v, started, refsBefore);
-  };
-  const settleErr = (e: unknown) => {
-    running--;
-    finish(job, DONE_ERROR, errorInfo(e), started, refsBefore);
-  };
+  let r: unknown;
   try {
     if (job.flags & FLAG_REFS) job.args = job.args.map((a) => reviveRefs(a, makeRef, makeActor));
-    const r = call(job);
-    if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
-      (r as Promise<unknown>).then(settleOk, settleErr).then(pump);
-    } else settleOk(r);
+    r = call(job);
   } catch (e) {
-    settleErr(e);
+    running--;
+    finish(job, DONE_ERROR, errorInfo(e), started, refsBefore);
+    return;
+  }
+  if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+    (r as Promise<unknown>).then(
+      (v) => {
+        running--;
+        finish(job, DONE_OK, v, started, refsBefore);
+      },
+      (e) => {
+        running--;
+        finish(job, DONE_ERROR, errorInfo(e), started, refsBefore);
+      },
+    ).then(pump);
+  } else {
+    running--;
+    finish(job, DONE_OK, r, started, refsBefore);
   }
 }
 
