@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"
 
-BUN_TESTS=(tests/runtime_test.ts tests/runtime_faults_test.ts tests/runtime_lifecycle_test.ts)
+BUN_TESTS=(tests/runtime_test.ts tests/runtime_*_test.ts)
 for f in tests/*_bun_test.ts; do [ -e "$f" ] && BUN_TESTS+=("$f"); done
 
 deno_log=$(mktemp)

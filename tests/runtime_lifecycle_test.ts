@@ -45,6 +45,18 @@ test("a script that never calls shutdown() still exits when its work is done", a
   assert.equal(r.stdout.trim(), "values [3,7,2]");
 });
 
+test("functions with no module file behind them are shipped as source; closures get a clear error", async () => {
+  const r = await run("tests/fixtures/runtime/eval_remote.ts", [], 30_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^eval 42$/m);
+  assert.match(r.stdout, /^new Function 42$/m);
+  assert.match(r.stdout, /^arrow 9$/m);
+  assert.match(
+    r.stdout,
+    /^closure: Task 'usesOuter' \(id \d+\) failed: ReferenceError: outer is not defined \(remote function 'usesOuter' was sent as source text because it is not defined at the top level of a module file/m,
+  );
+});
+
 test("1,000 init/shutdown cycles and 100,000 tasks: no leaked workers or timers, no lost result", async () => {
   const r = await run("tests/fixtures/runtime/cycles.ts", ["1000", "100000"], 120_000);
   assert.equal(r.code, 0, r.stderr);
