@@ -16,6 +16,7 @@
  * @module
  */
 
+import { readFileSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 
 /** Value of the `format` field of a saved file. */
@@ -317,6 +318,34 @@ export async function saveLineStats(
     if (previous) out = mergeLineStats(previous, stats);
   }
   await writeFile(path, stringifyLineStats(out));
+  return out;
+}
+
+/**
+ * Writes stats to a file synchronously, for `exit` handlers where nothing async runs any more.
+ *
+ * @param path File path.
+ * @param stats Stats to write.
+ * @param options Options.
+ * @returns The stats that were written.
+ * @throws {LineStatsFormatError} When merging into a file that is not a line stats file.
+ */
+export function saveLineStatsSync(
+  path: string,
+  stats: LineStats,
+  options: SaveLineStatsOptions = {},
+): LineStats {
+  let out = stats;
+  if (options.merge) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOENT") throw error;
+    }
+    if (text !== undefined) out = mergeLineStats(parseLineStats(text, path), stats);
+  }
+  writeFileSync(path, stringifyLineStats(out));
   return out;
 }
 

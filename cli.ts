@@ -1,0 +1,308 @@
+/**
+ * The rayprof command line: `profile` runs a script under the line profiler (kernprof), `show`
+ * prints saved results (`python -m line_profiler`).
+ *
+ * ```sh
+ * deno run -A cli.ts profile examples/loops.ts
+ * bun cli.ts profile --all examples/loops.ts
+ * deno run -A cli.ts show loops.ts.lprof.json
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { basename, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const HELP = `rayprof: profile Ray-style TypeScript programs on Deno and Bun
+
+Usage:
+  deno run -A cli.ts profile [options] SCRIPT [ARGS...]   run SCRIPT under the line profiler
+  deno run -A cli.ts show [options] FILE...                print saved line profiles
+  bun cli.ts ...                                           the same under Bun
+
+Commands:
+  profile   Run a script, then print how long each line of the chosen functions took
+  show      Print the results saved by 'profile' (several files are added together)
+
+Run 'cli.ts COMMAND --help' for the options of a command.
+`;
+
+const PROFILE_HELP = `Usage: cli.ts profile [options] SCRIPT [ARGS...]
+
+Runs SCRIPT as 'deno run -A SCRIPT ARGS' (or 'bun SCRIPT ARGS') would, with line profiling of
+the chosen functions, in the driver and inside the workers that run remote tasks. Then prints
+the report and saves the results. Options go before SCRIPT; everything after it is the script's.
+
+Choosing what to profile (kernprof's @profile):
+  Marked functions are always profiled: a '// @profile' or '/** @profile */' comment directly
+  above a function, method, arrow or class; the '@profile' decorator on a method; 'profile(fn)'.
+  --all                 Every function in SCRIPT and its local imports (kernprof -p)
+  --func NAME           Functions named NAME (or Class.NAME); repeatable
+  --module PATH         Every function in the file PATH; repeatable
+
+Timing:
+  --sample              Low-overhead mode: exact hit counts, times from a 50 µs shared clock
+
+Output:
+  -u, --unit SECONDS    Output unit of the report (default 1e-6)
+  -z, --skip-zero       Leave out functions with no time
+  --summarize           End with one line per function: total seconds, file, name
+  -o, --output FILE     Save results to FILE (default SCRIPT.lprof.json in the current
+                        directory); results of earlier runs in FILE are added to
+  --overwrite           Replace FILE instead of adding to it
+  -q, --quiet           Save the results but print no report
+  -h, --help            Show this help
+
+The report is coloured on a terminal unless NO_COLOR is set. Exit status: the script's own, or 2
+when it cannot be profiled (missing, a directory, not a script, syntax error, misplaced marker).
+`;
+
+const SHOW_HELP = `Usage: cli.ts show [options] FILE...
+
+Prints line profiles saved by 'cli.ts profile' (SCRIPT.lprof.json). Several files are added
+together into one report.
+
+Options:
+  -u, --unit SECONDS    Output unit (default 1e-6)
+  -z, --skip-zero       Leave out functions with no time
+  --summarize           End with one line per function: total seconds, file, name
+  -h, --help            Show this help
+`;
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Whether stdout is a terminal (colour). */
+  isTTY: boolean;
+}
+
+const defaultIO: CliIO = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  get isTTY() {
+    return Boolean(process.stdout.isTTY);
+  },
+};
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param args Arguments after the program name.
+ * @param io Output streams.
+ * @returns The exit code.
+ */
+export async function main(args: string[], io: CliIO = defaultIO): Promise<number> {
+  try {
+    const [command, ...rest] = args;
+    if (command === undefined) {
+      io.stderr(HELP);
+      return 2;
+    }
+    if (command === "-h" || command === "--help" || command === "help") {
+      io.stdout(HELP);
+      return 0;
+    }
+    if (command === "profile") return await profileCommand(rest, io);
+    if (command === "show") return await showCommand(rest, io);
+    throw new UsageError(`Unknown command '${command}': expected 'profile' or 'show'`);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+// Options that take a value, to know where the script's own arguments begin.
+const PROFILE_OPTIONS = {
+  all: { type: "boolean" },
+  func: { type: "string", multiple: true },
+  module: { type: "string", multiple: true },
+  sample: { type: "boolean" },
+  unit: { type: "string", short: "u" },
+  "skip-zero": { type: "boolean", short: "z" },
+  summarize: { type: "boolean" },
+  output: { type: "string", short: "o" },
+  overwrite: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+  // REPORTS: the flags of profile/reports.ts (--timeline, --gantt, --html, --functions) go here.
+} as const;
+
+async function profileCommand(args: string[], io: CliIO): Promise<number> {
+  const split = splitAtScript(args, PROFILE_OPTIONS);
+  const { values } = parseCommandArgs(split.options, PROFILE_OPTIONS, "profile");
+  if (values.help) {
+    io.stdout(PROFILE_HELP);
+    return 0;
+  }
+  if (split.script === undefined) throw new UsageError("Missing SCRIPT: 'cli.ts profile SCRIPT'");
+  const unit = parseUnit(values.unit);
+  const color = io.isTTY && !process.env.NO_COLOR;
+  const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
+  // The profiler (and its parser) is loaded only for this command.
+  const { profileScript } = await import("./profile/session.ts");
+  const { saveLineStats, saveLineStatsSync } = await import("./profile/line_stats.ts");
+  const { showText } = await import("./profile/report.ts");
+  const select = {
+    ...(values.all && !values.module ? { all: true } : {}),
+    ...(values.func ? { names: values.func } : {}),
+  };
+  const selectIn = values.module ? values.module.map((m) => resolve(m)) : undefined;
+  const merge = !values.overwrite;
+  const report = (stats: import("./profile/line_stats.ts").LineStats) =>
+    showText(stats, {
+      unit,
+      skipZero: values["skip-zero"],
+      summarize: values.summarize,
+      color,
+      cwd: process.cwd(),
+    });
+  const result = await profileScript(split.script, {
+    args: split.rest,
+    select: values.module ? { ...select, all: true } : select,
+    selectIn,
+    sample: values.sample,
+    onEarlyExit(r) {
+      // The process is ending (exit() or an uncaught error): write and show what there is.
+      try {
+        saveLineStatsSync(output, r.stats, { merge });
+        if (!values.quiet) io.stdout("\n" + report(r.stats));
+        io.stderr(`Wrote profile results to ${output}\n`);
+      } catch (error) {
+        io.stderr(`error: Cannot save the profile results: ${(error as Error).message}\n`);
+      }
+    },
+  });
+  for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+  let code = Number(process.exitCode ?? 0) || 0;
+  if (result.error !== undefined) {
+    const e = result.error as Error;
+    io.stderr(`error: Uncaught ${e?.stack ?? String(e)}\n`);
+    code = 1;
+  }
+  await saveLineStats(output, result.stats, { merge });
+  if (!values.quiet) io.stdout("\n" + report(result.stats));
+  io.stderr(`Wrote profile results to ${output}\n`);
+  // REPORTS: hand the run to profile/reports.ts here, e.g.
+  //   code = await afterProfiledRun(result, values, io) ?? code;
+  // (result.recording is the runtime's task recording, result.stats the line stats.)
+  return code;
+}
+
+const SHOW_OPTIONS = {
+  unit: { type: "string", short: "u" },
+  "skip-zero": { type: "boolean", short: "z" },
+  summarize: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+async function showCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, SHOW_OPTIONS, "show", true);
+  if (values.help) {
+    io.stdout(SHOW_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError("Missing FILE: 'cli.ts show FILE...'");
+  const unit = parseUnit(values.unit);
+  const { loadLineStats, mergeLineStats } = await import("./profile/line_stats.ts");
+  const { showText } = await import("./profile/report.ts");
+  const all = [];
+  for (const file of positionals) {
+    try {
+      all.push(await loadLineStats(file));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "ENOENT") throw new UsageError(`Cannot show '${file}' as it does not exist`);
+      if (code === "EISDIR") throw new UsageError(`Cannot show '${file}' as it is a directory`);
+      throw error;
+    }
+  }
+  io.stdout(showText(mergeLineStats(...all), {
+    unit,
+    skipZero: values["skip-zero"],
+    summarize: values.summarize,
+    color: io.isTTY && !process.env.NO_COLOR,
+    cwd: process.cwd(),
+  }));
+  return 0;
+}
+
+type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean }
+>;
+
+function splitAtScript(args: string[], spec: OptionSpec) {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(spec)) {
+    if (o.type === "string") {
+      takesValue.add(`--${name}`);
+      if (o.short) takesValue.add(`-${o.short}`);
+    }
+  }
+  let i = 0;
+  while (i < args.length) {
+    const a = args[i];
+    if (a === "--") {
+      return { options: args.slice(0, i), script: args[i + 1], rest: args.slice(i + 2) };
+    }
+    if (!a.startsWith("-") || a === "-") break;
+    i += takesValue.has(a) ? 2 : 1;
+  }
+  return { options: args.slice(0, i), script: args[i], rest: args.slice(i + 1) };
+}
+
+function parseCommandArgs<T extends OptionSpec>(
+  args: string[],
+  options: T,
+  command: string,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message.replace(/\.$/, "")} (see 'cli.ts ${command} --help')`,
+    );
+  }
+}
+
+function parseUnit(text: string | undefined): number {
+  if (text === undefined) return 1e-6;
+  const unit = Number(text);
+  if (!(unit > 0) || !Number.isFinite(unit)) {
+    throw new UsageError(`Invalid --unit '${text}': expected a positive number of seconds`);
+  }
+  return unit;
+}
+
+function reportError(error: unknown, io: CliIO): number {
+  const e = error as Error & { codeFrame?: string; file?: string; line?: number; column?: number };
+  switch (e?.name) {
+    case "UsageError":
+    case "ScriptError":
+    case "LineStatsFormatError":
+      io.stderr(`error: ${e.message}\n`);
+      return 2;
+    case "InstrumentSyntaxError":
+    case "MarkerError":
+      io.stderr(`error: ${e.message}\n  --> ${e.file}:${e.line}:${e.column}\n${e.codeFrame}\n`);
+      return 2;
+  }
+  io.stderr(`error: ${e?.stack ?? String(error)}\n`);
+  return 1;
+}
+
+if (import.meta.main) {
+  // Not a top-level await: the run waits for the event loop to drain ('beforeExit'), which Deno
+  // would take for a top-level await that never resolves.
+  main(process.argv.slice(2)).then((code) => process.exitCode = code);
+}

@@ -1,0 +1,124 @@
+/**
+ * Deno and Bun differences of the line profiler, in one place: how to hook module loading and what
+ * the hook must return.
+ *
+ * - Deno 2.9: `node:module` `registerHooks` with a `load` hook. It must return JavaScript, so the
+ *   instrumented TypeScript is transpiled with oxc-transform and gets an inline source map (Deno
+ *   applies it to stack traces, so they show the user's lines). Registered per thread: workers
+ *   register it again in their preload module.
+ * - Bun 1.4: `Bun.plugin` with an `onLoad` hook, which takes TypeScript (`loader: "ts"`) and maps
+ *   stack traces to it itself.
+ *
+ * @module
+ */
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Which runtime this is. */
+export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
+
+/** Turns the text of a local module into what the runtime should execute, or `null` to leave it. */
+export type ModuleRewriter = (path: string, source: string) => string | null;
+
+/** File names the loader looks at. */
+export const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
+
+/**
+ * Hooks module loading in this thread so local modules pass through `rewrite` before they run.
+ *
+ * @param rewrite Called with each local module's path and original text.
+ * @param accept Whether a path is to be rewritten at all (checked before reading it).
+ */
+export async function registerLoader(
+  rewrite: ModuleRewriter,
+  accept: (path: string) => boolean,
+): Promise<void> {
+  if (RUNTIME === "bun") {
+    // deno-lint-ignore no-explicit-any
+    const Bun = (globalThis as any).Bun;
+    Bun.plugin({
+      name: "rayprof-line-profiler",
+      // deno-lint-ignore no-explicit-any
+      setup(build: any) {
+        build.onLoad({ filter: /^(?!.*[\\/]node_modules[\\/]).*\.(?:[cm]?[jt]sx?)$/ }, (
+          args: { path: string },
+        ) => {
+          const source = readFileSync(args.path, "utf8");
+          const loader = bunLoader(args.path);
+          if (!accept(args.path)) return { contents: source, loader };
+          const code = rewrite(args.path, source);
+          return { contents: code ?? source, loader };
+        });
+      },
+    });
+    return;
+  }
+  const { transformSync } = await import("oxc-transform");
+  const { registerHooks } = await import("node:module");
+  // deno-lint-ignore no-explicit-any
+  (registerHooks as any)({
+    // deno-lint-ignore no-explicit-any
+    load(url: string, context: any, nextLoad: any) {
+      if (!url.startsWith("file:")) return nextLoad(url, context);
+      const path = fileURLToPath(url);
+      if (!SCRIPT_EXTENSION.test(path) || !accept(path)) return nextLoad(url, context);
+      const original = readFileSync(path, "utf8");
+      const code = rewrite(path, original);
+      if (code === null) return nextLoad(url, context);
+      const out = transformSync(path, code, {
+        sourcemap: true,
+        sourceType: "module",
+        // Deno's own defaults: TS `import x` of a type-only name is dropped, JSX is React's.
+        jsx: { runtime: "classic" },
+      });
+      if (out.errors?.length) {
+        throw new SyntaxError(`Cannot transpile ${path}: ${out.errors[0].message}`);
+      }
+      const map = { ...out.map, sources: [url], sourcesContent: [original] };
+      const source = `${out.code}\n//# sourceMappingURL=data:application/json;base64,${
+        base64(JSON.stringify(map))
+      }\n`;
+      return { format: "module", source, shortCircuit: true };
+    },
+  });
+}
+
+function bunLoader(path: string): "ts" | "tsx" | "js" | "jsx" {
+  if (/\.[cm]?tsx$/.test(path)) return "tsx";
+  if (/\.[cm]?ts$/.test(path)) return "ts";
+  if (/\.[cm]?jsx$/.test(path)) return "jsx";
+  return "js";
+}
+
+function base64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+/**
+ * Makes the profiled script see its own arguments: `Deno.args`, `process.argv` and `Bun.argv`
+ * become those of `deno run script.ts ARGS` / `bun script.ts ARGS`.
+ *
+ * @param scriptPath Absolute path of the script.
+ * @param args Its arguments.
+ */
+export async function setScriptArgs(scriptPath: string, args: string[]): Promise<void> {
+  const process = (await import("node:process")).default;
+  process.argv.splice(1, process.argv.length - 1, scriptPath, ...args);
+  const g = globalThis as Record<string, unknown>;
+  if (RUNTIME === "deno") {
+    Object.defineProperty(g.Deno as object, "args", { value: args.slice(), configurable: true });
+  } else {
+    const bun = g.Bun as { argv: string[] };
+    try {
+      bun.argv.splice(1, bun.argv.length - 1, scriptPath, ...args);
+    } catch {
+      // Bun.argv is read-only on some versions; process.argv is what most scripts read.
+    }
+  }
+}

@@ -1,0 +1,753 @@
+/**
+ * Rewrites TypeScript or JavaScript source so that chosen functions report line events to the
+ * probes of {@linkcode ./collector.ts}: decide what to profile → rewrite the syntax tree → run.
+ *
+ * Probes are inserted on the lines they measure and nothing else moves to another line, so the
+ * rewritten text has the same line numbers as the original and error stack traces keep pointing at
+ * the user's lines. The output is still TypeScript when the input was; the platform transpiles it.
+ *
+ * What a profiled function becomes (one line, shown wrapped):
+ * ```js
+ * function ex1() {let __rp$t=__rp$n(),__rp$s=0;try{;__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=3);
+ *   const list1 = [];
+ * ...}finally{__rp$x(__rp$s,__rp$t)}}
+ * ```
+ *
+ * @module
+ */
+
+import { parseSync } from "oxc-parser";
+import type { FunctionInfo } from "./collector.ts";
+
+/** Which functions to profile. */
+export interface Selection {
+  /** Every function of the module (kernprof `-p`). */
+  all?: boolean;
+  /** Functions whose name, or last part of `Class.method`, is one of these. */
+  names?: string[];
+}
+
+/** Options for {@linkcode instrument}. */
+export interface InstrumentOptions {
+  /** Absolute path or URL of the source, used in stats, messages and to pick the syntax. */
+  file: string;
+  /**
+   * First probe slot to use (see `LineCollector.nextSlot`).
+   * @default {1}
+   */
+  firstSlot?: number;
+  /**
+   * What to profile besides functions with a marker (`// @profile`, `/** @profile *\/`, the
+   * `@profile` decorator, `profile(fn)`), which are always profiled.
+   * @default {{}}
+   */
+  select?: Selection;
+  /**
+   * Replace `import.meta.main` with `true`: the module is the script being profiled, imported by
+   * the CLI rather than run as the main module.
+   * @default {false}
+   */
+  entry?: boolean;
+  /**
+   * Keep the source text of each profiled function in the result.
+   * @default {true}
+   */
+  keepSource?: boolean;
+}
+
+/** What {@linkcode instrument} made. */
+export interface InstrumentResult {
+  /** The rewritten source, with the same line numbers; equal to the input when nothing changed. */
+  code: string;
+  /** Profiled functions and their slots. */
+  functions: FunctionInfo[];
+  /** Next free slot after this module. */
+  nextSlot: number;
+  /** Things the user may want to know (e.g. a function left unprofiled and why). */
+  warnings: string[];
+}
+
+/** Base of the errors that point at a place in a source file. */
+export class InstrumentError extends Error {
+  /** File of the problem. */
+  file: string;
+  /** Line (1-based). */
+  line: number;
+  /** Column (1-based). */
+  column: number;
+  /** The source lines around the place, with a caret under it. */
+  codeFrame: string;
+
+  /** Creates the error. */
+  constructor(
+    message: string,
+    at: { file: string; line: number; column: number; codeFrame: string },
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "InstrumentError";
+    this.file = at.file;
+    this.line = at.line;
+    this.column = at.column;
+    this.codeFrame = at.codeFrame;
+  }
+}
+
+/** Thrown when a file to profile does not parse. */
+export class InstrumentSyntaxError extends InstrumentError {
+  /** Creates the error. */
+  constructor(
+    message: string,
+    at: { file: string; line: number; column: number; codeFrame: string },
+  ) {
+    super(message, at);
+    this.name = "InstrumentSyntaxError";
+  }
+}
+
+/** Thrown when a `@profile` marker is not directly above something that can be profiled. */
+export class MarkerError extends InstrumentError {
+  /** Creates the error. */
+  constructor(
+    message: string,
+    at: { file: string; line: number; column: number; codeFrame: string },
+  ) {
+    super(message, at);
+    this.name = "MarkerError";
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+type Node = any;
+
+interface FnRecord {
+  node: Node;
+  name: string;
+  /** Offsets where a marker must be followed by to mean this function. */
+  owners: number[];
+  yields: Node[];
+  firstOffset: number;
+  selected: boolean;
+}
+
+interface ClassRecord {
+  owners: number[];
+  methods: FnRecord[];
+}
+
+interface Insertion {
+  at: number;
+  text: string;
+  /** 0: statement level, 1: expression level. */
+  level: number;
+  open: boolean;
+  /** Span of the construct this belongs to. */
+  start: number;
+  end: number;
+  seq: number;
+}
+
+const FUNCTION_TYPES = new Set([
+  "FunctionDeclaration",
+  "FunctionExpression",
+  "ArrowFunctionExpression",
+]);
+const MARKER_NAMES = new Set(["profile"]);
+
+/**
+ * Instruments one module.
+ *
+ * @param source Source text (TypeScript or JavaScript, by the file's extension).
+ * @param options Options; `file` is required.
+ * @returns The rewritten code, the profiled functions and the next free slot.
+ * @throws {InstrumentSyntaxError} If the source does not parse.
+ * @throws {MarkerError} If a marker is above something that is not a function, method or class.
+ *
+ * @example Profile a marked function
+ * ```ts
+ * import { instrument } from "./instrument.ts";
+ * import { assertEquals } from "node:assert/strict";
+ * const src = "// @profile\nfunction f() {\n  return 1;\n}\n";
+ * const r = instrument(src, { file: "/tmp/x.ts" });
+ * assertEquals(r.functions.map((f) => [f.name, f.line, f.endLine]), [["f", 1, 4]]);
+ * assertEquals(r.code.split("\n").length, src.split("\n").length);
+ * ```
+ */
+export function instrument(source: string, options: InstrumentOptions): InstrumentResult {
+  const file = options.file;
+  const lang = langOf(file);
+  const parsed = parseSync(file, source, { lang, sourceType: "module", preserveParens: true });
+  const lines = lineStarts(source);
+  const at = (offset: number) => location(source, lines, file, offset);
+  const firstError = parsed.errors.find((e) => e.severity === "Error");
+  if (firstError) {
+    const offset = firstError.labels[0]?.start ?? 0;
+    const where = at(offset);
+    throw new InstrumentSyntaxError(
+      `Cannot profile ${file} as it has a syntax error at line ${where.line}, column ${where.column}: ${firstError.message}`,
+      where,
+    );
+  }
+  const program = parsed.program as Node;
+  const fns: FnRecord[] = [];
+  const classes: ClassRecord[] = [];
+  const owners = new Map<number, FnRecord | ClassRecord>();
+  const profiledNames = new Set<string>();
+  const blanks: [number, number][] = [];
+  const replacements: [number, number, string][] = [];
+  const select = options.select ?? {};
+
+  // ---- pass 1: find functions, their names and what a marker above them would look like
+  const walk = (
+    node: Node,
+    fn: FnRecord | null,
+    hint: string | null,
+    ownerStarts: number[],
+    cls: ClassRecord | null,
+  ): void => {
+    if (node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const n of node) walk(n, fn, null, [], cls);
+      return;
+    }
+    const type: string = node.type;
+    if (type === undefined) return;
+    if (FUNCTION_TYPES.has(type)) {
+      const name = hint ?? node.id?.name ?? "<anonymous>";
+      const rec: FnRecord = {
+        node,
+        name: hint && node.id?.name && !hint.includes(".") ? node.id.name : name,
+        owners: [node.start, ...ownerStarts],
+        yields: [],
+        firstOffset: Math.min(node.start, ...ownerStarts),
+        selected: false,
+      };
+      if (node.body) {
+        fns.push(rec);
+        for (const o of rec.owners) owners.set(o, rec);
+        cls?.methods.push(rec);
+      }
+      walkChildren(node, rec, null);
+      return;
+    }
+    switch (type) {
+      case "ExportNamedDeclaration":
+      case "ExportDefaultDeclaration": {
+        const d = node.declaration;
+        if (d) {
+          const h = type === "ExportDefaultDeclaration" && !d.id ? "default" : null;
+          walk(d, fn, h, [node.start, ...ownerStarts], cls);
+        }
+        walk(node.specifiers, fn, null, [], cls);
+        return;
+      }
+      case "VariableDeclaration": {
+        const single = node.declarations.length === 1;
+        for (const d of node.declarations) {
+          walk(d.id, fn, null, [], cls);
+          if (d.init) {
+            const name = d.id?.type === "Identifier" ? d.id.name : null;
+            walk(d.init, fn, name, single ? [node.start, ...ownerStarts] : [d.start], cls);
+          }
+        }
+        return;
+      }
+      case "ExpressionStatement": {
+        walk(node.expression, fn, null, [node.start], cls);
+        return;
+      }
+      case "AssignmentExpression": {
+        walk(node.left, fn, null, [], cls);
+        const name = node.left.type === "Identifier"
+          ? node.left.name
+          : node.left.type === "MemberExpression"
+          ? source.slice(node.left.start, node.left.end)
+          : null;
+        walk(node.right, fn, name, ownerStarts, cls);
+        return;
+      }
+      case "ParenthesizedExpression":
+      case "TSAsExpression":
+      case "TSSatisfiesExpression":
+      case "TSNonNullExpression":
+        walk(node.expression, fn, hint, ownerStarts, cls);
+        return;
+      case "CallExpression": {
+        const callee = node.callee;
+        const calleeName = callee.type === "Identifier"
+          ? callee.name
+          : callee.type === "MemberExpression" && !callee.computed
+          ? callee.property.name
+          : null;
+        walk(callee, fn, null, [], cls);
+        const isMarker = MARKER_NAMES.has(calleeName);
+        const passName = isMarker || calleeName === "remote";
+        const args = node.arguments;
+        for (let i = 0; i < args.length; i++) {
+          const a = args[i];
+          const last = i === args.length - 1;
+          if (isMarker && i === 0 && a.type === "Identifier") profiledNames.add(a.name);
+          const before = fns.length;
+          walk(a, fn, passName ? hint : null, last ? ownerStarts : [], cls);
+          if (isMarker && i === 0 && FUNCTION_TYPES.has(unwrap(a).type)) {
+            const rec = fns.slice(before).find((r) => r.node === unwrap(a));
+            if (rec) rec.selected = true;
+          }
+        }
+        walk(node.typeArguments, fn, null, [], cls);
+        return;
+      }
+      case "ClassDeclaration":
+      case "ClassExpression": {
+        const c: ClassRecord = { owners: [node.start, ...ownerStarts], methods: [] };
+        for (const d of node.decorators ?? []) c.owners.push(d.start);
+        for (const o of c.owners) if (!owners.has(o)) owners.set(o, c);
+        classes.push(c);
+        const className = node.id?.name ?? hint ?? "<anonymous class>";
+        walk(node.decorators, fn, null, [], cls);
+        walk(node.superClass, fn, null, [], cls);
+        for (const member of node.body.body) walkMember(member, fn, className, c);
+        return;
+      }
+      case "Property": {
+        walk(node.key, fn, null, [], cls);
+        const key = keyName(node.key, node.computed);
+        walk(node.value, fn, key, [node.start], null);
+        return;
+      }
+      case "YieldExpression":
+        fn?.yields.push(node);
+        walk(node.argument, fn, null, [], cls);
+        return;
+      case "MemberExpression":
+        if (
+          options.entry && node.object?.type === "MetaProperty" &&
+          node.object.meta?.name === "import" && !node.computed && node.property?.name === "main"
+        ) {
+          const len = node.end - node.start;
+          replacements.push([node.start, node.end, "true".padEnd(len, " ")]);
+          return;
+        }
+        break;
+    }
+    walkChildren(node, fn, cls);
+  };
+  const walkChildren = (node: Node, fn: FnRecord | null, cls: ClassRecord | null) => {
+    for (const key in node) {
+      if (key === "type" || key === "start" || key === "end" || key === "range") continue;
+      const v = node[key];
+      if (v !== null && typeof v === "object") walk(v, fn, null, [], cls);
+    }
+  };
+  const walkMember = (member: Node, fn: FnRecord | null, className: string, c: ClassRecord) => {
+    const decorators: Node[] = member.decorators ?? [];
+    const starts = [member.start, ...decorators.map((d: Node) => d.start)];
+    let marked = false;
+    for (const d of decorators) {
+      const e = d.expression;
+      const n = e.type === "Identifier"
+        ? e.name
+        : e.type === "MemberExpression" && !e.computed
+        ? e.property.name
+        : null;
+      if (MARKER_NAMES.has(n)) {
+        marked = true;
+        blanks.push([d.start, d.end]);
+      } else walk(d, fn, null, [], null);
+    }
+    walk(member.key, fn, null, [], null);
+    const key = keyName(member.key, member.computed);
+    const value = member.value;
+    if (value) {
+      const before = fns.length;
+      const isMethod = member.type === "MethodDefinition" ||
+        member.type === "TSAbstractMethodDefinition";
+      const name = member.kind === "constructor"
+        ? `${className}.constructor`
+        : `${className}.${key}`;
+      walk(value, fn, name, starts, isMethod ? c : null);
+      const rec = fns.slice(before).find((r) => r.node === unwrap(value));
+      if (rec) {
+        if (!isMethod) c.methods.push(rec);
+        if (marked) rec.selected = true;
+        rec.firstOffset = Math.min(rec.firstOffset, ...starts);
+      }
+    } else if (member.type === "StaticBlock") {
+      walk(member.body, fn, null, [], null);
+    }
+  };
+  walk(program.body, null, null, [], null);
+
+  // ---- pass 2: markers in comments
+  const comments = parsed.comments;
+  for (let ci = 0; ci < comments.length; ci++) {
+    const c = comments[ci];
+    if (!isMarkerComment(c.type, c.value)) continue;
+    let pos = c.end;
+    let cj = ci + 1;
+    for (;;) {
+      while (pos < source.length && /\s/.test(source[pos])) pos++;
+      if (cj < comments.length && comments[cj].start === pos) {
+        pos = comments[cj].end;
+        cj++;
+        continue;
+      }
+      break;
+    }
+    const target = owners.get(pos);
+    if (!target) {
+      const where = at(c.start);
+      throw new MarkerError(
+        `Cannot profile ${file} as the @profile marker at line ${where.line} is not directly above a function, method or class`,
+        where,
+      );
+    }
+    if ("node" in target) target.selected = true;
+    else for (const m of target.methods) m.selected = true;
+    if ("node" in target) target.firstOffset = Math.min(target.firstOffset, c.start);
+    else for (const m of target.methods) m.firstOffset = Math.min(m.firstOffset, m.node.start);
+  }
+  for (const rec of fns) {
+    if (rec.selected) continue;
+    const last = rec.name.slice(rec.name.lastIndexOf(".") + 1);
+    if (
+      select.all || profiledNames.has(rec.name) ||
+      (select.names && (select.names.includes(rec.name) || select.names.includes(last)))
+    ) rec.selected = true;
+  }
+
+  // ---- pass 3: rewrite the selected functions
+  const insertions: Insertion[] = [];
+  let seq = 0;
+  const insert = (
+    atOffset: number,
+    text: string,
+    level: number,
+    open: boolean,
+    start: number,
+    end: number,
+  ) => insertions.push({ at: atOffset, text, level, open, start, end, seq: seq++ });
+  const wrap = (start: number, end: number, before: string, after: string, level: number) => {
+    insert(start, before, level, true, start, end);
+    insert(end, after, level, false, start, end);
+  };
+  const lineOf = (offset: number) => lineIndex(lines, offset) + 1;
+  let slot = options.firstSlot ?? 1;
+  const functions: FunctionInfo[] = [];
+  const warnings: string[] = [];
+  const selected = fns.filter((f) => f.selected);
+  for (const rec of selected) {
+    const node = rec.node;
+    const body = node.body;
+    const conflict = body.type === "BlockStatement" ? varFunctionConflict(body.body) : null;
+    if (conflict) {
+      warnings.push(
+        `${file}:${
+          lineOf(node.start)
+        }: '${rec.name}' is not profiled as '${conflict}' is declared both with var and as a function in its body`,
+      );
+      continue;
+    }
+    const slots = new Map<number, number>();
+    const slotOf = (line: number) => {
+      let s = slots.get(line);
+      if (s === undefined) slots.set(line, s = slot++);
+      return s;
+    };
+    const probe = (line: number) => `__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=${slotOf(line)})`;
+    const stmtProbe = (offset: number, line = lineOf(offset)) =>
+      insert(offset, `;${probe(line)};`, 0, true, offset, offset);
+    const testProbe = (test: Node, line: number) =>
+      wrap(test.start, test.end, `(${probe(line)},`, `)`, 1);
+    // A statement on the same line as the probe that ran just before it gets no probe of its
+    // own, so `if (x) return;` or `a(); b();` count one hit per pass, like kernprof's line events.
+    const visitList = (list: Node[], prevLine: number) => {
+      for (const s of list) {
+        visit(s, prevLine);
+        prevLine = lineOf(s.start);
+      }
+    };
+    const visitSub = (s: Node, parentLine: number) => {
+      if (s.type === "BlockStatement") visitList(s.body, parentLine);
+      else {
+        wrap(s.start, s.end, "{", "}", 0);
+        visit(s, parentLine);
+      }
+    };
+    const visitLoopBody = (b: Node, headerLine: number, headerProbe: boolean) => {
+      if (!headerProbe) return visitSub(b, headerLine);
+      if (b.type === "BlockStatement") {
+        stmtProbe(b.start + 1, headerLine);
+        visitList(b.body, headerLine);
+      } else {
+        wrap(b.start, b.end, "{", "}", 0);
+        stmtProbe(b.start, headerLine);
+        visit(b, headerLine);
+      }
+    };
+    const visit = (s: Node, prevLine: number): void => {
+      const line = lineOf(s.start);
+      const withProbe = line !== prevLine;
+      switch (s.type) {
+        case "FunctionDeclaration":
+        case "TSDeclareFunction":
+        case "TSInterfaceDeclaration":
+        case "TSTypeAliasDeclaration":
+        case "EmptyStatement":
+          return;
+        case "BlockStatement":
+          return visitList(s.body, prevLine);
+        case "WhileStatement":
+          testProbe(s.test, line);
+          return visitSub(s.body, line);
+        case "ForStatement":
+          if (s.test) testProbe(s.test, line);
+          else if (withProbe) stmtProbe(s.start);
+          return visitLoopBody(s.body, line, !s.test);
+        case "ForInStatement":
+        case "ForOfStatement":
+          if (withProbe) stmtProbe(s.start);
+          return visitLoopBody(s.body, line, true);
+        case "DoWhileStatement":
+          if (withProbe) stmtProbe(s.start);
+          visitSub(s.body, line);
+          testProbe(s.test, lineOf(s.test.start));
+          return;
+        case "IfStatement":
+          if (withProbe) stmtProbe(s.start);
+          visitSub(s.consequent, line);
+          if (s.alternate) visitSub(s.alternate, line);
+          return;
+        case "LabeledStatement": {
+          const b = s.body;
+          const testLoop = b.type === "WhileStatement" || (b.type === "ForStatement" && b.test);
+          if (withProbe && !testLoop) stmtProbe(s.start);
+          return visit(b, testLoop ? prevLine : line);
+        }
+        case "SwitchStatement":
+          if (withProbe) stmtProbe(s.start);
+          for (const c of s.cases) visitList(c.consequent, line);
+          return;
+        case "TryStatement":
+          // `try`, `catch` and `finally` run no code of their own: no probe, no line to share.
+          visitList(s.block.body, -1);
+          if (s.handler) visitList(s.handler.body.body, -1);
+          if (s.finalizer) visitList(s.finalizer.body, -1);
+          return;
+        case "WithStatement":
+          if (withProbe) stmtProbe(s.start);
+          return visitSub(s.body, line);
+        default:
+          if (s.type.startsWith("TS") && s.declare) return;
+          if (withProbe) stmtProbe(s.start);
+      }
+    };
+    const entry = `let __rp$t=__rp$n(),__rp$s=0;try{`;
+    const exit = `}finally{__rp$x(__rp$s,__rp$t)}`;
+    if (body.type === "BlockStatement") {
+      const stmts: Node[] = body.body;
+      let k = 0;
+      while (k < stmts.length && stmts[k].type === "ExpressionStatement" && stmts[k].directive) k++;
+      const open = k > 0 ? stmts[k - 1].end : body.start + 1;
+      wrap(open, body.end - 1, entry, exit, 0);
+      visitList(stmts.slice(k), -1);
+    } else {
+      insert(
+        body.start,
+        `{${entry}${probe(lineOf(body.start))};return (`,
+        0,
+        true,
+        body.start,
+        body.end,
+      );
+      insert(body.end, `)${exit}}`, 0, false, body.start, body.end);
+    }
+    if (node.generator) {
+      for (const y of rec.yields) {
+        wrap(y.start, y.end, "__rp$r(", ",__rp$t=__rp$n())", 1);
+        if (y.argument) {
+          wrap(y.argument.start, y.argument.end, "__rp$y(__rp$s,__rp$t,", ")", 1);
+        } else insert(y.end, " __rp$y(__rp$s,__rp$t,void 0)", 1, false, y.end, y.end);
+      }
+    }
+    const firstLine = lineOf(rec.firstOffset);
+    const endLine = lineOf(Math.max(node.start, node.end - 1));
+    functions.push({
+      file,
+      name: rec.name,
+      line: firstLine,
+      endLine,
+      slots: [...slots],
+      ...(options.keepSource === false
+        ? {}
+        : { source: sourceLines(source, lines, firstLine, endLine) }),
+    });
+  }
+
+  if (functions.length === 0 && replacements.length === 0) {
+    return { code: source, functions, nextSlot: slot, warnings };
+  }
+  // The prologue goes on line 1 (or after a hashbang) so no line moves.
+  if (functions.length > 0) {
+    let p = 0;
+    if (source.startsWith("#!")) {
+      const nl = source.indexOf("\n");
+      p = nl < 0 ? source.length : nl + 1;
+    }
+    insert(
+      p,
+      `const {l:__rp$l,x:__rp$x,n:__rp$n,y:__rp$y,r:__rp$r}=globalThis[Symbol.for("rayprof.lineProbes")];`,
+      0,
+      true,
+      -1,
+      Infinity,
+    );
+  }
+  let text = source;
+  if (blanks.length || replacements.length) {
+    const chars = source.split("");
+    for (const [s, e] of blanks) {
+      for (let i = s; i < e; i++) if (chars[i] !== "\n" && chars[i] !== "\r") chars[i] = " ";
+    }
+    for (const [s, e, r] of replacements) {
+      for (let i = s; i < e; i++) chars[i] = r[i - s] ?? " ";
+    }
+    text = chars.join("");
+  }
+  insertions.sort(compareInsertions);
+  let out = "";
+  let last = 0;
+  for (const ins of insertions) {
+    out += text.slice(last, ins.at) + ins.text;
+    last = ins.at;
+  }
+  out += text.slice(last);
+  return { code: out, functions, nextSlot: slot, warnings };
+}
+
+function compareInsertions(a: Insertion, b: Insertion): number {
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.open !== b.open) return a.open ? 1 : -1; // closings first
+  if (a.open) {
+    if (a.level !== b.level) return a.level - b.level; // statements before expressions
+    if (a.end !== b.end) return b.end - a.end; // outer first
+  } else {
+    if (a.level !== b.level) return b.level - a.level; // expressions closed first
+    if (a.start !== b.start) return b.start - a.start; // inner first
+  }
+  return a.seq - b.seq;
+}
+
+function unwrap(n: Node): Node {
+  while (
+    n && (n.type === "ParenthesizedExpression" || n.type === "TSAsExpression" ||
+      n.type === "TSSatisfiesExpression" || n.type === "TSNonNullExpression")
+  ) n = n.expression;
+  return n;
+}
+
+function keyName(key: Node, computed: boolean): string {
+  if (!computed) {
+    if (key.type === "Identifier") return key.name;
+    if (key.type === "PrivateIdentifier") return `#${key.name}`;
+    if (key.type === "Literal") return String(key.value);
+  }
+  return "<computed>";
+}
+
+function isMarkerComment(type: string, value: string): boolean {
+  if (type === "Line") return value.trim() === "@profile";
+  // A JSDoc block with an `@profile` tag, or a short `/* @profile */`.
+  return /(^|[\s*])@profile(?![\w$-])/.test(value);
+}
+
+/** Names declared both with `var` and as a function at the top of a body (wrapping it in a block would break them). */
+function varFunctionConflict(stmts: Node[]): string | null {
+  const fnNames = new Set<string>();
+  for (const s of stmts) if (s.type === "FunctionDeclaration" && s.id) fnNames.add(s.id.name);
+  if (fnNames.size === 0) return null;
+  let found: string | null = null;
+  const visit = (n: Node): void => {
+    if (found || n === null || typeof n !== "object") return;
+    if (Array.isArray(n)) return n.forEach(visit);
+    if (FUNCTION_TYPES.has(n.type)) return;
+    if (n.type === "VariableDeclaration" && n.kind === "var") {
+      for (const d of n.declarations) {
+        if (d.id.type === "Identifier" && fnNames.has(d.id.name)) found = d.id.name;
+      }
+    }
+    for (const k in n) if (k !== "type") visit(n[k]);
+  };
+  visit(stmts);
+  return found;
+}
+
+function langOf(file: string): "ts" | "tsx" | "js" | "jsx" {
+  const m = /\.([cm]?[jt]sx?)$/.exec(file.replace(/[?#].*$/, ""));
+  const ext = m?.[1] ?? "ts";
+  if (ext.endsWith("tsx")) return "tsx";
+  if (ext.endsWith("jsx")) return "jsx";
+  if (ext.endsWith("js")) return "js";
+  return "ts";
+}
+
+function lineStarts(source: string): number[] {
+  const starts = [0];
+  for (let i = source.indexOf("\n"); i >= 0; i = source.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function lineIndex(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function sourceLines(source: string, starts: number[], first: number, last: number): string[] {
+  const out: string[] = [];
+  for (let l = first; l <= last && l <= starts.length; l++) {
+    const s = starts[l - 1];
+    const e = l < starts.length ? starts[l] - 1 : source.length;
+    out.push(source.slice(s, e).replace(/\r$/, ""));
+  }
+  return out;
+}
+
+function location(source: string, starts: number[], file: string, offset: number) {
+  const i = lineIndex(starts, offset);
+  const line = i + 1;
+  const column = offset - starts[i] + 1;
+  return { file, line, column, codeFrame: codeFrame(source, starts, line, column) };
+}
+
+/**
+ * Formats the lines around a place with a caret under the column, like compilers do.
+ *
+ * @param source Source text.
+ * @param starts Offsets of line starts.
+ * @param line Line (1-based).
+ * @param column Column (1-based).
+ * @returns Up to five numbered lines and a caret line.
+ */
+function codeFrame(source: string, starts: number[], line: number, column: number): string {
+  const first = Math.max(1, line - 2);
+  const last = Math.min(starts.length, line + 2);
+  const width = String(last).length;
+  const text = sourceLines(source, starts, first, last);
+  const out: string[] = [];
+  for (let l = first; l <= last; l++) {
+    const mark = l === line ? ">" : " ";
+    const code = text[l - first];
+    out.push(`${mark} ${String(l).padStart(width)} | ${code}`.trimEnd());
+    if (l === line) {
+      const pad = code.slice(0, column - 1).replace(/[^\t]/g, " ");
+      out.push(`  ${" ".repeat(width)} | ${pad}^`);
+    }
+  }
+  return out.join("\n");
+}

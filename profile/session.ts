@@ -1,0 +1,222 @@
+/**
+ * Runs a script under the line profiler (what `kernprof -l script.py` does): instruments the
+ * script and its local imports as they load, in the driver and in every runtime worker, runs it
+ * to completion, shuts the runtime down so workers hand their stats over, and returns the merged
+ * stats.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { hooks } from "../runtime/hooks.ts";
+import type { Recording } from "../runtime/recorder.ts";
+import { instrument, InstrumentError, type Selection } from "./instrument.ts";
+import { type LineStats, mergeLineStats } from "./line_stats.ts";
+import { startLineProfiling } from "./loader.ts";
+import { startTickClock, type TickClock } from "./clock.ts";
+import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "./_platform.ts";
+
+/** Key of the profiler's entries in the runtime's worker data and collectors. */
+export const WORKER_CONFIG_KEY = "rayprof.lineProfiler";
+
+/** What workers need to instrument like the driver. */
+export interface WorkerConfig {
+  select?: Selection;
+  selectIn?: string[];
+  ticks?: { buffer: SharedArrayBuffer; periodMs: number };
+}
+
+/** Thrown when the script cannot be profiled at all (missing, a directory, not a script). */
+export class ScriptError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ScriptError";
+  }
+}
+
+/** Options for {@linkcode profileScript}. */
+export interface ProfileScriptOptions {
+  /**
+   * Arguments the script sees (`Deno.args`, `process.argv.slice(2)`).
+   * @default {[]}
+   */
+  args?: string[];
+  /** What to profile besides marked functions. */
+  select?: Selection;
+  /** Absolute paths of the files `select` applies to; empty: all local files. */
+  selectIn?: string[];
+  /**
+   * Low-overhead mode: exact hit counts, time from a shared tick clock (see `clock.ts`).
+   * @default {false}
+   */
+  sample?: boolean;
+  /**
+   * Called synchronously when the process is about to end before the script finished (it
+   * called `process.exit`/`Deno.exit`, or an error went uncaught), with what was gathered.
+   */
+  onEarlyExit?: (result: ProfileResult) => void;
+}
+
+/** What a profiled run produced. */
+export interface ProfileResult {
+  /** Absolute path of the script. */
+  script: string;
+  /** Line stats of the driver and all workers, merged. */
+  stats: LineStats;
+  /** The error the script threw while loading, if it did. */
+  error?: unknown;
+  /** Instrumentation warnings. */
+  warnings: string[];
+  /** The runtime's task recording, when the script used the runtime. */
+  recording?: Recording;
+  /** Clock mode used. */
+  mode: "exact" | "sample";
+}
+
+/**
+ * Checks that a path names a script that can be profiled.
+ *
+ * @param script Path as given.
+ * @returns The absolute path.
+ * @throws {ScriptError} If it is missing, a directory, or not a TypeScript/JavaScript file.
+ */
+export function resolveScript(script: string): string {
+  const path = resolve(script);
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new ScriptError(`Cannot profile '${script}' as it does not exist`);
+  }
+  if (isDir) throw new ScriptError(`Cannot profile '${script}' as it is a directory`);
+  if (!SCRIPT_EXTENSION.test(path)) {
+    throw new ScriptError(
+      `Cannot profile '${script}' as it is not a TypeScript or JavaScript file: expected .ts, .tsx, .mts, .cts, .js, .jsx, .mjs or .cjs`,
+    );
+  }
+  return path;
+}
+
+const STATE = Symbol.for("rayprof.state");
+
+/**
+ * Runs a script with line profiling and returns the stats once it has finished: its top level
+ * has run, the event loop has drained, and the runtime (if used) has been shut down.
+ *
+ * @param script Path of the script.
+ * @param options Options.
+ * @returns The merged stats and what happened.
+ * @throws {ScriptError} If the script cannot be profiled at all.
+ * @throws {InstrumentError} If the script or a local import does not parse, or has a misplaced marker.
+ */
+export async function profileScript(
+  script: string,
+  options: ProfileScriptOptions = {},
+): Promise<ProfileResult> {
+  const path = resolveScript(script);
+  // Parse the entry first so a syntax error is reported before anything runs.
+  instrument(readFileSync(path, "utf8"), {
+    file: path,
+    entry: true,
+    select: options.select,
+    keepSource: false,
+  });
+  let ticks: TickClock | undefined;
+  if (options.sample) ticks = startTickClock();
+  const profiling = await startLineProfiling({
+    select: options.select,
+    selectIn: options.selectIn,
+    entry: path,
+    clock: ticks
+      ? { mode: "sample", ticks: { cells: ticks.cells, periodMs: ticks.periodMs } }
+      : { mode: "exact" },
+  });
+  const workerStats: LineStats[] = [];
+  const h = hooks();
+  const config: WorkerConfig = {
+    select: options.select,
+    selectIn: options.selectIn,
+    ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
+  };
+  h.workerPreload.push(new URL("./worker_preload.ts", import.meta.url).href);
+  h.workerData[WORKER_CONFIG_KEY] = config;
+  h.collected.set(WORKER_CONFIG_KEY, (data) => {
+    const d = data as { stats?: LineStats; warnings?: string[] };
+    if (d?.stats) workerStats.push(d.stats);
+    for (const w of d?.warnings ?? []) {
+      if (!profiling.warnings.includes(w)) profiling.warnings.push(w);
+    }
+  });
+
+  let finished = false;
+  const result = (error?: unknown): ProfileResult => ({
+    script: path,
+    stats: mergeLineStats(profiling.collector.snapshot(), ...workerStats),
+    warnings: profiling.warnings,
+    mode: profiling.collector.mode,
+    ...(error === undefined ? {} : { error }),
+    ...(recording() ? { recording: recording() } : {}),
+  });
+  const early = () => {
+    if (finished) return;
+    finished = true;
+    ticks?.stop();
+    options.onEarlyExit?.(result());
+  };
+  process.on("exit", early);
+  if (RUNTIME === "deno") {
+    // Deno ends on an uncaught error without an `exit` event; these run just before.
+    globalThis.addEventListener("unhandledrejection", early);
+    globalThis.addEventListener("error", early);
+  }
+
+  await setScriptArgs(path, options.args ?? []);
+  let error: unknown;
+  try {
+    await import(pathToFileURL(path).href);
+  } catch (e) {
+    if (e instanceof InstrumentError) {
+      finished = true;
+      ticks?.stop();
+      throw e;
+    }
+    error = e;
+  }
+  // A script that threw at its top level ends there, as it would unprofiled.
+  if (error === undefined) await drained();
+  const state = (globalThis as Record<symbol, { pool?: unknown } | undefined>)[STATE];
+  if (state?.pool) {
+    const { shutdown } = await import("../runtime/api.ts");
+    await shutdown();
+  }
+  if (finished) return result(error); // an early exit already reported
+  finished = true;
+  ticks?.stop();
+  process.off("exit", early);
+  if (RUNTIME === "deno") {
+    globalThis.removeEventListener("unhandledrejection", early);
+    globalThis.removeEventListener("error", early);
+  }
+  return result(error);
+}
+
+function drained(): Promise<void> {
+  return new Promise((resolve) => process.once("beforeExit", () => resolve()));
+}
+
+function recording(): Recording | undefined {
+  const state = (globalThis as Record<
+    symbol,
+    | {
+      pool?: { recorder?: { snapshot(): Recording } };
+      lastRecorder?: { snapshot(): Recording };
+    }
+    | undefined
+  >)[STATE];
+  const rec = state?.pool?.recorder ?? state?.lastRecorder;
+  return rec?.snapshot();
+}
