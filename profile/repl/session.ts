@@ -82,6 +82,11 @@ export interface InputTiming {
 }
 
 const SOURCE_PREFIX = "$deno$repl-";
+/** The entry points that start the REPL: their frames are not the user's. */
+const ENTRY_FILES = ["../../repl.ts", "../../cli.ts"].map((p) => {
+  const url = new URL(p, import.meta.url);
+  return [url.href + ":", url.pathname + ":"];
+}).flat();
 const TRACKING_KEY = Symbol.for("rayprof.repl.tracker");
 
 /** Names of the API that are made globals (and members of `ray`). */
@@ -115,6 +120,7 @@ export class Session {
   #lastWithTasks: InputTiming | undefined;
   #tracker: Tracker;
   #interrupt: ((reason: unknown) => void) | null = null;
+  #snapshot: Recording | undefined;
 
   /** Creates the session and installs the API as globals (also inside future workers). */
   constructor(options: SessionOptions = {}) {
@@ -238,6 +244,7 @@ export class Session {
     const refs: ObjectRef<unknown>[] = [];
     this.#tracker.current = refs;
     const filename = pathToFileURL(this.#cwd + "/").href + SOURCE_PREFIX + n + ".ts";
+    const before = idProbe();
     const start = performance.now();
     let value: unknown;
     let error: unknown;
@@ -260,7 +267,7 @@ export class Session {
 
     let cancelled = 0;
     if (error instanceof Interrupted) cancelled = this.#cancel(refs);
-    const timing = this.#measure(n, start, end);
+    const timing = this.#measure(n, start, end, before);
     const result: InputResult = { output: "", failed, warnings };
     if (error instanceof Interrupted) {
       const others = timing.tasks.filter((t) =>
@@ -286,6 +293,7 @@ export class Session {
       const hint = this.#hint(timing);
       if (hint) result.hint = hint;
     }
+    this.#snapshot = undefined;
     return result;
   }
 
@@ -310,9 +318,13 @@ export class Session {
     return n;
   }
 
-  #measure(input: number, start: number, end: number): InputTiming {
-    const rec = api.isInitialized() || this.#last?.tasks.length ? api.recording() : undefined;
+  #measure(input: number, start: number, end: number, before: number): InputTiming {
+    // A snapshot copies every record: skip it when the input made no object at all.
+    const after = idProbe();
+    const ran = before !== after - 1 || (before < 0 && after >= 0) || (before >= 0 && after < 0);
+    const rec = ran ? api.recording() : undefined;
     const tasks = rec ? rec.tasks.filter((t) => t.submitted >= start && t.submitted <= end) : [];
+    this.#snapshot = rec;
     const workers = new Set<number>();
     let busy = 0;
     for (const t of tasks) {
@@ -340,7 +352,7 @@ export class Session {
 
   /** The recording restricted to one input's window. */
   #inputRecording(t: InputTiming): Recording {
-    const rec = api.recording();
+    const rec = this.#snapshot ?? api.recording();
     const ids = new Set(t.tasks.map((x) => x.id));
     return {
       ...rec,
@@ -374,7 +386,15 @@ export class Session {
   /** Formats an error like Deno's REPL: its stack, with the REPL's own frames removed. */
   formatError(e: unknown): string {
     if (!(e instanceof Error)) return this.inspect(e);
-    const text = inspect(e, { colors: false, depth: 2 });
+    let text = typeof e.stack === "string" && e.stack.includes(e.message)
+      ? e.stack
+      : inspect(e, { colors: false, depth: 2 });
+    if (!text.startsWith(e.name) && text.includes(`${e.name}: `)) {
+      text = text.slice(text.indexOf(`${e.name}: `));
+    }
+    if (e.cause !== undefined && !(e.cause instanceof Error && text.includes(e.cause.message))) {
+      text += `\nCaused by: ${e.cause instanceof Error ? e.cause.stack : this.inspect(e.cause)}`;
+    }
     const frame = /^\s+at /;
     const inputFrame = /\$deno\$repl-(\d+)\.ts:(\d+):/;
     const lines = text.split("\n");
@@ -388,7 +408,8 @@ export class Session {
       if (last >= 0 && i > last && !/^\s{5,}/.test(l)) return false;
       const m = inputFrame.exec(l);
       if (m && Number(m[2]) === this.#lastLines.get(Number(m[1]))) return false; // the wrapper call
-      return !/(node:vm|ext:deno_node\/vm|runInThisContext|\/profile\/repl\/)/.test(l);
+      return !/(node:vm|ext:deno_node\/vm|runInThisContext|\/profile\/repl\/)/.test(l) &&
+        !ENTRY_FILES.some((f) => l.includes(f));
     });
     return this.relabel(kept.join("\n"));
   }
@@ -537,6 +558,14 @@ export class Session {
       .filter((s) => s !== "").join("\n");
     return r;
   }
+}
+
+/**
+ * The next object id of the running runtime, or -1 when it is not running. Tasks and `put` values
+ * take ids from one counter, so two probes one apart mean nothing was submitted in between.
+ */
+function idProbe(): number {
+  return api.isInitialized() ? api.put(0).id : -1;
 }
 
 class Interrupted extends Error {

@@ -132,9 +132,13 @@ function parse(source: string): Node {
   if (r.errors.length > 0) {
     const e = r.errors[0];
     const end = source.trimEnd().length;
+    // Open at the end: a bracket (error at EOF), a template literal or a block comment. An
+    // unterminated quote or regular expression is an error: no further line can close it.
     const incomplete = r.errors.some((err: Node) =>
-      /Unterminated (template|multi-?line comment|regular)/i.test(err.message) ||
-      (err.labels ?? []).some((l: Node) => l.start >= end)
+      /Unterminated multi-?line comment/i.test(err.message) ||
+      (err.labels ?? []).some((l: Node) =>
+        l.start >= end || (/Unterminated/.test(err.message) && source[l.start] === "`")
+      )
     );
     throw new InputSyntaxError(e.message, incomplete, e.codeframe ?? "");
   }
