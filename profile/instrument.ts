@@ -549,7 +549,18 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       let k = 0;
       while (k < stmts.length && stmts[k].type === "ExpressionStatement" && stmts[k].directive) k++;
       const open = k > 0 ? stmts[k - 1].end : body.start + 1;
-      wrap(open, body.end - 1, entry, exit, 0);
+      // TypeScript puts parameter properties (`constructor(public x)`) right after a top-level
+      // `super()`; keep that call outside the `try` so the transform still finds it.
+      const superAt = node.params.some((p: Node) => p.type === "TSParameterProperty")
+        ? stmts.findIndex((st) =>
+          st.type === "ExpressionStatement" && st.expression.type === "CallExpression" &&
+          st.expression.callee.type === "Super"
+        )
+        : -1;
+      if (superAt >= k) {
+        insert(open, entry.slice(0, -"try{".length), 0, true, open, open);
+        wrap(stmts[superAt].end, body.end - 1, "try{", exit, 0);
+      } else wrap(open, body.end - 1, entry, exit, 0);
       visitList(stmts.slice(k), -1);
     } else {
       insert(
@@ -627,7 +638,11 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
 
 function compareInsertions(a: Insertion, b: Insertion): number {
   if (a.at !== b.at) return a.at - b.at;
-  if (a.open !== b.open) return a.open ? 1 : -1; // closings first
+  if (a.open !== b.open) {
+    // Constructs that end here close before others open, except an empty construct's own pair.
+    if (a.start === b.start && a.end === b.end) return a.open ? -1 : 1;
+    return a.open ? 1 : -1;
+  }
   if (a.open) {
     if (a.level !== b.level) return a.level - b.level; // statements before expressions
     if (a.end !== b.end) return b.end - a.end; // outer first

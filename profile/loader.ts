@@ -24,7 +24,13 @@ export interface LineProfilingOptions {
    * Empty means every local file (kernprof `-p` on the whole program).
    * @default {[]}
    */
-  selectIn?: string[];
+  selectIn?: string[] | ((path: string) => boolean);
+  /**
+   * Which local modules to instrument at all (besides rayprof's own files and node_modules,
+   * which never are).
+   * @default {() => true}
+   */
+  include?: (path: string) => boolean;
   /** Absolute path of the entry script: its `import.meta.main` becomes `true`. */
   entry?: string;
   /** Clock mode and shared ticks, see {@linkcode LineCollectorOptions}. */
@@ -77,9 +83,13 @@ export async function startLineProfiling(
   const collector = new LineCollector(options.clock);
   collector.install();
   const state: LineProfiling = { collector, warnings: [], files: [] };
-  const selectIn = new Set(options.selectIn ?? []);
+  const selectIn = options.selectIn;
+  const inScope = typeof selectIn === "function"
+    ? selectIn
+    : (path: string) => !selectIn?.length || selectIn.includes(path);
+  const include = options.include ?? (() => true);
   await registerLoader((path, source) => {
-    const select = selectIn.size === 0 || selectIn.has(path) ? options.select : undefined;
+    const select = inScope(path) ? options.select : undefined;
     const r = instrument(source, {
       file: path,
       firstSlot: collector.nextSlot,
@@ -90,6 +100,6 @@ export async function startLineProfiling(
     state.warnings.push(...r.warnings);
     state.files.push(path);
     return r.code === source ? null : r.code;
-  }, isUserModule);
+  }, (path) => isUserModule(path) && include(path));
   return state;
 }
