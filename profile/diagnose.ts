@@ -557,7 +557,9 @@ function wrapText(text: string, width: number): string[] {
   // A number and its unit ("2.50 s") stay on one line.
   const words: string[] = [];
   for (const w of text.split(" ")) {
-    if (words.length && /\d$/.test(words[words.length - 1]) && /^(s|ms|µs|B|kB|MB|GB|TB)\b/.test(w)) {
+    if (
+      words.length && /\d$/.test(words[words.length - 1]) && /^(s|ms|µs|B|kB|MB|GB|TB)\b/.test(w)
+    ) {
       words[words.length - 1] += " " + w;
     } else words.push(w);
   }

@@ -304,7 +304,7 @@ function workersSection(d: Diagnosis): string {
   const rows = d.workers.map((w) =>
     `<tr><td>${esc(w.label)}</td><td class="num">${w.tasks}</td><td class="num">${
       esc(formatDuration(w.busyMs))
-    }</td><td class="num" data-sort="${w.utilization}"><span class="bar" style="width:${
+    }</td><td class="util" data-sort="${w.utilization}"><span class="bar" style="width:${
       Math.round(w.utilization * 100)
     }px"></span> ${Math.round(w.utilization * 100)}%</td></tr>`
   );
@@ -476,6 +476,7 @@ th,td{padding:3px 10px;border-bottom:1px solid var(--line);text-align:left;verti
 th{font-weight:600;font-size:12px;color:var(--muted);white-space:nowrap}
 .sortable th{cursor:pointer}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.util{white-space:nowrap;font-variant-numeric:tabular-nums}
 .bar{display:inline-block;height:10px;background:#59a14f;vertical-align:middle}
 .heat td{border-bottom:none;padding:1px 10px}
 .heat td.src{white-space:pre}
