@@ -55,6 +55,13 @@ Output:
   -q, --quiet           Save the results but print no report
   -h, --help            Show this help
 
+Tasks (when SCRIPT uses the runtime; the parallelism diagnostics follow the report):
+  --timeline FILE       Write the task timeline as Chrome trace JSON; open it in
+                        https://ui.perfetto.dev or chrome://tracing
+  --gantt               Draw the task timeline in the terminal, a row per worker
+  --html FILE           Write a self-contained HTML report: task Gantt, diagnostics and the
+                        profiled source with a heat map of line times
+
 The report is coloured on a terminal unless NO_COLOR is set. Exit status: the script's own, or 2
 when it cannot be profiled (missing, a directory, not a script, syntax error, misplaced marker).
 `;
@@ -133,7 +140,10 @@ const PROFILE_OPTIONS = {
   overwrite: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
-  // REPORTS: the flags of profile/reports.ts (--timeline, --gantt, --html, --functions) go here.
+  timeline: { type: "string" },
+  gantt: { type: "boolean" },
+  html: { type: "string" },
+  // REPORTS: the flags of profile/reports.ts (--functions, --speedscope) go here.
 } as const;
 
 async function profileCommand(args: string[], io: CliIO): Promise<number> {
@@ -165,6 +175,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       color,
       cwd: process.cwd(),
     });
+  // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
+  (await import("./runtime/hooks.ts")).hooks().captureCallsites = true;
   const result = await profileScript(split.script, {
     args: split.rest,
     select: values.module ? { ...select, all: true } : select,
@@ -191,9 +203,21 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   await saveLineStats(output, result.stats, { merge });
   if (!values.quiet) io.stdout("\n" + report(result.stats));
   io.stderr(`Wrote profile results to ${output}\n`);
-  // REPORTS: hand the run to profile/reports.ts here, e.g.
-  //   code = await afterProfiledRun(result, values, io) ?? code;
-  // (result.recording is the runtime's task recording, result.stats the line stats.)
+  const { afterProfiledRun } = await import("./profile/reports.ts");
+  const tasks = await afterProfiledRun(result.recording, {
+    timeline: values.timeline,
+    gantt: values.gantt,
+    html: values.html,
+    diagnostics: !values.quiet,
+    color,
+    width: io.isTTY ? process.stdout.columns ?? 80 : 100,
+    cwd: process.cwd(),
+    title: basename(split.script),
+    lineStats: result.stats,
+    generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
+  });
+  if (tasks.text) io.stdout("\n" + tasks.text);
+  // REPORTS: --functions/--speedscope go here.
   return code;
 }
 
