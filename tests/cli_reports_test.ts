@@ -1,0 +1,90 @@
+// `cli.ts profile` with the task reports, run as a subprocess the way a user runs it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { validateTrace } from "./fixtures/timeline/validate_trace.ts";
+
+const ROOT = resolve(import.meta.dirname ?? ".", "..");
+const SCRIPT = join(ROOT, "tests/fixtures/timeline/loops_main.ts");
+const SMALL = readFileSync(join(ROOT, "tests/fixtures/timeline/loops_small.ts"), "utf8").split(
+  "\n",
+);
+const lineOf = (marker: string) => SMALL.findIndex((l) => l.includes(`// ${marker}`)) + 1;
+
+function runCli(args: string[], cwd: string) {
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const bin = join(ROOT, "node_modules/.bin", isBun ? "bun" : "deno");
+  const argv = isBun
+    ? [join(ROOT, "cli.ts"), ...args]
+    : ["run", "-A", join(ROOT, "cli.ts"), ...args];
+  return spawnSync(bin, argv, {
+    cwd,
+    encoding: "utf8",
+    timeout: 90_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+}
+
+test("cli.ts profile --gantt --timeline --html reports the tasks and writes both files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rayprof-cli-"));
+  try {
+    const r = runCli([
+      "profile",
+      "--gantt",
+      "--timeline",
+      "trace.json",
+      "--html",
+      "report.html",
+      SCRIPT,
+    ], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout;
+    // The Gantt: a driver row and the 3 workers, on a time axis in seconds.
+    assert.match(out, /Task timeline: [\d.]+ m?s, 16 tasks on 3 slots/);
+    assert.match(out, /\ndriver +│/);
+    for (const w of ["worker 1", "worker 2", "worker 3"]) {
+      assert.match(out, new RegExp(`\\n${w} +│`));
+    }
+    // The diagnostics, named at the fixture's lines.
+    assert.match(
+      out,
+      new RegExp(
+        `loops_small\\.ts:${lineOf("EX1")} {2}get\\(\\) right after \\.remote\\(\\) in a loop`,
+      ),
+    );
+    assert.match(
+      out,
+      new RegExp(
+        `loops_small\\.ts:${lineOf("EX3 OTHER")} {2}4 \`other_func\` tasks were never awaited`,
+      ),
+    );
+    // Where the files went and how to open the trace.
+    assert.match(
+      out,
+      /Timeline: wrote 16 tasks to trace\.json\n {2}open it in https:\/\/ui\.perfetto\.dev/,
+    );
+    assert.match(out, /HTML report: wrote report\.html/);
+    assert.deepEqual(validateTrace(readFileSync(join(dir, "trace.json"), "utf8")), []);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    assert.match(html, /id="gantt"/);
+    assert.match(html, /data-code="get-in-loop"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("cli.ts profile --quiet prints no diagnostics but still writes the files asked for", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rayprof-cli-"));
+  try {
+    const r = runCli(["profile", "-q", "--timeline", "t.json", SCRIPT], dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /Parallelism|Findings/);
+    assert.match(r.stdout, /Timeline: wrote 16 tasks to t\.json/);
+    assert.ok(existsSync(join(dir, "t.json")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
