@@ -12,7 +12,7 @@
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
-import { instrument, type Selection } from "./instrument.ts";
+import { instrument, InstrumentError, type Selection } from "./instrument.ts";
 import { registerLoader, SCRIPT_EXTENSION } from "./_platform.ts";
 
 /** Options for {@linkcode startLineProfiling}. */
@@ -45,6 +45,11 @@ export interface LineProfiling {
   warnings: string[];
   /** Files that were instrumented, in load order. */
   files: string[];
+  /**
+   * Errors thrown while instrumenting. A runtime may wrap an error thrown in its load hook
+   * (Deno makes it a `TypeError`), so callers find the original here.
+   */
+  errors: InstrumentError[];
 }
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -82,7 +87,7 @@ export async function startLineProfiling(
 ): Promise<LineProfiling> {
   const collector = new LineCollector(options.clock);
   collector.install();
-  const state: LineProfiling = { collector, warnings: [], files: [] };
+  const state: LineProfiling = { collector, warnings: [], files: [], errors: [] };
   const selectIn = options.selectIn;
   const inScope = typeof selectIn === "function"
     ? selectIn
@@ -90,12 +95,18 @@ export async function startLineProfiling(
   const include = options.include ?? (() => true);
   await registerLoader((path, source) => {
     const select = inScope(path) ? options.select : undefined;
-    const r = instrument(source, {
-      file: path,
-      firstSlot: collector.nextSlot,
-      select,
-      entry: path === options.entry,
-    });
+    let r;
+    try {
+      r = instrument(source, {
+        file: path,
+        firstSlot: collector.nextSlot,
+        select,
+        entry: path === options.entry,
+      });
+    } catch (error) {
+      if (error instanceof InstrumentError) state.errors.push(error);
+      throw error;
+    }
     collector.register(r.functions, r.nextSlot);
     state.warnings.push(...r.warnings);
     state.files.push(path);

@@ -179,10 +179,13 @@ export async function profileScript(
   try {
     await import(pathToFileURL(path).href);
   } catch (e) {
-    if (e instanceof InstrumentError) {
+    const cause = e instanceof InstrumentError
+      ? e
+      : profiling.errors.find((x) => String((e as Error)?.message).includes(x.message));
+    if (cause) {
       finished = true;
       ticks?.stop();
-      throw e;
+      throw cause;
     }
     error = e;
   }

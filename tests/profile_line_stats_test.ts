@@ -6,7 +6,7 @@ import { join } from "node:path";
 import {
   createLineStats,
   LINE_STATS_FORMAT,
-  LineStats,
+  type LineStats,
   LineStatsFormatError,
   loadLineStats,
   mergeLineStats,
