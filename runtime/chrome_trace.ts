@@ -66,8 +66,8 @@ export interface TraceFile {
 export const DRIVER_PID = 1;
 /** Process id of the workers in the trace. */
 export const WORKERS_PID = 2;
-/** Thread id of the driver's main thread. */
-export const DRIVER_TID = 0;
+/** Thread id of the driver's main thread: equal to its pid, so viewers show it as the main thread. */
+export const DRIVER_TID = 1;
 
 /**
  * Colour of each kind of slice, as reserved colour names of the trace viewer (catapult's
@@ -213,7 +213,8 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       : end;
     if (!(until >= t.submitted)) continue;
     const args = { taskId: t.id, ...queueArgs(t) };
-    const id = `q${t.id}`;
+    // Perfetto reads string ids as hexadecimal numbers.
+    const id = `0x${t.id.toString(16)}`;
     const common = { cat: "queued", id, pid: DRIVER_PID, tid: DRIVER_TID };
     events.push({
       name: `queued ${t.name}`,

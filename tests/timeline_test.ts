@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   DRIVER_PID,
+  DRIVER_TID,
   FALLBACK_COLOUR,
   toChromeTrace,
   toTraceFile,
@@ -62,7 +63,7 @@ test("toChromeTrace() draws the driver's blocked get spans on the driver track",
     assert.equal(g.args?.tasks, "func");
     assert.ok((g.dur ?? 0) > 500_000);
   }
-  assert.equal(threadNames(events).get(`${DRIVER_PID}:0`), "driver");
+  assert.equal(threadNames(events).get(`${DRIVER_PID}:${DRIVER_TID}`), "driver");
   const ex2Get = valid(ex2(2)).find((e) => e.ph === "X" && e.name === "get");
   assert.equal(ex2Get?.args?.tasks, "func ×5");
 });
