@@ -45,6 +45,7 @@ const BLOCKED = "░";
 const SUBMIT = "↑";
 const FAILED = "X";
 const SHORT = "▏";
+const NOTCH = "▐";
 
 /**
  * Draws a recording as a Gantt chart.
@@ -126,6 +127,7 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
   const col = (t: number) => Math.min(cols - 1, Math.max(0, Math.floor((t - win.start) / cell)));
 
   // Coverage of each cell by each function name, and by failed tasks.
+  let notched = false;
   const drawRow = (tasks: Row["tasks"]): Cell[] => {
     const cover: Map<string, number>[] = Array.from({ length: cols }, () => new Map());
     const failed = new Array<number>(cols).fill(0);
@@ -154,6 +156,16 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
       else {
         const s = style(best);
         out.push([s.colour, total >= cell * 0.5 ? (color ? "█" : s.glyph) : SHORT]);
+      }
+    }
+    // Back-to-back tasks would merge into one bar: notch the first cell of each, so ex1's five
+    // tasks in a row read as five.
+    for (let i = 1; i < tasks.length; i++) {
+      const { start, stop } = tasks[i];
+      const c = col(start);
+      if (start - tasks[i - 1].stop < cell && col(stop) - c >= 2 && out[c][1] !== FAILED) {
+        out[c] = [out[c][0], NOTCH];
+        notched = true;
       }
     }
     return out;
@@ -203,6 +215,7 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
     if (rec.tasks.some((t) => t.status === "error" || t.status === "crashed")) {
       items.push(`${paint("31", FAILED)} failed`);
     }
+    if (notched) items.push(`${NOTCH} next task`);
     items.push(`${SHORT} < half a column`);
     if (queued.some((n) => n > 0)) items.push("1-9,+ tasks waiting for a slot");
     items.push("% time busy (driver: blocked)");

@@ -93,3 +93,13 @@ test("gantt() rejects a width with no room for bars", () => {
   });
   assert.throws(() => gantt(ex1(2), { width: 80.5 }), RangeError);
 });
+
+test("gantt() notches back-to-back tasks so they do not merge into one bar", () => {
+  // ex1 on one slot: five tasks in a row on worker 0.
+  const chart = gantt(ex1(1), { width: 80 });
+  const row = bars(chart, "worker 0");
+  assert.equal([...row].filter((c) => c === "▐").length, 4, chart);
+  assert.match(chart, /▐ next task/);
+  // Tasks with a gap between them need no notch.
+  assert.doesNotMatch(gantt(ex1(2), { width: 80 }), /▐/);
+});
