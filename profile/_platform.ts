@@ -21,6 +21,12 @@ export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
 /** Turns the text of a local module into what the runtime should execute, or `null` to leave it. */
 export type ModuleRewriter = (path: string, source: string) => string | null;
 
+interface BunRewriter {
+  rewrite: ModuleRewriter;
+  accept: (path: string) => boolean;
+}
+const BUN_REWRITERS = Symbol.for("rayprof.bunRewriters");
+
 /** File names the loader looks at. */
 export const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
@@ -35,6 +41,12 @@ export async function registerLoader(
   accept: (path: string) => boolean,
 ): Promise<void> {
   if (RUNTIME === "bun") {
+    // Bun takes the first plugin whose filter matches and requires it to return contents, so one
+    // plugin per thread serves every registered rewriter (tests and the REPL may register several).
+    const g = globalThis as Record<symbol, BunRewriter[] | undefined>;
+    const registered = g[BUN_REWRITERS];
+    g[BUN_REWRITERS] = [...(registered ?? []), { rewrite, accept }];
+    if (registered) return;
     // deno-lint-ignore no-explicit-any
     const Bun = (globalThis as any).Bun;
     Bun.plugin({
@@ -45,10 +57,12 @@ export async function registerLoader(
           args: { path: string },
         ) => {
           const source = readFileSync(args.path, "utf8");
-          const loader = bunLoader(args.path);
-          if (!accept(args.path)) return { contents: source, loader };
-          const code = rewrite(args.path, source);
-          return { contents: code ?? source, loader };
+          for (const r of g[BUN_REWRITERS] ?? []) {
+            if (!r.accept(args.path)) continue;
+            const code = r.rewrite(args.path, source);
+            if (code !== null) return { contents: code, loader: bunLoader(args.path) };
+          }
+          return { contents: source, loader: bunLoader(args.path) };
         });
       },
     });

@@ -60,14 +60,40 @@ export interface LineCollectorOptions {
   ticks?: { cells: Int32Array; periodMs: number };
 }
 
+/** Probes and counters of one instrumented module, as its prologue destructures them. */
+export interface ModuleProbes extends Probes {
+  /** Hits per module slot (index = slot - first + 1; 0 absorbs function-entry time). */
+  H: Float64Array;
+  /** Time per module slot, in clock units. */
+  T: Float64Array;
+  /** The shared tick counter (`"sample"` mode) or an empty array. */
+  A: Int32Array;
+}
+
+interface Segment {
+  first: number;
+  next: number;
+  probes: ModuleProbes;
+}
+
+// Slots are numbered per thread, not per collector, so that several collectors (a test run, a
+// REPL session) can live side by side: the published lookup finds any module's counters.
+const REGISTRY: unique symbol = Symbol.for("rayprof.lineProbeRegistry") as never;
+interface Registry {
+  next: number;
+  segments: Map<number, ModuleProbes>;
+}
+function registry(): Registry {
+  const g = globalThis as Record<symbol, Registry | undefined>;
+  return g[REGISTRY] ??= { next: 1, segments: new Map() };
+}
+
 /** Receives counters; probes write to it. */
 export class LineCollector {
-  #hits = new Float64Array(1024);
-  #time = new Float64Array(1024);
-  #next = 1; // slot 0 absorbs the time between a function's entry and its first line
+  #segments = new Map<number, Segment>();
   #functions: FunctionInfo[] = [];
   #msPerClock: number;
-  #probes: Probes;
+  #cells: Int32Array;
   /** Clock mode of the probes. */
   readonly mode: "exact" | "sample";
 
@@ -79,26 +105,21 @@ export class LineCollector {
         throw new TypeError("Cannot create a sampling line collector as 'ticks' is missing");
       }
       this.#msPerClock = options.ticks.periodMs;
-      this.#probes = makeTickProbes(this, options.ticks.cells);
+      this.#cells = options.ticks.cells;
     } else {
       this.#msPerClock = 1;
-      this.#probes = makeExactProbes(this);
+      this.#cells = new Int32Array(1);
     }
-  }
-
-  /** @internal The arrays the probes write to (replaced when they grow). */
-  get _arrays(): [Float64Array, Float64Array] {
-    return [this.#hits, this.#time];
   }
 
   /** First free slot; pass it to the instrumenter, then {@linkcode register} what it made. */
   get nextSlot(): number {
-    return this.#next;
+    return registry().next;
   }
 
-  /** The probes of this collector. */
-  get probes(): Probes {
-    return this.#probes;
+  /** Probe style the instrumenter must generate for this collector. */
+  get probeStyle(): "call" | "inline" {
+    return this.mode === "sample" ? "inline" : "call";
   }
 
   /** Functions registered so far. */
@@ -107,46 +128,56 @@ export class LineCollector {
   }
 
   /**
-   * Registers the functions of one instrumented module and reserves their slots.
+   * Registers the functions of one instrumented module and makes its counters; the module was
+   * instrumented with `firstSlot` = {@linkcode nextSlot}.
    *
    * @param functions What the instrumenter returned.
    * @param nextSlot The instrumenter's next free slot.
-   * @throws {RangeError} If the slots do not start at {@linkcode nextSlot}.
    */
   register(functions: FunctionInfo[], nextSlot: number): void {
-    for (const f of functions) {
-      for (const [, slot] of f.slots) {
-        if (slot < this.#next) {
-          throw new RangeError(
-            `Cannot register profiled function '${f.name}' as its slot ${slot} is already taken`,
-          );
-        }
-      }
+    const reg = registry();
+    const first = reg.next;
+    if (nextSlot < first) {
+      throw new RangeError(
+        `Cannot register a module's slots as they end before they start: ${nextSlot} < ${first}`,
+      );
     }
     this.#functions.push(...functions);
-    this.#next = Math.max(this.#next, nextSlot);
-    if (this.#next > this.#hits.length) {
-      let size = this.#hits.length;
-      while (size < this.#next) size *= 2;
-      const hits = new Float64Array(size);
-      const time = new Float64Array(size);
-      hits.set(this.#hits);
-      time.set(this.#time);
-      this.#hits = hits;
-      this.#time = time;
-      refresh(this);
-    }
+    const size = nextSlot - first + 1;
+    const H = new Float64Array(size);
+    const T = new Float64Array(size);
+    const probes = this.mode === "sample" ? tickProbes(H, T, this.#cells) : exactProbes(H, T);
+    const seg = { first, next: nextSlot, probes: { ...probes, H, T, A: this.#cells } };
+    this.#segments.set(first, seg);
+    reg.segments.set(first, seg.probes);
+    reg.next = nextSlot;
   }
 
-  /** Publishes the probes for instrumented modules of this thread. */
+  /** Publishes this collector for instrumented modules of this thread. */
   install(): void {
-    (globalThis as Record<symbol, unknown>)[PROBES_KEY] = this.#probes;
+    const segments = registry().segments;
+    (globalThis as Record<symbol, unknown>)[PROBES_KEY] ??= {
+      module(first: number): ModuleProbes {
+        const probes = segments.get(first);
+        if (!probes) throw new RangeError(`No line profiler counters for module slot ${first}`);
+        return probes;
+      },
+    };
   }
 
   /** Zeroes all counters. */
   reset(): void {
-    this.#hits.fill(0);
-    this.#time.fill(0);
+    for (const seg of this.#segments.values()) {
+      seg.probes.H.fill(0);
+      seg.probes.T.fill(0);
+    }
+  }
+
+  #segmentOf(slot: number): Segment | undefined {
+    for (const seg of this.#segments.values()) {
+      if (slot >= seg.first && slot < seg.next) return seg;
+    }
+    return undefined;
   }
 
   /**
@@ -158,13 +189,17 @@ export class LineCollector {
     const nsPerClock = this.#msPerClock * 1e6;
     const functions: FunctionTimings[] = this.#functions.map((f) => {
       const byLine = new Map<number, { hits: number; time: number }>();
-      for (const [line, slot] of f.slots) {
-        const hits = this.#hits[slot];
-        if (hits === 0 && this.#time[slot] === 0) continue;
-        const acc = byLine.get(line) ?? { hits: 0, time: 0 };
-        acc.hits += hits;
-        acc.time += this.#time[slot];
-        byLine.set(line, acc);
+      const seg = f.slots.length ? this.#segmentOf(f.slots[0][1]) : undefined;
+      if (seg) {
+        const { H, T } = seg.probes;
+        for (const [line, slot] of f.slots) {
+          const i = slot - seg.first + 1;
+          if (H[i] === 0 && T[i] === 0) continue;
+          const acc = byLine.get(line) ?? { hits: 0, time: 0 };
+          acc.hits += H[i];
+          acc.time += T[i];
+          byLine.set(line, acc);
+        }
       }
       const lines = [...byLine].sort((a, b) => a[0] - b[0]).map(([line, v]) => ({
         line,
@@ -184,15 +219,7 @@ export class LineCollector {
   }
 }
 
-// Probes read the arrays from closure variables; growing the arrays swaps them in through this.
-const refreshers = new WeakMap<LineCollector, () => void>();
-function refresh(c: LineCollector): void {
-  refreshers.get(c)?.();
-}
-
-function makeExactProbes(c: LineCollector): Probes {
-  let [H, T] = c._arrays;
-  refreshers.set(c, () => [H, T] = c._arrays);
+function exactProbes(H: Float64Array, T: Float64Array): Probes {
   const perf = performance;
   return {
     l(p, t, n) {
@@ -217,9 +244,7 @@ function makeExactProbes(c: LineCollector): Probes {
   };
 }
 
-function makeTickProbes(c: LineCollector, cells: Int32Array): Probes {
-  let [H, T] = c._arrays;
-  refreshers.set(c, () => [H, T] = c._arrays);
+function tickProbes(H: Float64Array, T: Float64Array, cells: Int32Array): Probes {
   return {
     l(p, t, n) {
       const now = Atomics.load(cells, 0);

@@ -49,6 +49,13 @@ export interface InstrumentOptions {
    */
   entry?: boolean;
   /**
+   * Probe style. `"call"` calls the probe functions (exact mode: the cost is the clock read);
+   * `"inline"` writes the counters in place, reading the shared tick clock (`--sample` mode, where
+   * a call would cost more than the work it does).
+   * @default {"call"}
+   */
+  probes?: "call" | "inline";
+  /**
    * Keep the source text of each profiled function in the result.
    * @default {true}
    */
@@ -432,7 +439,11 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     insert(end, after, level, false, start, end);
   };
   const lineOf = (offset: number) => lineIndex(lines, offset) + 1;
-  let slot = options.firstSlot ?? 1;
+  const firstSlot = options.firstSlot ?? 1;
+  let slot = firstSlot;
+  const inline = options.probes === "inline";
+  // Generated code indexes the module's own counters: slot - firstSlot + 1 (0 absorbs entry time).
+  const rel = (abs: number) => abs - firstSlot + 1;
   const functions: FunctionInfo[] = [];
   const warnings: string[] = [];
   const selected = fns.filter((f) => f.selected);
@@ -454,7 +465,12 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       if (s === undefined) slots.set(line, s = slot++);
       return s;
     };
-    const probe = (line: number) => `__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=${slotOf(line)})`;
+    const probe = (line: number) =>
+      inline
+        ? `(__rp$c=__rp$A[0])!==__rp$t&&(__rp$T[__rp$s]+=__rp$c-__rp$t,__rp$t=__rp$c),__rp$H[__rp$s=${
+          rel(slotOf(line))
+        }]++`
+        : `__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=${rel(slotOf(line))})`;
     const stmtProbe = (offset: number, line = lineOf(offset)) =>
       insert(offset, `;${probe(line)};`, 0, true, offset, offset);
     const testProbe = (test: Node, line: number) =>
@@ -542,7 +558,9 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
           if (withProbe) stmtProbe(s.start);
       }
     };
-    const entry = `let __rp$t=__rp$n(),__rp$s=0;try{`;
+    const entry = inline
+      ? `let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;try{`
+      : `let __rp$t=__rp$n(),__rp$s=0;try{`;
     const exit = `}finally{__rp$x(__rp$s,__rp$t)}`;
     if (body.type === "BlockStatement") {
       const stmts: Node[] = body.body;
@@ -607,7 +625,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     }
     insert(
       p,
-      `const {l:__rp$l,x:__rp$x,n:__rp$n,y:__rp$y,r:__rp$r}=globalThis[Symbol.for("rayprof.lineProbes")];`,
+      `const {l:__rp$l,x:__rp$x,n:__rp$n,y:__rp$y,r:__rp$r,H:__rp$H,T:__rp$T,A:__rp$A}=globalThis[Symbol.for("rayprof.lineProbes")].module(${firstSlot});`,
       0,
       true,
       -1,

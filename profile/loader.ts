@@ -100,6 +100,7 @@ export async function startLineProfiling(
       r = instrument(source, {
         file: path,
         firstSlot: collector.nextSlot,
+        probes: collector.probeStyle,
         select,
         entry: path === options.entry,
       });
