@@ -623,7 +623,8 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
   const c = (code: string, s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const width = Math.max(40, options.width ?? 100);
   const out: string[] = [];
-  const row = (k: string, v: string) => out.push(`  ${k.padEnd(16)} ${v}`);
+  const keyW = Math.max(16, ...d.workers.map((w) => w.label.length));
+  const row = (k: string, v: string) => out.push(`  ${k.padEnd(keyW)} ${v}`);
   out.push(c("1", "Parallelism"));
   row("wall time", `${formatDuration(d.wallMs)}  (first .remote() to last result)`);
   row(

@@ -228,3 +228,39 @@ test("timeline() returns the events of a real run, or writes them as a trace fil
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("toChromeTrace() of a real run with nested tasks, actors and async actor calls is valid", async () => {
+  const ray = await import("../mod.ts");
+  const { clearRecording, recording } = await import("../runtime/api.ts");
+  const { fanOutTwice, RemoteCounter, RemoteAsyncWorker, thrower } = await import(
+    "./fixtures/runtime/tasks.ts"
+  );
+  ray.init({ numCpus: 2, ignoreReinitError: true });
+  try {
+    clearRecording();
+    await ray.get(fanOutTwice.remote(3));
+    const counter = RemoteCounter.remote(0);
+    await ray.get([counter.incr.remote(), counter.slowIncr.remote(20)]);
+    const aw = RemoteAsyncWorker.remote();
+    const maxActive = Math.max(
+      ...(await ray.get([aw.work.remote(40), aw.work.remote(40), aw.work.remote(40)])),
+    );
+    await assert.rejects(ray.get(thrower.remote("bad")));
+    const rec = recording();
+    const events = valid(rec);
+    const names = [...threadNames(events).values()];
+    assert.ok(names.includes("actor Counter#1"), names.join(", "));
+    const asyncLanes = names.filter((n) => n.startsWith("actor AsyncWorker")).length;
+    // Calls that overlapped inside the actor are laid on lanes of its track (the constructor's
+    // slice may overlap them too: it includes loading the actor's module).
+    assert.ok(asyncLanes >= maxActive && maxActive >= 2, `${maxActive}: ${names.join(", ")}`);
+    const failed = events.find((e) => e.ph === "X" && e.name === "thrower");
+    assert.equal(failed?.args?.status, "error");
+    assert.match(String(failed?.args?.error), /bad/);
+    // fanOut and add ran nested: their parents are recorded.
+    const add = events.find((e) => e.ph === "X" && e.name === "add");
+    assert.equal(typeof add?.args?.parent, "number");
+  } finally {
+    await ray.shutdown();
+  }
+});
