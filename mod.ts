@@ -25,6 +25,7 @@
 export * from "./runtime/api.ts";
 export * from "./runtime/errors.ts";
 export * from "./runtime/timing.ts";
+export * from "./runtime/profile_marker.ts";
 export { timeline, type TraceEvent, type TraceFile } from "./runtime/timeline.ts";
 export type {
   BlockedSpan,
