@@ -191,7 +191,9 @@ function ganttSection(rec: Recording): string {
   const W = 1000, labelW = 120, rowH = 22, top = 24;
   const plotW = W - labelW - 10;
   const x = (t: number) => labelW + ((t - win.start) / span) * plotW;
-  const H = top + (rows.length + 1) * rowH + 6;
+  const queue = queueSteps(rec.tasks);
+  const queueRows = queue.max > 0 ? 2 : 0;
+  const H = top + (rows.length + 1 + queueRows) * rowH + 6;
   const parts: string[] = [];
   // Time axis in seconds.
   const step = niceStep(span / 1000, 10);
@@ -269,6 +271,24 @@ function ganttSection(rec: Recording): string {
     flush();
     drawRow(i + 1, row.label, body);
   }
+  if (queue.max > 0) {
+    // Tasks waiting for a slot, as a step area two rows high, scaled to the peak.
+    const y0 = top + (rows.length + 1) * rowH + 2, h = 2 * rowH - 4;
+    const yOf = (n: number) => f1(y0 + h - (n / queue.max) * h);
+    let d = `M${f1(x(win.start))},${yOf(0)}`;
+    for (const [t, n] of queue.steps) {
+      d += `H${f1(x(Math.min(Math.max(t, win.start), win.end)))}V${yOf(n)}`;
+    }
+    d += `H${f1(x(win.end))}V${yOf(0)}Z`;
+    parts.push(
+      `<g class="row" data-row="queued"><text class="label" x="${labelW - 8}" y="${
+        y0 + h / 2 + 4
+      }" text-anchor="end">queued (≤ ${queue.max})</text><rect class="lane" x="${labelW}" y="${y0}" width="${plotW}" height="${h}"/>` +
+        `<path class="queue" d="${d}" data-tip="${
+          esc(`Tasks waiting for a slot: up to ${queue.max} (${rec.numCpus} slots)`)
+        }"/></g>`,
+    );
+  }
   const legend =
     names.map((n, i) =>
       `<span><i style="background:${PALETTE[i % PALETTE.length]}"></i>${esc(n)}</span>`
@@ -285,6 +305,26 @@ function ganttSection(rec: Recording): string {
 <svg id="gantt" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Task timeline per worker">${
     parts.join("")
   }</svg></section>`;
+}
+
+/** The number of tasks waiting for a slot over time, as [time, count] steps. */
+function queueSteps(tasks: TaskRecord[]): { steps: [number, number][]; max: number } {
+  const points: [number, number][] = [];
+  for (const t of tasks) {
+    if (Number.isFinite(t.ready) && Number.isFinite(t.dispatched) && t.dispatched > t.ready) {
+      points.push([t.ready, 1], [t.dispatched, -1]);
+    }
+  }
+  points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const steps: [number, number][] = [];
+  let n = 0, max = 0;
+  for (const [t, delta] of points) {
+    n += delta;
+    max = Math.max(max, n);
+    if (steps.length && steps[steps.length - 1][0] === t) steps[steps.length - 1][1] = n;
+    else steps.push([t, n]);
+  }
+  return { steps, max };
 }
 
 function taskTip(t: TaskRecord, origin: number): string {
@@ -486,6 +526,7 @@ td.util{white-space:nowrap;font-variant-numeric:tabular-nums}
 #gantt .tick{stroke:#e0e0e6;stroke-width:1}
 #gantt .axis,#gantt .label{font-size:11px;fill:#555}
 #gantt .submit{stroke:#333;stroke-width:1}
+#gantt .queue{fill:#edc948;fill-opacity:.6;stroke:#b8961e;stroke-width:1}
 #gantt .task{stroke:#fff;stroke-width:1}
 #gantt .task:hover,#gantt .blocked:hover{stroke:#000;stroke-width:1}
 .legend{display:flex;flex-wrap:wrap;gap:14px;margin:6px 0;font-size:12px}

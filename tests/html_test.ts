@@ -100,7 +100,12 @@ test(
         blocked: document.querySelectorAll("#gantt rect.blocked").length,
         width: document.getElementById("gantt").getBoundingClientRect().width,
       })`);
-      assert.deepEqual(gantt.rows, ["driver", "worker 0", "worker 1"]);
+      // ex3 on 2 slots: tasks waited for a slot, drawn as a row of their own.
+      assert.deepEqual(gantt.rows, ["driver", "worker 0", "worker 1", "queued"]);
+      assert.match(
+        await page.eval<string>(`document.querySelector("#gantt path.queue").getAttribute("d")`),
+        /^M[\d.]+,[\d.]+(H[\d.]+V[\d.]+)+Z$/,
+      );
       assert.equal(gantt.tasks, 10);
       assert.equal(gantt.blocked, 1);
       assert.ok(gantt.width > 500, `Gantt is ${gantt.width} px wide`);
@@ -156,3 +161,8 @@ test(
     }
   },
 );
+
+test("htmlReport() draws no queue row when no task waited for a slot", () => {
+  assert.doesNotMatch(htmlReport({ recording: ex1(2) }), /data-row="queued"/);
+  assert.match(htmlReport({ recording: ex3(2) }), /data-row="queued"><text[^>]*>queued \(≤ 8\)/);
+});
