@@ -59,9 +59,9 @@ async function measure(label: string): Promise<void> {
     }
     const own = (performance.now() - t0) / N;
     console.log(
-      `  ${name.padEnd(18)} run() ${total.toFixed(3)} ms   code alone ${own.toFixed(3)} ms   overhead ${
-        (total - own).toFixed(3)
-      } ms`,
+      `  ${name.padEnd(18)} run() ${total.toFixed(3)} ms   code alone ${
+        own.toFixed(3)
+      } ms   overhead ${(total - own).toFixed(3)} ms`,
     );
   }
 }
@@ -81,6 +81,8 @@ if (import.meta.main) {
   for (let i = 0; i < 20; i++) await session.run(one);
   const t0 = performance.now();
   for (let i = 0; i < 100; i++) await session.run(one);
-  console.log(`  run() ${((performance.now() - t0) / 100).toFixed(3)} ms (task round trip included)`);
+  console.log(
+    `  run() ${((performance.now() - t0) / 100).toFixed(3)} ms (task round trip included)`,
+  );
   await ray.shutdown();
 }

@@ -45,7 +45,10 @@ function once(command: string, exit: string): Promise<Sample> {
         prompt = performance.now() - t0;
         child.stdin.write("1+1\r");
       }
-      if (!Number.isNaN(prompt) && Number.isNaN(answer) && /\n2\r?\n/.test(out.slice(out.indexOf("> ")))) {
+      if (
+        !Number.isNaN(prompt) && Number.isNaN(answer) &&
+        /\n2\r?\n/.test(out.slice(out.indexOf("> ")))
+      ) {
         answer = performance.now() - t0;
         child.stdin.write(exit);
         setTimeout(() => child.kill("SIGKILL"), 2000);

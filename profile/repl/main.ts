@@ -74,7 +74,7 @@ export async function main(args: string[], io?: ReplIO): Promise<number> {
     }
   }
   const tty = Boolean(input.isTTY && output.isTTY);
-  const color = tty && env.NO_COLOR === undefined;
+  const color = tty && !env.NO_COLOR; // no-color.org: set and not empty
   // The runtime and the TypeScript tooling load while the prompt is already shown: a person does
   // not type the first input within the ~100 ms they take.
   const loading = (async () => {
@@ -214,7 +214,27 @@ function interactive(
       }
     }
     running = false;
-    if (!closed) prompt();
+    if (!closed) {
+      prompt();
+      redrawLater();
+    }
+  };
+  // Deno clears the terminal line (its module-loading progress bar, on stderr) whenever a runtime
+  // worker loads its modules, which erases the prompt; workers start a little after the input
+  // that needed them, so the prompt line is drawn again once they have.
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const redrawLater = () => {
+    if (!("Deno" in globalThis)) return;
+    for (const t of timers.splice(0)) clearTimeout(t);
+    for (const ms of [100, 200, 300, 450, 600, 800, 1000, 1300, 1600, 2000, 3000]) {
+      const t = setTimeout(() => {
+        if (running || closed) return;
+        const r = rl as unknown as { _refreshLine?: () => void };
+        if (typeof r._refreshLine === "function") r._refreshLine();
+      }, ms);
+      (t as { unref?: () => void }).unref?.();
+      timers.push(t);
+    }
   };
   const close = () => {
     if (closed) return;

@@ -210,7 +210,6 @@ export class Session {
   }
 
   async #evaluate(source: string, profiling?: () => void): Promise<InputResult> {
-    const n = ++this.#n;
     const warnings: string[] = [];
     let compiled;
     try {
@@ -222,6 +221,8 @@ export class Session {
       }
       throw e;
     }
+    if (compiled.empty) return { output: "", failed: false, warnings };
+    const n = ++this.#n;
     for (const p of compiled.shipping) {
       warnings.push(
         `Remote function '${p.name}' (line ${p.line}) uses ${

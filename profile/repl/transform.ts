@@ -53,6 +53,8 @@ export interface CompiledInput {
   lines: LineMap;
   /** Remote functions that use session variables. */
   shipping: ShippingProblem[];
+  /** The input has no statement (blank, or only comments). */
+  empty: boolean;
 }
 
 /** Thrown for input that does not parse; `incomplete` when more lines could complete it. */
@@ -300,6 +302,7 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
     functions,
     lines: new LineMap(t.map?.mappings ?? ""),
     shipping,
+    empty: body.length === 0,
   };
 }
 
