@@ -20,11 +20,13 @@ const HELP = `rayprof: profile Ray-style TypeScript programs on Deno and Bun
 Usage:
   deno run -A cli.ts profile [options] SCRIPT [ARGS...]   run SCRIPT under the line profiler
   deno run -A cli.ts show [options] FILE...                print saved line profiles
+  deno run -A cli.ts repl [options]                        TypeScript REPL with timings
   bun cli.ts ...                                           the same under Bun
 
 Commands:
   profile   Run a script, then print how long each line of the chosen functions took
   show      Print the results saved by 'profile' (several files are added together)
+  repl      A REPL with the API loaded that prints how long each input took, with its tasks
 
 Run 'cli.ts COMMAND --help' for the options of a command.
 `;
@@ -121,7 +123,8 @@ export async function main(args: string[], io: CliIO = defaultIO): Promise<numbe
     }
     if (command === "profile") return await profileCommand(rest, io);
     if (command === "show") return await showCommand(rest, io);
-    throw new UsageError(`Unknown command '${command}': expected 'profile' or 'show'`);
+    if (command === "repl") return await (await import("./repl.ts")).main(rest);
+    throw new UsageError(`Unknown command '${command}': expected 'profile', 'show' or 'repl'`);
   } catch (error) {
     return reportError(error, io);
   }
