@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseSync } from "oxc-parser";
+import { parseSync, rawTransferSupported } from "oxc-parser";
 import type { FunctionInfo } from "./collector.ts";
 
 /** Which functions to profile. */
@@ -154,6 +154,12 @@ interface Insertion {
   seq: number;
 }
 
+const RAW_TRANSFER = rawTransferSupported();
+// Raw transfer loads its decoder lazily with require(), which fails from inside an import hook:
+// load it now, while this module is imported normally.
+// (The option is experimental: not in the package's types.)
+const RAW_OPTIONS: Record<string, boolean> = RAW_TRANSFER ? { experimentalRawTransfer: true } : {};
+if (RAW_TRANSFER) parseSync("warm-up.ts", "", { lang: "ts", ...RAW_OPTIONS });
 const FUNCTION_TYPES = new Set([
   "FunctionDeclaration",
   "FunctionExpression",
@@ -183,7 +189,13 @@ const MARKER_NAMES = new Set(["profile"]);
 export function instrument(source: string, options: InstrumentOptions): InstrumentResult {
   const file = options.file;
   const lang = langOf(file);
-  const parsed = parseSync(file, source, { lang, sourceType: "module", preserveParens: true });
+  const parsed = parseSync(file, source, {
+    lang,
+    sourceType: "module",
+    preserveParens: true,
+    // Raw transfer hands the tree over through shared memory: about twice as fast under Deno.
+    ...RAW_OPTIONS,
+  });
   const lines = lineStarts(source);
   const at = (offset: number) => location(source, lines, file, offset);
   const firstError = parsed.errors.find((e) => e.severity === "Error");
@@ -690,8 +702,9 @@ function keyName(key: Node, computed: boolean): string {
 
 function isMarkerComment(type: string, value: string): boolean {
   if (type === "Line") return value.trim() === "@profile";
-  // A JSDoc block with an `@profile` tag, or a short `/* @profile */`.
-  return /(^|[\s*])@profile(?![\w$-])/.test(value);
+  // A JSDoc block with an `@profile` tag (at the start of one of its lines), or `/* @profile */`.
+  // Code examples inside the comment (``` fences) do not count.
+  return /(?:^|\n)[\s*]*@profile(?![\w$-])/.test(value.replace(/```[\s\S]*?```/g, ""));
 }
 
 /** Names declared both with `var` and as a function at the top of a body (wrapping it in a block would break them). */

@@ -70,7 +70,9 @@ test("cli.ts profile shows ex1's get and ex2's final get as ≈100%, remote call
     const ex2 = fn(stats, "ex2");
     assert.ok(ex2.total > 0.45 && ex2.total < 3, `ex2 total ${ex2.total}`);
     assert.equal(ex2.line(27).hits, 5);
-    assert.ok(ex2.line(27).s / 5 < 0.001, `ex2 remote per hit ${ex2.line(27).s / 5} s`);
+    // ≈0.1 ms per .remote() on a quiet machine; bounded loosely, as other tests may be running
+    assert.ok(ex2.line(27).s / 5 < 0.005, `ex2 remote per hit ${ex2.line(27).s / 5} s`);
+    assert.ok(ex2.line(27).share < 0.02, `ex2 remote share ${ex2.line(27).share}`);
     assert.ok(ex2.line(29).share > 0.95, `ex2 get share ${ex2.line(29).share}`);
     // func runs in the workers: 15 calls of 0.5 s, measured there and merged here
     const func = fn(stats, "func");
