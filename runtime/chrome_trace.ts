@@ -213,7 +213,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       : end;
     if (!(until >= t.submitted)) continue;
     const args = { taskId: t.id, ...queueArgs(t) };
-    // Perfetto reads string ids as hexadecimal numbers.
+    // A hex string: Perfetto hashes async ids but parses flow ids as hex, so this suits both.
     const id = `0x${t.id.toString(16)}`;
     const common = { cat: "queued", id, pid: DRIVER_PID, tid: DRIVER_TID };
     events.push({
