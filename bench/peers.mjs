@@ -62,11 +62,13 @@ async function syncRoundTrip(pool, n) {
  * @returns {Promise<number>} tasks per second
  */
 async function pipelined(pool, n) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const ps = new Array(n);
   for (let i = 0; i < n; i++) ps[i] = pool.run();
   await Promise.all(ps);
-  return n / (performance.now() - t0) * 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { perSec: n / (performance.now() - t0) * 1000, cpuUs: (cpu.user + cpu.system) / n };
 }
 
 /**
@@ -75,11 +77,11 @@ async function pipelined(pool, n) {
  */
 export async function runPeers(o) {
   const names = o.pools.split(",").filter(Boolean);
-  /** @type {Record<string, { syncUs: number[], rawUs: number[], ratio: number[], tasksPerSec: number[], error?: string }>} */
+  /** @type {Record<string, { syncUs: number[], rawUs: number[], ratio: number[], tasksPerSec: number[], cpuUsPerTask: number[], error?: string }>} */
   const pools = {};
   const echo = await nodeEcho();
   for (const name of names) {
-    const r = pools[name] = { syncUs: [], rawUs: [], ratio: [], tasksPerSec: [] };
+    const r = pools[name] = { syncUs: [], rawUs: [], ratio: [], tasksPerSec: [], cpuUsPerTask: [] };
     console.error(`[peers ${hostVersion()}] ${name}`);
     try {
       const pool = await makePool(name);
@@ -97,7 +99,9 @@ export async function runPeers(o) {
         r.rawUs.push(raw / slices);
         r.syncUs.push(ours / slices);
         r.ratio.push(ours / raw);
-        r.tasksPerSec.push(await pipelined(pool, o.n));
+        const t = await pipelined(pool, o.n);
+        r.tasksPerSec.push(t.perSec);
+        r.cpuUsPerTask.push(t.cpuUs);
       }
       await pool.destroy();
     } catch (e) {
@@ -113,9 +117,16 @@ export async function runPeers(o) {
  * @returns {string}
  */
 export function formatPeers(r) {
-  const rows = [["pool (2 threads)", "sync round trip µs", "raw floor µs", "ratio", "tasks/s"]];
+  const rows = [[
+    "pool (2 threads)",
+    "sync round trip µs",
+    "raw floor µs",
+    "ratio",
+    "tasks/s",
+    "CPU µs/task",
+  ]];
   for (const [name, p] of Object.entries(r.pools)) {
-    if (p.error) rows.push([name, `does not run: ${p.error}`, "", "", ""]);
+    if (p.error) rows.push([name, `does not run: ${p.error}`, "", "", "", ""]);
     else {
       rows.push([
         name,
@@ -123,6 +134,7 @@ export function formatPeers(r) {
         fmt(median(p.rawUs), 1),
         `${fmt(median(p.ratio), 2)}x`,
         fmt(median(p.tasksPerSec)),
+        fmt(median(p.cpuUsPerTask), 2),
       ]);
     }
   }

@@ -123,6 +123,16 @@ async function main() {
       () => "",
     ),
     row(
+      "  recording cost in CPU time (≤ 5%)",
+      (r) => `${med(r.recordingCpuCost?.map((/** @type {number} */ x) => x * 100), 1)}%`,
+      () => "",
+    ),
+    row(
+      "  CPU µs per task, all threads",
+      (r) => med(r.cpuUsPerTask, 2),
+      (p) => med(p.cpuUsPerTask, 2),
+    ),
+    row(
       `${fmt((deno ?? bun)?.options.queued)} queued: RSS growth, MB (≤ 500)`,
       (r) => fmt(r.queuedRssMB),
       () => "",

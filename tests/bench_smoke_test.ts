@@ -1,0 +1,62 @@
+/**
+ * The benchmark scripts run and report every figure, at tiny sizes (these are not timings).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+const BIN = new URL("node_modules/.bin/", ROOT);
+const MARK = "BENCH_JSON ";
+
+async function runJson(cmd: string, args: string[]): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  const line = text.split("\n").find((l) => l.startsWith(MARK));
+  assert.ok(line, `no ${MARK.trim()} line in:\n${text}`);
+  return JSON.parse(line.slice(MARK.length));
+}
+
+const TINY = ["--reps=1", "--rt=20", "--n=500", "--queued=2000", "--json"];
+const FIGURES = [
+  "rawNodeUs",
+  "rawWebUs",
+  "syncUs",
+  "syncRatio",
+  "tasksPerSec",
+  "tasksPerSecNoRec",
+  "recordingCost",
+  "cpuUsPerTask",
+];
+
+function checkTasks(r: Record<string, unknown>): void {
+  for (const k of FIGURES) {
+    const xs = r[k] as number[];
+    assert.equal(xs.length, 1, k);
+    assert.ok(Number.isFinite(xs[0]), `${k} is ${xs[0]}`);
+  }
+  assert.ok(Number.isFinite(r.queuedHeapMB), "queuedHeapMB");
+  assert.ok((r.drainPerSec as number) > 0, "drainPerSec");
+}
+
+Deno.test("bench/tasks.ts runs under Deno and reports every figure", async () => {
+  const deno = new URL("deno", BIN).pathname;
+  checkTasks(
+    await runJson(deno, ["run", "-A", "--v8-flags=--expose-gc", "bench/tasks.ts", ...TINY]),
+  );
+});
+
+Deno.test("bench/tasks.ts runs under Bun and reports every figure", async () => {
+  checkTasks(await runJson(new URL("bun", BIN).pathname, ["bench/tasks.ts", ...TINY]));
+});
+
+Deno.test("bench/peers.mjs runs piscina and tinypool under Node", async () => {
+  const r = await runJson("node", ["bench/peers.mjs", "--reps=1", "--rt=20", "--n=500", "--json"]);
+  const pools = r.pools as Record<string, { tasksPerSec: number[]; error?: string }>;
+  for (const name of ["piscina", "tinypool"]) {
+    assert.equal(pools[name].error, undefined, name);
+    assert.ok(pools[name].tasksPerSec[0] > 0, name);
+  }
+});
