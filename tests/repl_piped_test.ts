@@ -275,3 +275,42 @@ test("repl --num-cpus starts the runtime; bad options are refused", async () => 
   assert.equal(unknown.code, 2);
   assert.match(unknown.out, /'--frobnicate' is not a known option/);
 });
+
+test("repl .profile also profiles functions imported from a module (Deno); Bun says it cannot", async () => {
+  const input = [
+    'import { triple, square } from "./tests/fixtures/repl/helper_module.ts"',
+    ".profile triple(2) + (await get(square.remote(3)))",
+    "triple(3)",
+    "",
+  ].join("\n");
+  const deno = await repl("deno", input);
+  assert.equal(deno.err, "");
+  assert.match(deno.out, /^15$/m);
+  assert.match(
+    deno.out,
+    /File: tests\/fixtures\/repl\/helper_module\.ts\nFunction: triple at line 4/,
+  );
+  assert.match(deno.out, /^\s+5\s+1\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+const t = n \* 3;$/m);
+  assert.doesNotMatch(deno.out, /Function: square/, "remote functions run in workers, unprofiled");
+  assert.match(deno.out, /^9$/m, "the module's own function is back");
+  const bun = await repl("bun", input);
+  assert.match(bun.out, /^15$/m);
+  assert.match(bun.out, /functions imported from modules \(triple\) are not profiled under Bun/);
+});
+
+test("cli.ts repl starts the same REPL", async () => {
+  const r = await new Promise<Run>((resolve) => {
+    const child = spawn(RUNTIMES.deno[0], ["run", "-A", ROOT + "cli.ts", "repl", "--no-timing"], {
+      cwd: ROOT,
+      env: { ...process.env, RAYPROF_REPL_HISTORY: "" },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code) => resolve({ out, err, code }));
+    child.stdin.end("typeof ray.remote\n");
+  });
+  assert.equal(r.out, "'function'\n");
+  assert.equal(r.code, 0);
+});

@@ -3,8 +3,10 @@
  * instrumented copies into the globals while EXPR runs, and reports kernprof's table.
  *
  * Each function is instrumented from the TypeScript text it was typed as, at its line in its input,
- * so the table shows the user's lines. Functions imported from modules are instrumented by
- * importing a fresh copy of their module through the profiler's loader (see `_profile_imports.ts`).
+ * so the table shows the user's lines. Functions imported from local modules are instrumented by
+ * importing a fresh copy of their module (a `?rayprof-profile=N` URL) through the line profiler's
+ * module loader hook; workers load the plain module under that URL, so remote functions keep
+ * working. Deno only: Bun keeps one module per path, whatever the query.
  *
  * @module
  */
@@ -15,11 +17,26 @@ import { LineCollector, PROBES_KEY } from "../collector.ts";
 import { instrument } from "../instrument.ts";
 import { showText } from "../report.ts";
 import type { DefinedFunction } from "./transform.ts";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseSync } from "oxc-parser";
+import { isUserModule } from "../loader.ts";
+import { registerLoader, RUNTIME } from "../_platform.ts";
 
 /** A function of the session: where it was typed. */
 export interface SessionFunction extends DefinedFunction {
   /** Input number. */
   input: number;
+}
+
+/** A global bound by an `import` in the session. */
+export interface SessionImport {
+  /** The global's name. */
+  local: string;
+  /** The module's URL. */
+  url: string;
+  /** The export: a name, "default", or "*". */
+  imported: string;
 }
 
 /** A prepared profile run. */
@@ -41,7 +58,11 @@ export interface ProfileRun {
  * @param cwd The session's directory (input file names live there).
  * @returns The run.
  */
-export function prepareProfile(functions: SessionFunction[], cwd: string): ProfileRun {
+export async function prepareProfile(
+  functions: SessionFunction[],
+  cwd: string,
+  imports: SessionImport[] = [],
+): Promise<ProfileRun> {
   const collector = new LineCollector();
   const g = globalThis as Record<string | symbol, unknown>;
   const warnings: string[] = [];
@@ -50,6 +71,7 @@ export function prepareProfile(functions: SessionFunction[], cwd: string): Profi
   const base = pathToFileURL(cwd + "/").href;
   const previousProbes = g[PROBES_KEY];
   collector.install(); // instrumented code reads the probes when it is evaluated
+  await instrumentImports(imports, collector, made, warnings);
   for (const f of functions) {
     const file = `${base}$deno$repl-${f.input}.ts`;
     const decl = f.declaration ? f.source : `const ${f.name} = ${f.source};`;
@@ -91,11 +113,104 @@ export function prepareProfile(functions: SessionFunction[], cwd: string): Profi
       if (stats.functions.length === 0) {
         return Promise.resolve(
           made.size === 0
-            ? "No function of this session could be profiled: define functions in the REPL first"
+            ? "No function of this session was profiled: define functions in the REPL, or import them from a module (with Deno)"
             : "None of the session's functions ran",
         );
       }
       return Promise.resolve(showText(stats, { cwd, readSource: false }).trimEnd());
     },
   };
+}
+
+// The module loader hook is registered once per process; it instruments only the modules that a
+// `.profile` is importing a fresh copy of at that moment.
+let loaderReady: Promise<void> | undefined;
+let rewriting: ((path: string, source: string) => string | null) | null = null;
+let freshCount = 0;
+
+/**
+ * Imports a fresh, instrumented copy of each local module the session imported functions from,
+ * and records its exports to swap in. Only the module's top-level functions are instrumented:
+ * the functions given to `remote()` keep their text, since workers load them from the module.
+ */
+async function instrumentImports(
+  imports: SessionImport[],
+  collector: LineCollector,
+  made: Map<string, unknown>,
+  warnings: string[],
+): Promise<void> {
+  const g = globalThis as Record<string, unknown>;
+  const byUrl = new Map<string, SessionImport[]>();
+  for (const b of imports) {
+    if (!b.url.startsWith("file:") || !isUserModule(fileURLToPath(b.url))) continue;
+    let original: Record<string, unknown>;
+    try {
+      original = await import(b.url);
+    } catch {
+      continue;
+    }
+    const value = b.imported === "*" ? original : original[b.imported];
+    if (g[b.local] !== value) continue; // rebound since
+    if (typeof value !== "function" && b.imported !== "*") continue;
+    byUrl.set(b.url, [...byUrl.get(b.url) ?? [], b]);
+  }
+  if (byUrl.size === 0) return;
+  if (RUNTIME === "bun") {
+    warnings.push(
+      `functions imported from modules (${
+        [...byUrl.values()].flat().map((b) => b.local).join(", ")
+      }) are not profiled under Bun, which keeps one copy of a module per path: run the REPL with Deno, or 'cli.ts profile' the module`,
+    );
+    return;
+  }
+  loaderReady ??= registerLoader(
+    (path, source) => rewriting?.(path, source) ?? null,
+    (path) => rewriting !== null && isUserModule(path),
+  );
+  await loaderReady;
+  for (const [url, bindings] of byUrl) {
+    const path = fileURLToPath(url);
+    const names = topLevelFunctionNames(readFileSync(path, "utf8"), path);
+    rewriting = (p, source) => {
+      if (p !== path) return null;
+      const r = instrument(source, {
+        file: path,
+        firstSlot: collector.nextSlot,
+        select: { names },
+      });
+      collector.register(r.functions, r.nextSlot);
+      warnings.push(...r.warnings);
+      return r.code;
+    };
+    let fresh: Record<string, unknown>;
+    try {
+      fresh = await import(`${url}?rayprof-profile=${++freshCount}`);
+    } catch (e) {
+      warnings.push(`${path} was not profiled: ${(e as Error).message}`);
+      continue;
+    } finally {
+      rewriting = null;
+    }
+    for (const b of bindings) made.set(b.local, b.imported === "*" ? fresh : fresh[b.imported]);
+  }
+}
+
+/** Names of a module's top-level functions (declared, or function expressions in a `const`). */
+function topLevelFunctionNames(source: string, path: string): string[] {
+  const names: string[] = [];
+  // deno-lint-ignore no-explicit-any
+  const body: any[] = parseSync(path, source, { sourceType: "module" }).program.body;
+  for (let node of body) {
+    if (node.type.startsWith("Export") && node.declaration) node = node.declaration;
+    if (node.type === "FunctionDeclaration" && node.id) names.push(node.id.name);
+    if (node.type === "VariableDeclaration") {
+      for (const d of node.declarations) {
+        if (
+          d.id.type === "Identifier" &&
+          (d.init?.type === "FunctionExpression" || d.init?.type === "ArrowFunctionExpression")
+        ) names.push(d.id.name);
+      }
+    }
+  }
+  return names;
 }

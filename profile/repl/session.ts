@@ -115,7 +115,7 @@ export class Session {
   #lastLines = new Map<number, number>();
   #history: string[] = [];
   #functions = new Map<string, DefinedFunction & { input: number }>();
-  #imports = new Set<string>();
+  #imports = new Map<string, { url: string; imported: string }>();
   #last: InputTiming | undefined;
   #lastWithTasks: InputTiming | undefined;
   #tracker: Tracker;
@@ -265,6 +265,11 @@ export class Session {
     const end = performance.now();
     this.#history.push(source);
     for (const f of compiled.functions) this.#functions.set(f.name, { ...f, input: n });
+    for (const b of compiled.imports) {
+      this.#functions.delete(b.local);
+      this.#imports.set(b.local, { url: this.#resolve(b.specifier), imported: b.imported });
+    }
+    for (const f of compiled.functions) this.#imports.delete(f.name);
 
     let cancelled = 0;
     if (error instanceof Interrupted) cancelled = this.#cancel(refs);
@@ -434,7 +439,6 @@ export class Session {
 
   async #import(spec: unknown, opts?: unknown): Promise<unknown> {
     const url = this.#resolve(String(spec));
-    if (url.startsWith("file:")) this.#imports.add(url);
     return opts === undefined ? await import(url) : await import(url, opts as ImportCallOptions);
   }
 
@@ -551,8 +555,13 @@ export class Session {
         warnings: [],
       };
     }
-    const run = lib.prepareProfile([...this.#functions.values()], this.#cwd);
-    const r = await this.#evaluate(expr, () => run.swapIn());
+    const run = await lib.prepareProfile(
+      [...this.#functions.values()],
+      this.#cwd,
+      [...this.#imports].map(([local, b]) => ({ local, ...b })),
+    );
+    // Awaited, so an async function's whole run is profiled (the document's loops are async here).
+    const r = await this.#evaluate(`await (${expr})`, () => run.swapIn());
     run.swapOut();
     const report = await run.report(this.#columns);
     r.output = [r.output, ...run.warnings.map((w) => `warning: ${w}`), this.relabel(report)]

@@ -55,6 +55,18 @@ export interface CompiledInput {
   shipping: ShippingProblem[];
   /** The input has no statement (blank, or only comments). */
   empty: boolean;
+  /** Bindings made by `import` declarations. */
+  imports: ImportBinding[];
+}
+
+/** One name an `import` declaration binds. */
+export interface ImportBinding {
+  /** The global it becomes. */
+  local: string;
+  /** The export it reads: a name, "default", or "*" for the namespace. */
+  imported: string;
+  /** The module specifier as written. */
+  specifier: string;
 }
 
 /** Thrown for input that does not parse; `incomplete` when more lines could complete it. */
@@ -192,6 +204,7 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
   const edits: Edit[] = [];
   const declared: string[] = [];
   const functions: DefinedFunction[] = [];
+  const imports: ImportBinding[] = [];
   const body: Node[] = program.body;
   const lineOf = lineIndex(source);
   const shipping: ShippingProblem[] = [];
@@ -222,7 +235,17 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
       case "ImportDeclaration":
         edits.push({ start: node.start, end: node.end, text: importText(node, source) });
         for (const s of node.specifiers) {
-          if (node.importKind !== "type" && s.importKind !== "type") declared.push(s.local.name);
+          if (node.importKind === "type" || s.importKind === "type") continue;
+          declared.push(s.local.name);
+          imports.push({
+            local: s.local.name,
+            imported: s.type === "ImportNamespaceSpecifier"
+              ? "*"
+              : s.type === "ImportDefaultSpecifier"
+              ? "default"
+              : s.imported.name ?? s.imported.value,
+            specifier: node.source.value,
+          });
         }
         break;
       case "VariableDeclaration":
@@ -303,6 +326,7 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
     lines: new LineMap(t.map?.mappings ?? ""),
     shipping,
     empty: body.length === 0,
+    imports,
   };
 }
 
