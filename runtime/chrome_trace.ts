@@ -35,8 +35,11 @@ import type { BlockedSpan, Recording, TaskRecord, WorkerRecord } from "./recorde
 export interface TraceEvent {
   /** Slice or metadata name: the task's function name, "get", "process_name", ... */
   name: string;
-  /** Event type: "X" complete slice, "M" metadata, "b"/"e" async slice begin/end, "i" instant. */
-  ph: "X" | "M" | "b" | "e" | "i";
+  /**
+   * Event type: "X" complete slice, "M" metadata, "b"/"e" async slice begin/end, "i" instant,
+   * "C" counter.
+   */
+  ph: "X" | "M" | "b" | "e" | "i" | "C";
   /** Timestamp in microseconds. */
   ts: number;
   /** Duration in microseconds ("X" only). */
@@ -225,6 +228,30 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       args,
     });
     events.push({ name: `queued ${t.name}`, ph: "e", ts: us(until), ...common });
+  }
+
+  // A counter of the tasks waiting for a slot (ready, not yet dispatched): one track that shows
+  // at a glance when more tasks were queued than the pool has slots.
+  const changes: [number, number][] = [];
+  for (const t of rec.tasks) {
+    if (!Number.isFinite(t.ready)) continue;
+    const out = Number.isFinite(t.dispatched) ? t.dispatched : t.status === "pending" ? end : NaN;
+    if (out > t.ready) changes.push([us(t.ready), 1], [us(out), -1]);
+  }
+  changes.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let queued = 0;
+  for (let i = 0; i < changes.length; i++) {
+    queued += changes[i][1];
+    // One sample per instant, after all its changes.
+    if (i + 1 < changes.length && changes[i + 1][0] === changes[i][0]) continue;
+    events.push({
+      name: "tasks queued",
+      ph: "C",
+      ts: changes[i][0],
+      pid: DRIVER_PID,
+      tid: DRIVER_TID,
+      args: { queued },
+    });
   }
 
   const byId = new Map<number, TaskRecord>();

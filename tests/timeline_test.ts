@@ -264,3 +264,12 @@ test("toChromeTrace() of a real run with nested tasks, actors and async actor ca
     await ray.shutdown();
   }
 });
+
+test("toChromeTrace() counts the tasks waiting for a slot on a counter track", () => {
+  const events = valid(ex2(2));
+  const samples = events.filter((e) => e.ph === "C" && e.name === "tasks queued");
+  // 5 tasks on 2 slots: 3 wait; one leaves as each worker frees up, the last after round two.
+  assert.deepEqual(samples.map((e) => e.args?.queued), [1, 2, 3, 2, 1, 0]);
+  assert.ok(samples.every((e, i) => i === 0 || e.ts > samples[i - 1].ts));
+  assert.equal(valid(ex1(2)).filter((e) => e.ph === "C").length, 0);
+});
