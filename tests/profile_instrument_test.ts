@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-regex-spaces -- report rows are aligned with runs of spaces
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
