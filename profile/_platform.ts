@@ -13,7 +13,8 @@
  */
 
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Which runtime this is. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -69,6 +70,7 @@ export async function registerLoader(
     return;
   }
   const { transformSync } = await import("oxc-transform");
+  transform = transformSync;
   const { registerHooks } = await import("node:module");
   // deno-lint-ignore no-explicit-any
   (registerHooks as any)({
@@ -80,22 +82,38 @@ export async function registerLoader(
       const original = readFileSync(path, "utf8");
       const code = rewrite(path, original);
       if (code === null) return nextLoad(url, context);
-      const out = transformSync(path, code, {
-        sourcemap: true,
-        sourceType: "module",
-        // Deno's own defaults: TS `import x` of a type-only name is dropped, JSX is React's.
-        jsx: { runtime: "classic" },
-      });
-      if (out.errors?.length) {
-        throw new SyntaxError(`Cannot transpile ${path}: ${out.errors[0].message}`);
-      }
-      const map = { ...out.map, sources: [url], sourcesContent: [original] };
-      const source = `${out.code}\n//# sourceMappingURL=data:application/json;base64,${
-        base64(JSON.stringify(map))
-      }\n`;
-      return { format: "module", source, shortCircuit: true };
+      return { format: "module", source: toJavaScript(path, code, original), shortCircuit: true };
     },
   });
+}
+
+let transform: typeof import("oxc-transform").transformSync | undefined;
+
+/**
+ * Transpiles instrumented TypeScript to JavaScript with an inline source map back to the file,
+ * which Deno applies to stack traces (what Deno's load hook must return).
+ *
+ * @param path Absolute path of the module.
+ * @param code Instrumented source (TypeScript or JavaScript).
+ * @param original The file's original text, embedded in the source map.
+ * @returns JavaScript ending in a `sourceMappingURL` comment.
+ * @throws {SyntaxError} If the code cannot be transpiled.
+ */
+export function toJavaScript(path: string, code: string, original: string = code): string {
+  transform ??= createRequire(import.meta.url)("oxc-transform").transformSync;
+  const out = transform!(path, code, {
+    sourcemap: true,
+    sourceType: "module",
+    // Deno's own defaults: TS `import x` of a type-only name is dropped, JSX is React's.
+    jsx: { runtime: "classic" },
+  });
+  if (out.errors?.length) {
+    throw new SyntaxError(`Cannot transpile ${path}: ${out.errors[0].message}`);
+  }
+  const map = { ...out.map, sources: [pathToFileURL(path).href], sourcesContent: [original] };
+  return `${out.code}\n//# sourceMappingURL=data:application/json;base64,${
+    base64(JSON.stringify(map))
+  }\n`;
 }
 
 function bunLoader(path: string): "ts" | "tsx" | "js" | "jsx" {

@@ -15,6 +15,8 @@ import { LineCollector, type LineCollectorOptions } from "./collector.ts";
 import { instrument, InstrumentError, type Selection } from "./instrument.ts";
 import { registerLoader, SCRIPT_EXTENSION } from "./_platform.ts";
 
+export { toJavaScript } from "./_platform.ts";
+
 /** Options for {@linkcode startLineProfiling}. */
 export interface LineProfilingOptions {
   /** What to profile besides marked functions. */
