@@ -166,3 +166,22 @@ test("htmlReport() draws no queue row when no task waited for a slot", () => {
   assert.doesNotMatch(htmlReport({ recording: ex1(2) }), /data-row="queued"/);
   assert.match(htmlReport({ recording: ex3(2) }), /data-row="queued"><text[^>]*>queued \(≤ 8\)/);
 });
+
+test("htmlReport() queue row drops back to zero between bursts", () => {
+  const sim = new Sim(1);
+  const burst = () => sim.block(Array.from({ length: 5 }, () => sim.submit("step", 0.05)));
+  burst();
+  sim.idle(100_000);
+  burst();
+  const html = htmlReport({ recording: sim.recording() });
+  const d = /<path class="queue" d="([^"]+)"/.exec(html)![1];
+  // Walk the path: the height at the middle of the idle 100 s must be the baseline.
+  const [, , y0] = /^M([\d.]+),([\d.]+)/.exec(d)!.map(Number);
+  const steps = [...d.matchAll(/H([\d.]+)V([\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  const xs = steps.map(([x]) => x);
+  const mid = (Math.min(...xs) + Math.max(...xs)) / 2;
+  let y = y0;
+  for (const [x, yy] of steps) if (x <= mid) y = yy;
+  assert.equal(y, y0, d);
+  assert.ok(steps.some(([, yy]) => yy < y0), "the bursts rise above the baseline");
+});
