@@ -168,10 +168,19 @@ export async function profileScript(
     options.onEarlyExit?.(result());
   };
   process.on("exit", early);
+  // Ctrl-C: a script with no handler of its own would die without an `exit` event.
+  const interrupted = () => {
+    if (process.listenerCount("SIGINT") > 1) return; // the script handles it
+    early();
+    process.exit(130);
+  };
+  process.on("SIGINT", interrupted);
   if (RUNTIME === "deno") {
-    // Deno ends on an uncaught error without an `exit` event; these run just before.
+    // Deno ends on an uncaught error, and on Deno.exit(), without an `exit` event; these run
+    // just before.
     globalThis.addEventListener("unhandledrejection", early);
     globalThis.addEventListener("error", early);
+    globalThis.addEventListener("unload", early);
   }
 
   await setScriptArgs(path, options.args ?? []);
@@ -200,9 +209,11 @@ export async function profileScript(
   finished = true;
   ticks?.stop();
   process.off("exit", early);
+  process.off("SIGINT", interrupted);
   if (RUNTIME === "deno") {
     globalThis.removeEventListener("unhandledrejection", early);
     globalThis.removeEventListener("error", early);
+    globalThis.removeEventListener("unload", early);
   }
   return result(error);
 }

@@ -2,7 +2,7 @@
 // cli.ts as a user runs it: a subprocess of the runtime running the tests (Deno or Bun).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -215,6 +215,11 @@ test("cli.ts profile still writes and shows results when the script fails or exi
     assert.match(r.stdout, /Function: step at line 4/, `${how}: ${r.stdout}\n${r.stderr}`);
     assert.ok(existsSync(join(dir, `${how}.json`)), how);
   }
+  if (!IS_BUN) {
+    const d = await cli(["profile", "--overwrite", "-o", join(dir, "d.json"), script, "denoexit"]);
+    assert.equal(d.code, 6);
+    assert.match(d.stdout, /Function: step at line 4/);
+  }
   const rej = await loadLineStats(join(dir, "reject.json"));
   // the rejected async function ran its lines before failing
   assert.equal(rej.functions.find((f) => f.name === "later")?.lines.length, 3);
@@ -265,4 +270,37 @@ test("cli.ts profile colours only on a terminal and never with NO_COLOR", async 
     if (saved === undefined) delete process.env.NO_COLOR;
     else process.env.NO_COLOR = saved;
   }
+});
+
+test("cli.ts profile writes and shows results when interrupted with Ctrl-C", async () => {
+  const out = join(dir, "int.json");
+  const argv = IS_BUN ? [CLI] : ["run", "-A", CLI];
+  const child = spawn(
+    process.execPath,
+    [...argv, "profile", "-o", out, join(FIX, "interrupt.ts")],
+    {
+      cwd: dir,
+    },
+  );
+  let stdout = "";
+  const exited = new Promise<string>((resolve) =>
+    child.on("exit", (code, signal) => resolve(`${code} ${signal}`))
+  );
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no 'ready' in time: ${stdout}`)), 30_000);
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (stdout.includes("ready")) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  child.kill("SIGINT");
+  // exit code 130, or death by SIGINT after the results were written: both mean "interrupted"
+  assert.match(await exited, /^(130 null|null SIGINT)$/);
+  assert.match(stdout, /Function: forever at line 2/);
+  const stats = await loadLineStats(out);
+  const hits = stats.functions[0].lines.find((l) => l.line === 6)?.hits ?? 0;
+  assert.ok(hits >= 2, `await line hits: ${hits}`);
 });
