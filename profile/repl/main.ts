@@ -193,7 +193,8 @@ function interactive(
 
   const prompt = () => {
     rl.setPrompt(buffer === "" ? "> " : "... ");
-    rl.prompt();
+    // Keep the cursor where it is: text typed during the evaluation stays editable as typed.
+    rl.prompt(true);
   };
   const pump = async () => {
     if (running) return;
@@ -258,7 +259,7 @@ function interactive(
     if (buffer !== "" || line !== "") {
       buffer = "";
       sigintArmed = false;
-      (rl as unknown as { line: string }).line = "";
+      Object.assign(rl, { line: "", cursor: 0 });
       output.write("^C\n");
       prompt();
       return;
