@@ -4,6 +4,9 @@
  *
  *   deno run -A repl.ts [--num-cpus N] [--no-timing]      bun repl.ts [...]
  *
+ * With Deno, `-q` keeps Deno's module-loading progress line from clearing the prompt when runtime
+ * workers start (the REPL redraws it, but a line being typed at that moment can flicker).
+ *
  * @module
  */
 import process from "node:process";

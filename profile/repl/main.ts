@@ -25,6 +25,9 @@ Options:
   --no-timing    Do not print the timing line (toggle with .timing on|off)
   -h, --help     Show this help
 
+Under Deno, 'deno run -q -A repl.ts' keeps Deno's module-loading progress line from clearing the
+prompt when runtime workers start.
+
 Environment:
   ${HISTORY_ENV}   History file (default ~/.rayprof_repl_history; empty: no history)
   NO_COLOR       No colours even on a terminal

@@ -414,7 +414,7 @@ export class Session {
       if (last >= 0 && i > last && !/^\s{5,}/.test(l)) return false;
       const m = inputFrame.exec(l);
       if (m && Number(m[2]) === this.#lastLines.get(Number(m[1]))) return false; // the wrapper call
-      return !/(node:vm|ext:deno_node\/vm|runInThisContext|\/profile\/repl\/)/.test(l) &&
+      return !/(node:vm|\(ext:|at ext:|runInThisContext|\/profile\/repl\/)/.test(l) &&
         !ENTRY_FILES.some((f) => l.includes(f));
     });
     return this.relabel(kept.join("\n"));
