@@ -36,18 +36,27 @@ export const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
  *
  * @param rewrite Called with each local module's path and original text.
  * @param accept Whether a path is to be rewritten at all (checked before reading it).
+ * @returns A function that removes the hook (modules already loaded stay instrumented).
  */
 export async function registerLoader(
   rewrite: ModuleRewriter,
   accept: (path: string) => boolean,
-): Promise<void> {
+): Promise<() => void> {
   if (RUNTIME === "bun") {
     // Bun takes the first plugin whose filter matches and requires it to return contents, so one
     // plugin per thread serves every registered rewriter (tests and the REPL may register several).
     const g = globalThis as Record<symbol, BunRewriter[] | undefined>;
     const registered = g[BUN_REWRITERS];
-    g[BUN_REWRITERS] = [...(registered ?? []), { rewrite, accept }];
-    if (registered) return;
+    const mine = { rewrite, accept };
+    g[BUN_REWRITERS] = [...(registered ?? []), mine];
+    const remove = () => {
+      const left = (g[BUN_REWRITERS] ?? []).filter((r) => r !== mine);
+      g[BUN_REWRITERS] = left.length ? left : undefined;
+      // The last one out removes the plugin (rayprof registers no other).
+      // deno-lint-ignore no-explicit-any
+      if (!left.length) (globalThis as any).Bun.plugin.clearAll?.();
+    };
+    if (registered) return remove;
     // deno-lint-ignore no-explicit-any
     const Bun = (globalThis as any).Bun;
     Bun.plugin({
@@ -67,13 +76,13 @@ export async function registerLoader(
         });
       },
     });
-    return;
+    return remove;
   }
   const { transformSync } = await import("oxc-transform");
   transform = transformSync;
   const { registerHooks } = await import("node:module");
   // deno-lint-ignore no-explicit-any
-  (registerHooks as any)({
+  const handle = (registerHooks as any)({
     // deno-lint-ignore no-explicit-any
     load(url: string, context: any, nextLoad: any) {
       if (!url.startsWith("file:")) return nextLoad(url, context);
@@ -85,6 +94,7 @@ export async function registerLoader(
       return { format: "module", source: toJavaScript(path, code, original), shortCircuit: true };
     },
   });
+  return () => handle?.deregister?.();
 }
 
 let transform: typeof import("oxc-transform").transformSync | undefined;

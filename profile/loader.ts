@@ -52,6 +52,11 @@ export interface LineProfiling {
    * (Deno makes it a `TypeError`), so callers find the original here.
    */
   errors: InstrumentError[];
+  /**
+   * Stops instrumenting modules loaded from now on (modules already loaded keep their probes
+   * and go on counting).
+   */
+  stop(): void;
 }
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -89,13 +94,19 @@ export async function startLineProfiling(
 ): Promise<LineProfiling> {
   const collector = new LineCollector(options.clock);
   collector.install();
-  const state: LineProfiling = { collector, warnings: [], files: [], errors: [] };
+  const state: LineProfiling = {
+    collector,
+    warnings: [],
+    files: [],
+    errors: [],
+    stop: () => {},
+  };
   const selectIn = options.selectIn;
   const inScope = typeof selectIn === "function"
     ? selectIn
     : (path: string) => !selectIn?.length || selectIn.includes(path);
   const include = options.include ?? (() => true);
-  await registerLoader((path, source) => {
+  state.stop = await registerLoader((path, source) => {
     const select = inScope(path) ? options.select : undefined;
     let r;
     try {

@@ -22,7 +22,11 @@ before(async () => {
   });
 });
 
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  // Bun runs all test files in one process: leave no hook behind for the others.
+  profiling.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** Imports `code` as a fresh module, calls its `run`, returns per-line stats by function name. */
 async function profileRun(code: string) {
