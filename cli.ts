@@ -197,7 +197,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     },
   });
   for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
-  let code = Number(process.exitCode ?? 0) || 0;
+  const deno = (globalThis as { Deno?: { exitCode?: number } }).Deno;
+  let code = Number(process.exitCode ?? 0) || Number(deno?.exitCode ?? 0) || 0;
   if (result.error !== undefined) {
     const e = result.error as Error;
     io.stderr(`error: Uncaught ${e?.stack ?? String(e)}\n`);

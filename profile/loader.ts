@@ -125,6 +125,7 @@ export async function startLineProfiling(
     state.warnings.push(...r.warnings);
     state.files.push(path);
     return r.code === source ? null : r.code;
-  }, (path) => isUserModule(path) && include(path));
+    // The entry is always rewritten (its import.meta.main), wherever it lives.
+  }, (path) => path === options.entry || (isUserModule(path) && include(path)));
   return state;
 }
