@@ -122,9 +122,8 @@ export async function prepareProfile(
   };
 }
 
-// The module loader hook is registered once per process; it instruments only the modules that a
-// `.profile` is importing a fresh copy of at that moment.
-let loaderReady: Promise<void> | undefined;
+// The module loader hook is registered for the time of the fresh imports of one `.profile`, and
+// instruments only the module being imported at that moment.
 let rewriting: ((path: string, source: string) => string | null) | null = null;
 let freshCount = 0;
 
@@ -163,11 +162,23 @@ async function instrumentImports(
     );
     return;
   }
-  loaderReady ??= registerLoader(
+  const unregister = await registerLoader(
     (path, source) => rewriting?.(path, source) ?? null,
     (path) => rewriting !== null && isUserModule(path),
   );
-  await loaderReady;
+  try {
+    await importFresh(byUrl, collector, made, warnings);
+  } finally {
+    unregister();
+  }
+}
+
+async function importFresh(
+  byUrl: Map<string, SessionImport[]>,
+  collector: LineCollector,
+  made: Map<string, unknown>,
+  warnings: string[],
+): Promise<void> {
   for (const [url, bindings] of byUrl) {
     const path = fileURLToPath(url);
     const names = topLevelFunctionNames(readFileSync(path, "utf8"), path);

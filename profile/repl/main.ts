@@ -88,11 +88,19 @@ export async function main(args: string[], io?: ReplIO): Promise<number> {
     Session.needsMore("0"); // loads the parser now rather than at the first input
     return { session, shutdown: api.shutdown };
   })();
-  loading.catch(() => {});
-  const code = tty
-    ? await interactive(loading, input, output, historyPath(env), color)
-    : await piped(loading, input, output);
-  await (await loading).shutdown();
+  let failed: unknown;
+  loading.catch((e) => (failed = e));
+  let code: number;
+  try {
+    code = tty
+      ? await interactive(loading, input, output, historyPath(env), color)
+      : await piped(loading, input, output);
+    await (await loading).shutdown();
+  } catch (e) {
+    if (failed === undefined) throw e;
+    output.write(`\nCannot start the REPL as its modules did not load: ${(e as Error).message}\n`);
+    return 1;
+  }
   return code;
 }
 
@@ -189,7 +197,11 @@ function interactive(
   let running = false;
   let sigintArmed = false;
   let done: (code: number) => void;
-  const finished = new Promise<number>((r) => (done = r));
+  let fail: (e: unknown) => void;
+  const finished = new Promise<number>((resolve, reject) => {
+    done = resolve;
+    fail = reject;
+  });
   let closed = false;
   let session: Session | undefined;
   loading.then((l) => (session = l.session), () => {});
@@ -202,7 +214,14 @@ function interactive(
   const pump = async () => {
     if (running) return;
     running = true;
-    const { session } = await loading;
+    let session: Session;
+    try {
+      session = (await loading).session;
+    } catch (e) {
+      rl.close();
+      fail(e);
+      return;
+    }
     const needsMore = (session.constructor as typeof Session).needsMore;
     while (queue.length > 0) {
       const line = queue.shift()!;
