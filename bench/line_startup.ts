@@ -1,6 +1,7 @@
 /**
  * What `cli.ts profile` adds to start-up over running the script plainly (target ≤ 50 ms), for a
- * small script with one marked function, in the runtime running this file.
+ * small script with one marked function, and for one that also imports the runtime (mod.ts), in
+ * the runtime running this file.
  *
  *   deno run -A bench/line_startup.ts        bun bench/line_startup.ts
  *
@@ -24,18 +25,22 @@ writeFileSync(
   script,
   `// @profile\nfunction f(n: number): number {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += i;\n  return s;\n}\nconsole.log(f(10));\n`,
 );
+// A Ray-style script: imports the runtime (and with it Deno's Node compatibility layer), as the
+// scripts this profiler is for do.
+const rayScript = join(dir, "ray_small.ts");
+writeFileSync(
+  rayScript,
+  `import * as ray from ${
+    JSON.stringify(join(ROOT, "mod.ts"))
+  };\n// @profile\nfunction f(): number {\n  return typeof ray.init === "function" ? 1 : 0;\n}\nconsole.log(f());\n`,
+);
 const run = IS_BUN ? [] : ["run", "-A"];
+const profile = [...run, join(ROOT, "cli.ts"), "profile", "-q", "-o", join(dir, "o.json")];
 const commands: [string, string[]][] = [
   ["plain run", [...run, script]],
-  ["cli.ts profile -q", [
-    ...run,
-    join(ROOT, "cli.ts"),
-    "profile",
-    "-q",
-    "-o",
-    join(dir, "o.json"),
-    script,
-  ]],
+  ["cli.ts profile -q", [...profile, script]],
+  ["plain run (ray)", [...run, rayScript]],
+  ["cli.ts profile (ray)", [...profile, rayScript]],
   ["cli.ts --help", [...run, join(ROOT, "cli.ts"), "--help"]],
 ];
 const times: number[][] = commands.map(() => []);
@@ -54,3 +59,4 @@ const med = times.map((xs) => xs.sort((a, b) => a - b)[xs.length >> 1]);
 console.log(`runtime: ${IS_BUN ? "bun" : "deno"}`);
 commands.forEach(([name], i) => console.log(`${name.padEnd(20)} ${med[i].toFixed(1)} ms`));
 console.log(`${"profile overhead".padEnd(20)} ${(med[1] - med[0]).toFixed(1)} ms`);
+console.log(`${"overhead (ray)".padEnd(20)} ${(med[3] - med[2]).toFixed(1)} ms`);

@@ -8,15 +8,15 @@
  */
 
 import process from "node:process";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { hooks } from "../runtime/hooks.ts";
 import type { Recording } from "../runtime/recorder.ts";
-import { instrument, InstrumentError, type Selection } from "./instrument.ts";
+import { InstrumentError, type Selection } from "./instrument.ts";
 import { type LineStats, mergeLineStats } from "./line_stats.ts";
 import { startLineProfiling } from "./loader.ts";
-import { startTickClock, type TickClock } from "./clock.ts";
+import type { TickClock } from "./clock.ts";
 import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "./_platform.ts";
 
 /** Key of the profiler's entries in the runtime's worker data and collectors. */
@@ -118,15 +118,10 @@ export async function profileScript(
   options: ProfileScriptOptions = {},
 ): Promise<ProfileResult> {
   const path = resolveScript(script);
-  // Parse the entry first so a syntax error is reported before anything runs.
-  instrument(readFileSync(path, "utf8"), {
-    file: path,
-    entry: true,
-    select: options.select,
-    keepSource: false,
-  });
+  // No separate syntax check: the hook parses every static import while the module graph is
+  // built, before any of it runs, so an error there still stops the run before it starts.
   let ticks: TickClock | undefined;
-  if (options.sample) ticks = startTickClock();
+  if (options.sample) ticks = (await import("./clock.ts")).startTickClock();
   const profiling = await startLineProfiling({
     select: options.select,
     selectIn: options.selectIn,
