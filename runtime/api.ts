@@ -7,7 +7,7 @@
  * @module
  */
 import { totalmem } from "node:os";
-import { hardwareConcurrency, userCallsite } from "./_platform.ts";
+import { callerFrame, captureCallsite, hardwareConcurrency } from "./_platform.ts";
 import { siteKey, workerContext } from "./_context.ts";
 import { FLAG_REFS, type FnDef } from "./_protocol.ts";
 import { ACTOR_TAG, type Scan, scanValue } from "./_wire.ts";
@@ -336,7 +336,7 @@ function isClass(f: unknown): boolean {
 
 /** Where `remote()` was called, and the definition the workers need. */
 function definition(f: AnyFn | AnyClass, name: string, cls: boolean): Omit<FnDef, "fid"> {
-  const site = userCallsite(new Error().stack);
+  const site = callerFrame();
   const url = site?.url ?? "unknown:";
   const key = site ? siteKey(url, site.line, site.column) : "0:0#0";
   const ctx = workerContext();
@@ -744,8 +744,7 @@ function blockedSpan(kind: "get" | "wait", entries: Entry[]): () => void {
 }
 
 function captureSite(): string | undefined {
-  const f = userCallsite(new Error().stack);
-  return f ? `${f.url}:${f.line}:${f.column}` : undefined;
+  return captureCallsite();
 }
 
 /**
