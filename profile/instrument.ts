@@ -7,7 +7,7 @@
  * the user's lines. The output is still TypeScript when the input was; the platform transpiles it.
  *
  * What a profiled function becomes (one line, shown wrapped):
- * ```js
+ * ```text
  * function ex1() {let __rp$t=__rp$n(),__rp$s=0;try{;__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=3);
  *   const list1 = [];
  * ...}finally{__rp$x(__rp$s,__rp$t)}}
@@ -179,11 +179,11 @@ const MARKER_NAMES = new Set(["profile"]);
  * @example Profile a marked function
  * ```ts
  * import { instrument } from "./instrument.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const src = "// @profile\nfunction f() {\n  return 1;\n}\n";
  * const r = instrument(src, { file: "/tmp/x.ts" });
- * assertEquals(r.functions.map((f) => [f.name, f.line, f.endLine]), [["f", 1, 4]]);
- * assertEquals(r.code.split("\n").length, src.split("\n").length);
+ * assert.deepEqual(r.functions.map((f) => [f.name, f.line, f.endLine]), [["f", 1, 4]]);
+ * assert.deepEqual(r.code.split("\n").length, src.split("\n").length);
  * ```
  */
 export function instrument(source: string, options: InstrumentOptions): InstrumentResult {

@@ -87,8 +87,8 @@ export class LineStatsFormatError extends Error {
  * @example Empty stats
  * ```ts
  * import { createLineStats } from "./line_stats.ts";
- * import { assertEquals } from "node:assert/strict";
- * assertEquals(createLineStats().functions.length, 0);
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(createLineStats().functions.length, 0);
  * ```
  */
 export function createLineStats(unit: number = DEFAULT_UNIT): LineStats {
@@ -129,12 +129,12 @@ export function totalTime(fn: FunctionTimings): number {
  * @example Two runs of one function
  * ```ts
  * import { mergeLineStats } from "./line_stats.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const run = {
  *   unit: 1e-9,
  *   functions: [{ file: "/a.ts", name: "f", line: 1, endLine: 3, lines: [{ line: 2, hits: 1, time: 5 }] }],
  * };
- * assertEquals(mergeLineStats(run, run).functions[0].lines, [{ line: 2, hits: 2, time: 10 }]);
+ * assert.deepEqual(mergeLineStats(run, run).functions[0].lines, [{ line: 2, hits: 2, time: 10 }]);
  * ```
  */
 export function mergeLineStats(...stats: LineStats[]): LineStats {
@@ -212,9 +212,9 @@ export function stringifyLineStats(stats: LineStats): string {
  * @example Round trip
  * ```ts
  * import { createLineStats, parseLineStats, stringifyLineStats } from "./line_stats.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const stats = createLineStats();
- * assertEquals(parseLineStats(stringifyLineStats(stats)), stats);
+ * assert.deepEqual(parseLineStats(stringifyLineStats(stats)), stats);
  * ```
  */
 export function parseLineStats(text: string, source = "input"): LineStats {

@@ -32,9 +32,9 @@
  * @example Same result with or without the profiler
  * ```ts
  * import { profile } from "./profile_marker.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  * const double = profile((x: number) => 2 * x);
- * assertEquals(double(21), 42);
+ * assert.deepEqual(double(21), 42);
  * ```
  */
 export function profile<T>(fn: T): T;
