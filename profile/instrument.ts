@@ -302,12 +302,17 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         const isMarker = MARKER_NAMES.has(calleeName);
         const passName = isMarker || calleeName === "remote";
         const args = node.arguments;
+        // A marker above `x = remote(function f() {}, opts)` or `app.get("/", () => {})` means
+        // the first function (or class) among the arguments.
+        let target = args.findIndex((a: Node) =>
+          FUNCTION_TYPES.has(unwrap(a).type) || unwrap(a).type === "ClassExpression"
+        );
+        if (target < 0) target = args.length - 1;
         for (let i = 0; i < args.length; i++) {
           const a = args[i];
-          const last = i === args.length - 1;
           if (isMarker && i === 0 && a.type === "Identifier") profiledNames.add(a.name);
           const before = fns.length;
-          walk(a, fn, passName ? hint : null, last ? ownerStarts : [], cls);
+          walk(a, fn, passName ? hint : null, i === target ? ownerStarts : [], cls);
           if (isMarker && i === 0 && FUNCTION_TYPES.has(unwrap(a).type)) {
             const rec = fns.slice(before).find((r) => r.node === unwrap(a));
             if (rec) rec.selected = true;

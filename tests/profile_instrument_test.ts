@@ -71,6 +71,14 @@ profile(m);
  * \`\`\`
  */
 function notMarked() {}
+// @profile
+const n = ray.remote(function task() {}, { numCpus: 1 });
+// @profile
+app.get("/", async () => {}, { x: 1 });
+// @profile
+const Actor = ray.remote(class Counter {
+  add() {}
+});
 `;
   assert.deepEqual(names(src), [
     "a@1-2",
@@ -83,6 +91,9 @@ function notMarked() {}
     "I.j@20-21",
     "l@24-24",
     "m@25-25",
+    "task@34-35",
+    "<anonymous>@36-37",
+    "Counter.add@40-40",
   ]);
 });
 
