@@ -137,7 +137,8 @@ export async function profileScript(
     selectIn: options.selectIn,
     ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
   };
-  h.workerPreload.push(new URL("./worker_preload.ts", import.meta.url).href);
+  const preload = new URL("./worker_preload.ts", import.meta.url).href;
+  if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);
   h.workerData[WORKER_CONFIG_KEY] = config;
   h.collected.set(WORKER_CONFIG_KEY, (data) => {
     const d = data as { stats?: LineStats; warnings?: string[] };
