@@ -48,14 +48,21 @@ const WORKER_ENTRY = WORKER_URL.protocol === "file:" ? WORKER_URL : new URL(
   `data:text/javascript,${encodeURIComponent(`await import(${JSON.stringify(WORKER_URL.href)});`)}`,
 );
 
-/** Starts a worker thread running runtime/worker.ts. */
-export function spawnWorker(data: unknown, events: WorkerEvents, name: string): WorkerHandle {
-  const w = new Worker(
-    WORKER_ENTRY,
-    { workerData: data, name } as ConstructorParameters<
-      typeof Worker
-    >[1],
-  );
+/**
+ * Starts a worker thread running runtime/worker.ts. `heapMb` caps the worker's heap (0: V8's
+ * default): in Deno a worker at its cap stops, where one at V8's default limit aborts the whole
+ * process, and Deno's `terminate()` cannot stop a worker busy allocating in a loop (it can stop
+ * one that stopped at its cap). Bun ignores the cap.
+ */
+export function spawnWorker(
+  data: unknown,
+  events: WorkerEvents,
+  name: string,
+  heapMb = 0,
+): WorkerHandle {
+  const options: Record<string, unknown> = { workerData: data, name };
+  if (heapMb > 0) options.resourceLimits = { maxOldGenerationSizeMb: heapMb };
+  const w = new Worker(WORKER_ENTRY, options as ConstructorParameters<typeof Worker>[1]);
   w.on("message", events.message);
   w.on("exit", events.exit);
   w.on("error", events.error);

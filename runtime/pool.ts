@@ -195,13 +195,18 @@ export class PoolWorker {
     };
     this.rec = { id, kind, label, started: performance.now(), ended: NaN };
     pool.recorder.workers.push(this.rec);
-    this.handle = spawnWorker(init, {
-      message: (m) => pool.onMessage(this, m as FromWorker),
-      exit: (code) => pool.onExit(this, code),
-      error: (e) => {
-        this.fault ??= errorInfo(e);
+    this.handle = spawnWorker(
+      init,
+      {
+        message: (m) => pool.onMessage(this, m as FromWorker),
+        exit: (code) => pool.onExit(this, code),
+        error: (e) => {
+          this.fault ??= errorInfo(e);
+        },
       },
-    }, label);
+      label,
+      pool.memoryLimitMb,
+    );
   }
 
   get description(): WorkerDescription {
@@ -273,6 +278,7 @@ export class Pool {
     this.recorder.numCpus = options.numCpus;
     // Start the workers soon, not now: init() followed at once by shutdown() costs nothing.
     queueMicrotask(() => this.#grow());
+    this.memoryLimitMb = options.memoryLimitMb;
     this.#memoryLimit = options.memoryLimitMb * 1024 * 1024;
     if (this.#memoryLimit > 0) {
       this.#memTimer = setInterval(() => this.#checkMemory(), 100);
@@ -280,6 +286,7 @@ export class Pool {
     }
   }
 
+  readonly memoryLimitMb: number;
   #memoryLimit: number;
   #memTimer: ReturnType<typeof setInterval> | undefined;
   #memQuietUntil = 0;

@@ -153,6 +153,16 @@ test("a worker that runs out of memory is ended by the memory monitor; the drive
   } finally {
     await ray.shutdown();
   }
+  // The runaway worker is really gone, not left allocating in the background.
+  let rss = Infinity;
+  for (let i = 0; i < 30 && rss > 500 * 1024 * 1024; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    rss = process.memoryUsage.rss();
+  }
+  assert.ok(
+    rss < 500 * 1024 * 1024,
+    `process memory after shutdown: ${Math.round(rss / 1048576)} MB`,
+  );
 });
 
 test("runtime name for the record", () => {
