@@ -382,13 +382,16 @@ export class Pool {
       t.flags |= FLAG_REFS;
       this.#exportNested(args);
     }
+    // One clock read per task: a task with no pending argument is ready when submitted, and
+    // dispatch times are read once per flush.
+    const now = this.recorder.enabled ? performance.now() : 0;
     if (this.recorder.enabled) {
       const rec: TaskRecord = {
         id,
         name,
         kind: actor ? (method === null ? "actor_create" : "actor_call") : "task",
         worker: -1,
-        submitted: performance.now(),
+        submitted: now,
         ready: NaN,
         dispatched: NaN,
         started: NaN,
@@ -430,7 +433,7 @@ export class Pool {
         }
       }
     }
-    if (t.deps === 0) this.#ready(t);
+    if (t.deps === 0) this.#ready(t, now);
     return t;
   }
 
@@ -463,11 +466,11 @@ export class Pool {
       return;
     }
     t.args[idx] = d.value;
-    if (--t.deps === 0) this.#ready(t);
+    if (--t.deps === 0) this.#ready(t, performance.now());
   }
 
-  #ready(t: Task): void {
-    if (t.rec) t.rec.ready = performance.now();
+  #ready(t: Task, now: number): void {
+    if (t.rec) t.rec.ready = now;
     if (t.actor) {
       this.#actorReady(t);
       return;
@@ -488,6 +491,7 @@ export class Pool {
     this.#flushQueued = false;
     if (this.closed) return;
     const q = this.#queue;
+    const now = performance.now();
     while (q.size > 0) {
       const t = q.peek()!;
       if (t.state !== 0) {
@@ -497,7 +501,7 @@ export class Pool {
       const w = this.#pick(t);
       if (!w) break;
       q.shift();
-      this.#assign(t, w);
+      this.#assign(t, w, now);
     }
     const dirty = this.#dirty;
     for (let i = 0; i < dirty.length; i++) this.#send(dirty[i]);
@@ -580,8 +584,8 @@ export class Pool {
     return undefined;
   }
 
-  #assign(t: Task, w: PoolWorker): void {
-    w.lastDispatch = performance.now();
+  #assign(t: Task, w: PoolWorker, now = performance.now()): void {
+    w.lastDispatch = now;
     t.worker = w;
     t.seq = w.sent++;
     w.inflight.set(t.id, t);
@@ -592,7 +596,7 @@ export class Pool {
       w.handle.ref();
     }
     if (t.rec) {
-      t.rec.dispatched = performance.now();
+      t.rec.dispatched = now;
       t.rec.worker = w.id;
       t.rec.status = "running";
     }
@@ -706,7 +710,6 @@ export class Pool {
         return;
       case "block":
         w.blocked++;
-        if (this.recorder.enabled) blockStarts.set(w, performance.now());
         this.#afterDone(w);
         return;
       case "unblock":
@@ -715,19 +718,6 @@ export class Pool {
           // Resumes on its own worker: the pool is oversubscribed for a while, as in Ray.
           w.slots = 1;
           this.used += 1;
-        }
-        if (this.recorder.enabled) {
-          const start = blockStarts.get(w);
-          if (start !== undefined) {
-            blockStarts.delete(w);
-            this.recorder.spans.push({
-              kind: "get",
-              start,
-              end: performance.now(),
-              taskIds: [],
-              worker: w.id,
-            });
-          }
         }
         return;
       case "submit":
@@ -1049,10 +1039,17 @@ export class Pool {
     let done = false;
     const need = numReturns ?? entries.length;
     let ready = 0;
+    const start = this.recorder.enabled ? performance.now() : 0;
     const reply = (ok: boolean, value: unknown) => {
       if (done) return;
       done = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (this.recorder.enabled) {
+        const taskIds: number[] = [];
+        for (const e of entries) if (e instanceof Task) taskIds.push(e.id);
+        const kind = numReturns === null ? "get" : "wait";
+        this.recorder.spans.push({ kind, start, end: performance.now(), taskIds, worker: w.id });
+      }
       if (w.dead) return;
       try {
         w.post({ t: "reply", req, ok, value });
@@ -1225,8 +1222,6 @@ function scanSafe(v: unknown, out: { bytes: number; refs: boolean }): void {
     scanValue(v, "arg", out);
   } catch { /* already sent once by the worker, so it is cloneable */ }
 }
-
-const blockStarts = new WeakMap<PoolWorker, number>();
 
 /** Worker threads alive in this process, across pools (for leak tests). */
 export let liveWorkerCount = 0;
