@@ -1,10 +1,11 @@
 /**
- * The `ray` namespace of the REPL: the API with a `remote` whose functions remember the refs their
- * `.remote()` calls return, so an interrupted input can cancel its tasks.
+ * Remembers the refs that `.remote()` calls return while an input runs, so an interrupted input
+ * can cancel its tasks: those of remote functions typed in the REPL and of imported modules alike
+ * (all remote functions of the runtime share one prototype, whose `remote` is wrapped).
  *
- * The wrappers are compiled under a file name that is not a URL: the runtime skips such stack
- * frames when it looks for the user's call site, so `.remote()` call sites and the module a worker
- * loads a function from stay those of the user's input, not of this file.
+ * The wrapper is compiled under a file name that is not a URL: the runtime skips such stack frames
+ * when it looks for the user's call site, so the `.remote()` call sites recorded for timelines and
+ * hints stay those of the user's code, not of this file.
  *
  * @module
  */
@@ -13,37 +14,26 @@ import type { ObjectRef } from "../../runtime/object_ref.ts";
 
 /** Refs submitted during the current input, and the namespace that records them. */
 export interface Tracker {
-  /** The API with the tracking `remote`. */
+  /** The API, as the `ray` global. */
   ray: Record<string, unknown>;
   /** Where `.remote()` refs go while an input runs; `null` between inputs. */
   current: ObjectRef<unknown>[] | null;
 }
 
 const SOURCE = `(function (api) {
-  const tracker = { current: null, ray: null };
-  const isClass = (f) =>
-    typeof f === "function" && /^class[\\s{]/.test(Function.prototype.toString.call(f));
-  const custom = Symbol.for("nodejs.util.inspect.custom");
-  const denoCustom = Symbol.for("Deno.customInspect");
-  function wrap(rf) {
-    return {
-      remote(...args) {
-        const r = rf.remote(...args);
-        if (tracker.current) tracker.current.push(r);
-        return r;
-      },
-      options(o) { return wrap(rf.options(o)); },
-      get name() { return rf.name; },
-      toString() { return rf.toString(); },
-      [custom]() { return rf.toString(); },
-      [denoCustom]() { return rf.toString(); },
-    };
-  }
-  function remote(f, options) {
-    const rf = api.remote(f, options);
-    return isClass(f) ? rf : wrap(rf);
-  }
-  tracker.ray = Object.freeze({ ...api, remote });
+  const tracker = { current: null, ray: Object.freeze({ ...api }) };
+  // Every remote function shares one prototype: those of imported modules too.
+  const proto = Object.getPrototypeOf(api.remote(function rayprofReplProbe() {}));
+  const submit = proto.remote;
+  Object.defineProperty(proto, "remote", {
+    configurable: true,
+    writable: true,
+    value: function remote(...args) {
+      const ref = submit.apply(this, args);
+      if (tracker.current) tracker.current.push(ref);
+      return ref;
+    },
+  });
   return tracker;
 })`;
 

@@ -307,18 +307,30 @@ export class Session {
     (globalThis as Record<string, unknown>)[name] = v;
   }
 
-  #cancel(refs: ObjectRef<unknown>[]): number {
+  #cancel(refs: ObjectRef<unknown>[], again = true): number {
     let n = 0;
     const rec = api.recording();
     const byId = new Map(rec.tasks.map((t) => [t.id, t]));
+    const left: ObjectRef<unknown>[] = [];
     for (const r of refs) {
       const t = byId.get(r.id);
       if (!t || (t.status !== "pending" && t.status !== "running")) continue;
       try {
         api.cancel(r, { force: true });
+        left.push(r);
         n++;
       } catch {
         // an actor call, or a runtime that was shut down meanwhile
+      }
+    }
+    // A task that a worker took at the very moment of the cancel is seen as not started, so only
+    // asked to be dropped, and runs anyway: cancel what still runs once more, as started now.
+    if (again && left.length > 0) {
+      for (const ms of [200, 1000]) {
+        const t = setTimeout(() => {
+          if (api.isInitialized()) this.#cancel(left, false);
+        }, ms);
+        (t as { unref?: () => void }).unref?.();
       }
     }
     return n;
