@@ -340,7 +340,7 @@ export class Session {
     // A snapshot copies every record: skip it when the input made no object at all.
     const after = idProbe();
     const ran = before !== after - 1 || (before < 0 && after >= 0) || (before >= 0 && after < 0);
-    const rec = ran ? api.recording() : undefined;
+    const rec = ran ? recordingSince(start) : undefined;
     const tasks = rec ? rec.tasks.filter((t) => t.submitted >= start && t.submitted <= end) : [];
     this.#snapshot = rec;
     const workers = new Set<number>();
@@ -580,6 +580,14 @@ export class Session {
       .filter((s) => s !== "").join("\n");
     return r;
   }
+}
+
+/**
+ * The recording from `since` on. Passes `{ since }` so that a runtime whose `recording()` can
+ * skip older records does; this one copies them all, and the caller filters.
+ */
+function recordingSince(since: number): Recording {
+  return (api.recording as (options?: { since: number }) => Recording)({ since });
 }
 
 /**
