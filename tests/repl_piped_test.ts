@@ -314,3 +314,20 @@ test("cli.ts repl starts the same REPL", async () => {
   assert.equal(r.out, "'function'\n");
   assert.equal(r.code, 0);
 });
+
+test("repl .load resolves the file's imports relative to it; warnings come before the run", async () => {
+  const r = await repl(
+    "deno",
+    [
+      ".load tests/fixtures/repl/load_me.ts",
+      "nine() + (await get(cube.remote(2)))",
+      "const k = 1",
+      "const f = remote(() => k); console.log('ran')",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(r.err, "");
+  assert.match(r.out, /^17$/m);
+  assert.equal((r.out.match(/warning:/g) ?? []).length, 1, "ray from the file is not flagged");
+  assert.match(r.out, /warning: Remote function 'anonymous' \(line 1\) uses 'k'[^\n]*\nran\n/);
+});

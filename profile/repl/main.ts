@@ -82,7 +82,12 @@ export async function main(args: string[], io?: ReplIO): Promise<number> {
   // not type the first input within the ~100 ms they take.
   const loading = (async () => {
     const [{ Session }, api] = await Promise.all([import("./session.ts"), import("../../mod.ts")]);
-    const session = new Session({ color, timing, columns: output.columns ?? 80 });
+    const session = new Session({
+      color,
+      timing,
+      columns: output.columns ?? 80,
+      onWarning: (w) => output.write(style(color, "33", `warning: ${w}`) + "\n"),
+    });
     if (numCpus !== undefined) api.init({ numCpus });
     installUncaughtHandlers(session, output);
     Session.needsMore("0"); // loads the parser now rather than at the first input

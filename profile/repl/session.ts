@@ -6,7 +6,7 @@
  * @module
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { inspect } from "node:util";
 import vm from "node:vm";
@@ -48,6 +48,11 @@ export interface SessionOptions {
    * @default {true}
    */
   timing?: boolean;
+  /**
+   * Receives warnings about an input as soon as it is compiled, before it runs (otherwise they
+   * come with the result).
+   */
+  onWarning?: (text: string) => void;
 }
 
 /** What one input produced, as text to print. */
@@ -92,6 +97,9 @@ const TRACKING_KEY = Symbol.for("rayprof.repl.tracker");
 /** Names of the API that are made globals (and members of `ray`). */
 export const API_NAMES: readonly string[] = Object.keys(api).filter((k) => k !== "default");
 
+/** Globals that workers have too (preloaded by worker_globals.ts). */
+const WORKER_GLOBALS: ReadonlySet<string> = new Set([...API_NAMES, "ray"]);
+
 /** Commands with a one-line description, for `.help` and completion. */
 export const COMMANDS: Readonly<Record<string, string>> = {
   ".timing": "on|off     Print (or not) the timing line after each input",
@@ -106,9 +114,12 @@ export const COMMANDS: Readonly<Record<string, string>> = {
 /** A REPL session: one per process, as it owns globals. */
 export class Session {
   #cwd: string;
+  /** Directory relative imports resolve against: the cwd, or a `.load`ed file's directory. */
+  #base: string;
   #color: boolean;
   #columns: number;
   #timing: boolean;
+  #onWarning: ((text: string) => void) | undefined;
   #n = 0;
   #names = new Set<string>(["_", "_error"]);
   #maps = new Map<number, LineMap>();
@@ -125,9 +136,11 @@ export class Session {
   /** Creates the session and installs the API as globals (also inside future workers). */
   constructor(options: SessionOptions = {}) {
     this.#cwd = options.cwd ?? process.cwd();
+    this.#base = this.#cwd;
     this.#color = options.color ?? false;
     this.#columns = options.columns ?? 80;
     this.#timing = options.timing ?? true;
+    this.#onWarning = options.onWarning;
     const g = globalThis as Record<string | symbol, unknown>;
     this.#tracker = installTracking(api);
     g[TRACKING_KEY] = this.#tracker;
@@ -213,7 +226,7 @@ export class Session {
     const warnings: string[] = [];
     let compiled;
     try {
-      compiled = compileInput(source, { sessionNames: this.#names });
+      compiled = compileInput(source, { sessionNames: this.#names, workerGlobals: WORKER_GLOBALS });
     } catch (e) {
       if (e instanceof InputSyntaxError) {
         this.#set("_error", e);
@@ -224,7 +237,7 @@ export class Session {
     if (compiled.empty) return { output: "", failed: false, warnings };
     const n = ++this.#n;
     for (const p of compiled.shipping) {
-      warnings.push(
+      (this.#onWarning ?? ((w: string) => warnings.push(w)))(
         `Remote function '${p.name}' (line ${p.line}) uses ${
           p.uses.map((u) => `'${u}'`).join(", ")
         } from this session, which its workers cannot see: a remote function defined here is sent to workers as source text, so it can only use its parameters, globals and the rayprof API (pass ${
@@ -444,7 +457,7 @@ export class Session {
 
   #resolve(spec: string): string {
     if (/^\.{1,2}\//.test(spec) || spec.startsWith("/")) {
-      return pathToFileURL(resolve(this.#cwd, spec)).href;
+      return pathToFileURL(resolve(this.#base, spec)).href;
     }
     return spec;
   }
@@ -482,12 +495,19 @@ export class Session {
       case "load": {
         if (!arg) return fail("Cannot load as no file was given: .load FILE");
         let text: string;
+        const path = resolve(this.#cwd, arg);
         try {
-          text = await readFile(resolve(this.#cwd, arg), "utf8");
+          text = await readFile(path, "utf8");
         } catch (e) {
           return fail(`Cannot load ${arg}: ${(e as Error).message}`);
         }
-        return await this.#evaluate(text);
+        // The file's own imports are relative to it, as when it runs as a script.
+        this.#base = dirname(path);
+        try {
+          return await this.#evaluate(text);
+        } finally {
+          this.#base = this.#cwd;
+        }
       }
       case "save": {
         if (!arg) return fail("Cannot save as no file was given: .save FILE");

@@ -176,6 +176,8 @@ export function isComplete(source: string): boolean {
 export interface CompileInputOptions {
   /** Names the session defined so far (for the remote function check). */
   sessionNames?: ReadonlySet<string>;
+  /** Names that workers have as globals too, never reported (the API, `ray`). */
+  workerGlobals?: ReadonlySet<string>;
 }
 
 /**
@@ -209,7 +211,9 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
   const lineOf = lineIndex(source);
   const shipping: ShippingProblem[] = [];
   const inner: Edit[] = [];
-  walkExtras(program, inner, topLevelNames(body), options.sessionNames, shipping, lineOf);
+  const names = new Set([...options.sessionNames ?? [], ...topLevelNames(body)]);
+  for (const n of options.workerGlobals ?? []) names.delete(n);
+  walkExtras(program, inner, names, shipping, lineOf);
   inner.sort((a, b) => a.start - b.start);
   /** The text of a range with the inner rewrites (import(), import.meta) applied. */
   const text = (start: number, end: number): string => applyEdits(source, inner, start, end);
@@ -460,13 +464,10 @@ function collectNames(p: Node, out: string[]): void {
 function walkExtras(
   program: Node,
   edits: Edit[],
-  declaredNow: string[],
-  sessionNames: ReadonlySet<string> | undefined,
+  session: ReadonlySet<string>,
   shipping: ShippingProblem[],
   lineOf: (offset: number) => number,
 ): void {
-  const session = new Set(sessionNames ?? []);
-  for (const n of declaredNow) session.add(n);
   const visit = (node: Node): void => {
     if (node === null || typeof node !== "object") return;
     if (Array.isArray(node)) {
