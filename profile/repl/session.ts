@@ -6,6 +6,7 @@
  * @module
  */
 import { readFile, writeFile } from "node:fs/promises";
+import process from "node:process";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { inspect } from "node:util";
@@ -103,7 +104,8 @@ const WORKER_GLOBALS: ReadonlySet<string> = new Set([...API_NAMES, "ray"]);
 /** Commands with a one-line description, for `.help` and completion. */
 export const COMMANDS: Readonly<Record<string, string>> = {
   ".timing": "on|off     Print (or not) the timing line after each input",
-  ".timeline": "[FILE]   Gantt chart of the last input's tasks, or write them as a Chrome trace",
+  ".timeline":
+    "[FILE]   Gantt chart of the last input that ran tasks, or write them as a Chrome trace",
   ".profile": "EXPR      Run EXPR with the line profiler over the session's functions",
   ".load": "FILE         Evaluate a file in this session",
   ".save": "FILE         Save this session's inputs to a file",
