@@ -18,6 +18,7 @@
 
 import { parseSync, rawTransferSupported } from "oxc-parser";
 import type { FunctionInfo } from "./collector.ts";
+import type { FuncSite } from "./func_collector.ts";
 
 /** Which functions to profile. */
 export interface Selection {
@@ -60,6 +61,18 @@ export interface InstrumentOptions {
    * @default {true}
    */
   keepSource?: boolean;
+  /**
+   * Give every function of the module entry/exit probes for the function profiler (see
+   * `func_collector.ts`), with suspend/resume probes around its `await`s and `yield`s. Line probes
+   * still go only to the chosen functions.
+   * @default {false}
+   */
+  functionProbes?: boolean;
+  /**
+   * First function-profiler id to use (see `FuncCollector.nextId`).
+   * @default {1}
+   */
+  firstFunctionId?: number;
 }
 
 /** What {@linkcode instrument} made. */
@@ -72,6 +85,10 @@ export interface InstrumentResult {
   nextSlot: number;
   /** Things the user may want to know (e.g. a function left unprofiled and why). */
   warnings: string[];
+  /** With `functionProbes`: the functions and await sites, by function-profiler id. */
+  sites?: [number, FuncSite][];
+  /** With `functionProbes`: the next free function-profiler id. */
+  nextFunctionId?: number;
 }
 
 /** Base of the errors that point at a place in a source file. */
@@ -133,6 +150,10 @@ interface FnRecord {
   /** Offsets where a marker must be followed by to mean this function. */
   owners: number[];
   yields: Node[];
+  /** `await` expressions, `for await` loops, and catch/finally blocks (function probes). */
+  awaits: Node[];
+  forAwaits: Node[];
+  handlers: Node[];
   firstOffset: number;
   selected: boolean;
 }
@@ -238,6 +259,9 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         name: hint && node.id?.name && !hint.includes(".") ? node.id.name : name,
         owners: [node.start, ...ownerStarts],
         yields: [],
+        awaits: [],
+        forAwaits: [],
+        handlers: [],
         firstOffset: Math.min(node.start, ...ownerStarts),
         selected: false,
       };
@@ -343,6 +367,18 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         fn?.yields.push(node);
         walk(node.argument, fn, null, [], cls);
         return;
+      case "AwaitExpression":
+        fn?.awaits.push(node);
+        break;
+      case "ForOfStatement":
+        if (node.await) fn?.forAwaits.push(node);
+        break;
+      case "CatchClause":
+        fn?.handlers.push(node.body);
+        break;
+      case "TryStatement":
+        if (node.finalizer) fn?.handlers.push(node.finalizer);
+        break;
       case "MemberExpression":
         if (
           options.entry && node.object?.type === "MetaProperty" &&
@@ -463,18 +499,28 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   const rel = (abs: number) => abs - firstSlot + 1;
   const functions: FunctionInfo[] = [];
   const warnings: string[] = [];
-  const selected = fns.filter((f) => f.selected);
-  for (const rec of selected) {
+  const funcProbes = options.functionProbes ?? false;
+  const firstFunctionId = options.firstFunctionId ?? 1;
+  let fid = firstFunctionId;
+  const sites: [number, FuncSite][] = [];
+  for (const rec of funcProbes ? fns : fns.filter((f) => f.selected)) {
     const node = rec.node;
     const body = node.body;
+    const lineProbes = rec.selected;
     const conflict = body.type === "BlockStatement" ? varFunctionConflict(body.body) : null;
     if (conflict) {
-      warnings.push(
-        `${file}:${
-          lineOf(node.start)
-        }: '${rec.name}' is not profiled as '${conflict}' is declared both with var and as a function in its body`,
-      );
+      if (lineProbes) {
+        warnings.push(
+          `${file}:${
+            lineOf(node.start)
+          }: '${rec.name}' is not profiled as '${conflict}' is declared both with var and as a function in its body`,
+        );
+      }
       continue;
+    }
+    const id = funcProbes ? fid++ : 0;
+    if (id) {
+      sites.push([id, { file, line: lineOf(rec.firstOffset), name: rec.name, kind: "function" }]);
     }
     const slots = new Map<number, number>();
     const slotOf = (line: number) => {
@@ -575,10 +621,16 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
           if (withProbe) stmtProbe(s.start);
       }
     };
-    const entry = inline
-      ? `let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;try{`
-      : `let __rp$t=__rp$n(),__rp$s=0;try{`;
-    const exit = `}finally{__rp$x(__rp$s,__rp$t)}`;
+    const lineEntry = !lineProbes
+      ? ""
+      : inline
+      ? `let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;`
+      : `let __rp$t=__rp$n(),__rp$s=0;`;
+    const entry = `${lineEntry}${id ? `const __rp$f=__rp$fe(${id});` : ""}try{`;
+    const exit = `}finally{${
+      [lineProbes ? "__rp$x(__rp$s,__rp$t)" : "", id ? "__rp$fx(__rp$f)" : ""]
+        .filter(Boolean).join(";")
+    }}`;
     if (body.type === "BlockStatement") {
       const stmts: Node[] = body.body;
       let k = 0;
@@ -596,11 +648,11 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         insert(open, entry.slice(0, -"try{".length), 0, true, open, open);
         wrap(stmts[superAt].end, body.end - 1, "try{", exit, 0);
       } else wrap(open, body.end - 1, entry, exit, 0);
-      visitList(stmts.slice(k), -1);
+      if (lineProbes) visitList(stmts.slice(k), -1);
     } else {
       insert(
         body.start,
-        `{${entry}${probe(lineOf(body.start))};return (`,
+        `{${entry}${lineProbes ? `${probe(lineOf(body.start))};` : ""}return (`,
         0,
         true,
         body.start,
@@ -608,7 +660,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       );
       insert(body.end, `)${exit}}`, 0, false, body.start, body.end);
     }
-    if (node.generator) {
+    if (lineProbes && node.generator) {
       for (const y of rec.yields) {
         wrap(y.start, y.end, "__rp$r(", ",__rp$t=__rp$n())", 1);
         if (y.argument) {
@@ -616,6 +668,8 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         } else insert(y.end, " __rp$y(__rp$s,__rp$t,void 0)", 1, false, y.end, y.end);
       }
     }
+    if (id) functionSuspensions(rec);
+    if (!lineProbes) continue;
     const firstLine = lineOf(rec.firstOffset);
     const endLine = lineOf(Math.max(node.start, node.end - 1));
     functions.push({
@@ -630,19 +684,30 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     });
   }
 
-  if (functions.length === 0 && replacements.length === 0) {
-    return { code: source, functions, nextSlot: slot, warnings };
+  const funcResult = funcProbes ? { sites, nextFunctionId: fid } : {};
+  if (functions.length === 0 && replacements.length === 0 && sites.length === 0) {
+    return { code: source, functions, nextSlot: slot, warnings, ...funcResult };
   }
   // The prologue goes on line 1 (or after a hashbang) so no line moves.
+  let prologueAt = 0;
+  if (source.startsWith("#!")) {
+    const nl = source.indexOf("\n");
+    prologueAt = nl < 0 ? source.length : nl + 1;
+  }
   if (functions.length > 0) {
-    let p = 0;
-    if (source.startsWith("#!")) {
-      const nl = source.indexOf("\n");
-      p = nl < 0 ? source.length : nl + 1;
-    }
     insert(
-      p,
+      prologueAt,
       `const {l:__rp$l,x:__rp$x,n:__rp$n,y:__rp$y,r:__rp$r,H:__rp$H,T:__rp$T,A:__rp$A}=globalThis[Symbol.for("rayprof.lineProbes")].module(${firstSlot});`,
+      0,
+      true,
+      -1,
+      Infinity,
+    );
+  }
+  if (sites.length > 0) {
+    insert(
+      prologueAt,
+      `const {e:__rp$fe,x:__rp$fx,s:__rp$fs,r:__rp$fr,i:__rp$fi}=globalThis[Symbol.for("rayprof.funcProbes")].module(${firstFunctionId});`,
       0,
       true,
       -1,
@@ -668,7 +733,40 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     last = ins.at;
   }
   out += text.slice(last);
-  return { code: out, functions, nextSlot: slot, warnings };
+  return { code: out, functions, nextSlot: slot, warnings, ...funcResult };
+
+  // Suspend/resume probes of the function profiler: the frame leaves the stack while the
+  // function waits, and each await site counts its waits as a row of its own.
+  function functionSuspensions(rec: FnRecord) {
+    const node = rec.node;
+    const site = (at: number, name: string) => {
+      const s = fid++;
+      sites.push([s, { file, line: lineOf(at), name, kind: "await" }]);
+      return s;
+    };
+    for (const a of rec.awaits) {
+      wrap(a.start, a.end, "__rp$fr(__rp$f,", ")", 1);
+      wrap(a.argument.start, a.argument.end, `__rp$fs(__rp$f,${site(a.start, "<await>")},`, ")", 1);
+    }
+    for (const f of rec.forAwaits) {
+      const r = f.right;
+      wrap(r.start, r.end, `__rp$fi(__rp$f,${site(f.start, "<for await>")},`, ")", 1);
+    }
+    if (node.generator) {
+      for (const y of rec.yields) {
+        if (y.argument) {
+          wrap(y.start, y.end, "__rp$fr(__rp$f,", ")", 1);
+          wrap(y.argument.start, y.argument.end, "__rp$fs(__rp$f,0,", ")", 1);
+        } else wrap(y.start, y.end, "__rp$fr(__rp$f,(__rp$fs(__rp$f,0),", "))", 1);
+      }
+    }
+    // A rejected await resumes the function in its catch or finally block.
+    if (node.async) {
+      for (const h of rec.handlers) {
+        insert(h.start + 1, "__rp$fr(__rp$f);", 0, true, h.start + 1, h.start + 1);
+      }
+    }
+  }
 }
 
 function compareInsertions(a: Insertion, b: Insertion): number {
@@ -684,6 +782,7 @@ function compareInsertions(a: Insertion, b: Insertion): number {
   } else {
     if (a.level !== b.level) return b.level - a.level; // expressions closed first
     if (a.start !== b.start) return b.start - a.start; // inner first
+    if (a.end === b.end) return b.seq - a.seq; // two wraps of one span nest
   }
   return a.seq - b.seq;
 }
