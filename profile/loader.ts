@@ -12,6 +12,7 @@
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
+import { FuncCollector, type FuncCollectorOptions } from "./func_collector.ts";
 import { instrument, InstrumentError, type Selection } from "./instrument.ts";
 import { registerLoader, SCRIPT_EXTENSION } from "./_platform.ts";
 
@@ -37,12 +38,16 @@ export interface LineProfilingOptions {
   entry?: string;
   /** Clock mode and shared ticks, see {@linkcode LineCollectorOptions}. */
   clock?: LineCollectorOptions;
+  /** Also run the function profiler (every function of the instrumented modules). */
+  functions?: FuncCollectorOptions;
 }
 
 /** The instrumentation of this thread. */
 export interface LineProfiling {
   /** The collector the probes write to. */
   collector: LineCollector;
+  /** The function profiler's collector, when `functions` was given. */
+  funcCollector?: FuncCollector;
   /** Warnings from instrumenting (functions that could not be profiled). */
   warnings: string[];
   /** Files that were instrumented, in load order. */
@@ -94,8 +99,11 @@ export async function startLineProfiling(
 ): Promise<LineProfiling> {
   const collector = new LineCollector(options.clock);
   collector.install();
+  const funcCollector = options.functions ? new FuncCollector(options.functions) : undefined;
+  funcCollector?.install();
   const state: LineProfiling = {
     collector,
+    ...(funcCollector ? { funcCollector } : {}),
     warnings: [],
     files: [],
     errors: [],
@@ -116,12 +124,15 @@ export async function startLineProfiling(
         probes: collector.probeStyle,
         select,
         entry: path === options.entry,
+        functionProbes: funcCollector !== undefined,
+        firstFunctionId: funcCollector?.nextId,
       });
     } catch (error) {
       if (error instanceof InstrumentError) state.errors.push(error);
       throw error;
     }
     collector.register(r.functions, r.nextSlot);
+    if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
     state.warnings.push(...r.warnings);
     state.files.push(path);
     return r.code === source ? null : r.code;

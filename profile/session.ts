@@ -17,6 +17,7 @@ import { InstrumentError, type Selection } from "./instrument.ts";
 import { type LineStats, mergeLineStats } from "./line_stats.ts";
 import { startLineProfiling } from "./loader.ts";
 import type { TickClock } from "./clock.ts";
+import type { FuncCollectorOptions, FuncThreadData } from "./func_collector.ts";
 import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "./_platform.ts";
 
 /** Key of the profiler's entries in the runtime's worker data and collectors. */
@@ -27,6 +28,7 @@ export interface WorkerConfig {
   select?: Selection;
   selectIn?: string[];
   ticks?: { buffer: SharedArrayBuffer; periodMs: number };
+  functions?: FuncCollectorOptions;
 }
 
 /** Thrown when the script cannot be profiled at all (missing, a directory, not a script). */
@@ -59,6 +61,16 @@ export interface ProfileScriptOptions {
    * called `process.exit`/`Deno.exit`, or an error went uncaught), with what was gathered.
    */
   onEarlyExit?: (result: ProfileResult) => void;
+  /** Also run the function profiler (cProfile) on every function of the local modules. */
+  functions?: FuncCollectorOptions;
+}
+
+/** Function profiler data of one thread of a run. */
+export interface FuncThreadResult {
+  /** "driver", or the worker's label ("worker 2", "actor Counter#1"). */
+  label: string;
+  /** What its collector recorded. */
+  data: FuncThreadData;
 }
 
 /** What a profiled run produced. */
@@ -75,6 +87,8 @@ export interface ProfileResult {
   recording?: Recording;
   /** Clock mode used. */
   mode: "exact" | "sample";
+  /** With `functions`: the function profiler's data, the driver's first, then each worker's. */
+  functions?: FuncThreadResult[];
 }
 
 /**
@@ -129,20 +143,24 @@ export async function profileScript(
     clock: ticks
       ? { mode: "sample", ticks: { cells: ticks.cells, periodMs: ticks.periodMs } }
       : { mode: "exact" },
+    ...(options.functions ? { functions: options.functions } : {}),
   });
   const workerStats: LineStats[] = [];
+  const workerFunctions: FuncThreadResult[] = [];
   const h = hooks();
   const config: WorkerConfig = {
     select: options.select,
     selectIn: options.selectIn,
     ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
+    ...(options.functions ? { functions: options.functions } : {}),
   };
   const preload = new URL("./worker_preload.ts", import.meta.url).href;
   if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);
   h.workerData[WORKER_CONFIG_KEY] = config;
-  h.collected.set(WORKER_CONFIG_KEY, (data) => {
-    const d = data as { stats?: LineStats; warnings?: string[] };
+  h.collected.set(WORKER_CONFIG_KEY, (data, worker) => {
+    const d = data as { stats?: LineStats; warnings?: string[]; functions?: FuncThreadData };
     if (d?.stats) workerStats.push(d.stats);
+    if (d?.functions) workerFunctions.push({ label: worker.label, data: d.functions });
     for (const w of d?.warnings ?? []) {
       if (!profiling.warnings.includes(w)) profiling.warnings.push(w);
     }
@@ -156,6 +174,14 @@ export async function profileScript(
     mode: profiling.collector.mode,
     ...(error === undefined ? {} : { error }),
     ...(recording() ? { recording: recording() } : {}),
+    ...(profiling.funcCollector
+      ? {
+        functions: [
+          { label: "driver", data: profiling.funcCollector.snapshot() },
+          ...workerFunctions,
+        ],
+      }
+      : {}),
   });
   const early = () => {
     if (finished) return;

@@ -21,9 +21,11 @@ if (config) {
         ticks: { cells: new Int32Array(config.ticks.buffer), periodMs: config.ticks.periodMs },
       }
       : { mode: "exact" },
+    ...(config.functions ? { functions: config.functions } : {}),
   });
   registerWorkerCollector(WORKER_CONFIG_KEY, () => ({
     stats: profiling.collector.snapshot(),
     warnings: profiling.warnings,
+    ...(profiling.funcCollector ? { functions: profiling.funcCollector.snapshot() } : {}),
   }));
 }
