@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -276,27 +276,28 @@ test("repl --num-cpus starts the runtime; bad options are refused", async () => 
   assert.match(unknown.out, /'--frobnicate' is not a known option/);
 });
 
-test("repl .profile also profiles functions imported from a module (Deno); Bun says it cannot", async () => {
-  const input = [
-    'import { triple, square } from "./tests/fixtures/repl/helper_module.ts"',
-    ".profile triple(2) + (await get(square.remote(3)))",
-    "triple(3)",
-    "",
-  ].join("\n");
-  const deno = await repl("deno", input);
-  assert.equal(deno.err, "");
-  assert.match(deno.out, /^15$/m);
-  assert.match(
-    deno.out,
-    /File: tests\/fixtures\/repl\/helper_module\.ts\nFunction: triple at line 4/,
-  );
-  assert.match(deno.out, /^\s+5\s+1\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+const t = n \* 3;$/m);
-  assert.doesNotMatch(deno.out, /Function: square/, "remote functions run in workers, unprofiled");
-  assert.match(deno.out, /^9$/m, "the module's own function is back");
-  const bun = await repl("bun", input);
-  assert.match(bun.out, /^15$/m);
-  assert.match(bun.out, /functions imported from modules \(triple\) are not profiled under Bun/);
-});
+for (const runtime of ["deno", "bun"] as const) {
+  test(`repl (${runtime}) .profile also profiles functions imported from a module`, async () => {
+    const input = [
+      'import { triple, square } from "./tests/fixtures/repl/helper_module.ts"',
+      ".profile triple(2) + (await get(square.remote(3)))",
+      "triple(3)",
+      "",
+    ].join("\n");
+    const r = await repl(runtime, input);
+    assert.equal(r.err, "");
+    assert.match(r.out, /^15$/m);
+    assert.match(
+      r.out,
+      /File: tests\/fixtures\/repl\/helper_module\.ts\nFunction: triple at line 4/,
+    );
+    assert.match(r.out, /^\s+5\s+1\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+const t = n \* 3;$/m);
+    assert.doesNotMatch(r.out, /Function: square/, "remote functions run in workers, unprofiled");
+    assert.match(r.out, /^9$/m, "the module's own function is back");
+    const left = readdirSync(join(ROOT, "tests/fixtures/repl")).filter((f) => f.startsWith("."));
+    assert.deepEqual(left, [], "no instrumented copy is left behind");
+  });
+}
 
 test("cli.ts repl starts the same REPL", async () => {
   const r = await new Promise<Run>((resolve) => {

@@ -6,7 +6,8 @@
  * so the table shows the user's lines. Functions imported from local modules are instrumented by
  * importing a fresh copy of their module (a `?rayprof-profile=N` URL) through the line profiler's
  * module loader hook; workers load the plain module under that URL, so remote functions keep
- * working. Deno only: Bun keeps one module per path, whatever the query.
+ * working. Bun keeps one module per path whatever the query: there the copy is a hidden file beside
+ * the module.
  *
  * @module
  */
@@ -17,7 +18,9 @@ import { LineCollector, PROBES_KEY } from "../collector.ts";
 import { instrument } from "../instrument.ts";
 import { showText } from "../report.ts";
 import type { DefinedFunction } from "./transform.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseSync } from "oxc-parser";
 import { isUserModule } from "../loader.ts";
@@ -155,11 +158,7 @@ async function instrumentImports(
   }
   if (byUrl.size === 0) return;
   if (RUNTIME === "bun") {
-    warnings.push(
-      `functions imported from modules (${
-        [...byUrl.values()].flat().map((b) => b.local).join(", ")
-      }) are not profiled under Bun, which keeps one copy of a module per path: run the REPL with Deno, or 'cli.ts profile' the module`,
-    );
+    await importCopies(byUrl, collector, made, warnings);
     return;
   }
   const unregister = await registerLoader(
@@ -224,4 +223,51 @@ function topLevelFunctionNames(source: string, path: string): string[] {
     }
   }
   return names;
+}
+
+const copies: string[] = [];
+
+/**
+ * Bun keeps one module per path, whatever the query, so the instrumented copy is written beside
+ * the module (its relative imports resolve alike) as a hidden file, removed when the REPL exits:
+ * workers may import it later to find its remote functions.
+ */
+async function importCopies(
+  byUrl: Map<string, SessionImport[]>,
+  collector: LineCollector,
+  made: Map<string, unknown>,
+  warnings: string[],
+): Promise<void> {
+  for (const [url, bindings] of byUrl) {
+    const path = fileURLToPath(url);
+    const source = readFileSync(path, "utf8");
+    let fresh: Record<string, unknown>;
+    try {
+      const r = instrument(source, {
+        file: path,
+        firstSlot: collector.nextSlot,
+        select: { names: topLevelFunctionNames(source, path) },
+      });
+      const copy = join(
+        dirname(path),
+        `.rayprof-profile-${process.pid}-${++freshCount}-${basename(path)}`,
+      );
+      if (copies.length === 0) {
+        process.on("exit", () => {
+          for (const f of copies) rmSync(f, { force: true });
+        });
+      }
+      copies.push(copy);
+      writeFileSync(copy, r.code);
+      collector.register(r.functions, r.nextSlot); // before it runs: its header looks its slots up
+      warnings.push(...r.warnings);
+      // Workers that import the copy to find its remote functions have no probes; they fall back
+      // to the functions' source, as for functions typed in the REPL.
+      fresh = await import(pathToFileURL(copy).href);
+    } catch (e) {
+      warnings.push(`${path} was not profiled: ${(e as Error).message}`);
+      continue;
+    }
+    for (const b of bindings) made.set(b.local, b.imported === "*" ? fresh : fresh[b.imported]);
+  }
 }
