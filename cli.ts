@@ -64,6 +64,18 @@ Tasks (when SCRIPT uses the runtime; the parallelism diagnostics follow the repo
   --html FILE           Write a self-contained HTML report: task Gantt, diagnostics and the
                         profiled source with a heat map of line times
 
+Function profiler (cProfile/pstats; every function of SCRIPT and its local imports, in the
+driver and the workers):
+  --functions           Print the pstats table: ncalls, tottime, percall, cumtime, percall
+  --sort KEY            pstats sort key, repeatable or comma-separated (default cumulative):
+                        calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl,
+                        pcalls, stdname, time, tottime, or an unambiguous abbreviation
+  --per-worker          One table per thread (driver, each worker) instead of one merged
+  --speedscope FILE     Write the calls as speedscope JSON (https://www.speedscope.app)
+  An async call lasts until it settles (cumtime); its tottime leaves out the time it waited,
+  which shows on '<await>' rows at the line of each await. --sort, --per-worker and
+  --speedscope imply --functions.
+
 The report is coloured on a terminal unless NO_COLOR is set. Exit status: the script's own, or 2
 when it cannot be profiled (missing, a directory, not a script, syntax error, misplaced marker).
 `;
@@ -147,6 +159,10 @@ const PROFILE_OPTIONS = {
   gantt: { type: "boolean" },
   html: { type: "string" },
   // REPORTS: the flags of profile/reports.ts (--functions, --speedscope) go here.
+  functions: { type: "boolean" },
+  sort: { type: "string", multiple: true },
+  "per-worker": { type: "boolean" },
+  speedscope: { type: "string" },
 } as const;
 
 async function profileCommand(args: string[], io: CliIO): Promise<number> {
@@ -170,6 +186,27 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   };
   const selectIn = values.module ? values.module.map((m) => resolve(m)) : undefined;
   const merge = !values.overwrite;
+  const functions = values.functions || values.sort !== undefined || values["per-worker"] ||
+    values.speedscope !== undefined;
+  const sort = values.sort?.flatMap((s) => s.split(",")) ?? ["cumulative"];
+  const { afterFunctionProfile, toFunctionProfileRows } = await import(
+    "./profile/func_profile.ts"
+  );
+  if (functions) {
+    const { resolveSortKey } = await import("./profile/func_stats.ts");
+    try {
+      sort.forEach(resolveSortKey);
+    } catch (error) {
+      throw new UsageError(`Invalid --sort: ${(error as Error).message}`);
+    }
+  }
+  const functionOptions = {
+    sort,
+    perWorker: values["per-worker"],
+    cwd: process.cwd(),
+    speedscope: values.speedscope,
+    name: basename(split.script),
+  };
   const report = (stats: import("./profile/line_stats.ts").LineStats) =>
     showText(stats, {
       unit,
@@ -185,12 +222,18 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     select: values.module ? { ...select, all: true } : select,
     selectIn,
     sample: values.sample,
+    ...(functions ? { functions: { events: values.speedscope !== undefined } } : {}),
     onEarlyExit(r) {
       // The process is ending (exit() or an uncaught error): write and show what there is.
       try {
         saveLineStatsSync(output, r.stats, { merge });
         if (!values.quiet) io.stdout("\n" + report(r.stats));
         io.stderr(`Wrote profile results to ${output}\n`);
+        if (r.functions) {
+          // Synchronous to the end: the file write of --speedscope cannot finish here.
+          afterFunctionProfile(r.functions, { ...functionOptions, speedscope: undefined })
+            .then((f) => io.stdout("\n" + f.text));
+        }
       } catch (error) {
         io.stderr(`error: Cannot save the profile results: ${(error as Error).message}\n`);
       }
@@ -204,9 +247,15 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     io.stderr(`error: Uncaught ${e?.stack ?? String(e)}\n`);
     code = 1;
   }
-  await saveLineStats(output, result.stats, { merge });
-  if (!values.quiet) io.stdout("\n" + report(result.stats));
-  io.stderr(`Wrote profile results to ${output}\n`);
+  // With --functions and nothing chosen for the line profiler, there is no line report.
+  if (!functions || result.stats.functions.length > 0) {
+    await saveLineStats(output, result.stats, { merge });
+    if (!values.quiet) io.stdout("\n" + report(result.stats));
+    io.stderr(`Wrote profile results to ${output}\n`);
+  }
+  const functionProfile = result.functions
+    ? await afterFunctionProfile(result.functions, functionOptions)
+    : undefined;
   const { afterProfiledRun } = await import("./profile/reports.ts");
   const tasks = await afterProfiledRun(result.recording, {
     timeline: values.timeline,
@@ -218,10 +267,12 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     cwd: process.cwd(),
     title: basename(split.script),
     lineStats: result.stats,
+    ...(functionProfile ? { functions: toFunctionProfileRows(functionProfile.stats) } : {}),
     generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
   });
   if (tasks.text) io.stdout("\n" + tasks.text);
   // REPORTS: --functions/--speedscope go here.
+  if (functionProfile) io.stdout("\n" + functionProfile.text);
   return code;
 }
 
