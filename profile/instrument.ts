@@ -234,6 +234,8 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   const owners = new Map<number, FnRecord | ClassRecord>();
   const profiledNames = new Set<string>();
   const blanks: [number, number][] = [];
+  // Overload signatures seen, by function name (or Class.method), waiting for their body.
+  const overloads = new Map<string, number[]>();
   const replacements: [number, number, string][] = [];
   const select = options.select ?? {};
 
@@ -252,7 +254,19 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     }
     const type: string = node.type;
     if (type === undefined) return;
+    if (type === "TSDeclareFunction") {
+      // An overload signature: a marker above it means the implementation that follows.
+      if (node.id) {
+        const list = overloads.get(node.id.name) ?? [];
+        overloads.set(node.id.name, [...list, node.start, ...ownerStarts]);
+      }
+      return;
+    }
     if (FUNCTION_TYPES.has(type)) {
+      if (type === "FunctionDeclaration" && node.id && overloads.has(node.id.name)) {
+        ownerStarts = [...ownerStarts, ...overloads.get(node.id.name)!];
+        overloads.delete(node.id.name);
+      }
       const name = hint ?? node.id?.name ?? "<anonymous>";
       const rec: FnRecord = {
         node,
@@ -418,6 +432,16 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     walk(member.key, fn, null, [], null);
     const key = keyName(member.key, member.computed);
     const value = member.value;
+    const overloadKey = `${className}.${member.static ? "static " : ""}${key}`;
+    if (value && !value.body && member.type === "MethodDefinition") {
+      // An overload signature of a method: a marker here means the implementation.
+      overloads.set(overloadKey, [...(overloads.get(overloadKey) ?? []), ...starts]);
+      return;
+    }
+    if (overloads.has(overloadKey)) {
+      starts.push(...overloads.get(overloadKey)!);
+      overloads.delete(overloadKey);
+    }
     if (value) {
       const before = fns.length;
       const isMethod = member.type === "MethodDefinition" ||

@@ -97,6 +97,22 @@ const Actor = ray.remote(class Counter {
   ]);
 });
 
+test("instrument() takes a marker above an overload signature for the implementation", () => {
+  const src = `// @profile
+export function over(a: string): string;
+export function over(a: number): number;
+export function over(a: unknown): unknown {
+  return a;
+}
+class K {
+  // @profile
+  m(a: string): void;
+  m(a: unknown): void {}
+}
+`;
+  assert.deepEqual(names(src), ["over@1-6", "K.m@8-10"]);
+});
+
 test("instrument() blanks the @profile decorator and keeps lines", () => {
   const src = "class A {\n  @profile\n  m() {\n    return 1;\n  }\n}\n";
   const r = instrument(src, { file: FILE });
