@@ -77,8 +77,8 @@ test("compileInput() reports syntax errors, and treats { ... } as an object lite
     assert.match(e.codeFrame, /let x = ;/);
     return true;
   });
-  assert.match(compileInput("{ a: 1 }").code, /return \[\{ a: 1 \}\]/);
-  assert.doesNotMatch(compileInput("{ let x = 1 }").code, /return/, "a block stays a block");
+  assert.match(compileInput("{ a: 1 }").code, /^\[\{ a: 1 \}\];$/m);
+  assert.match(compileInput("{ let x = 1 }").code, /let x = 1/, "a block stays a block");
 });
 
 test("compileInput() names the session variables a remote function would need in its workers", () => {
@@ -134,4 +134,24 @@ test("historyPath() honours RAYPROF_REPL_HISTORY; loadHistory() returns newest f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("compileInput() runs inputs without top-level await as scripts, so functions are hoisted", () => {
+  const plain = compileInput("const r = later(); function later() { return 4 }; r");
+  assert.equal(plain.wrapped, false);
+  const scope: Record<string, unknown> = {};
+  // (Spread: an array of another realm is not deep-equal to one of this realm.)
+  assert.deepEqual([...vm.runInContext(plain.code, vm.createContext(scope))], [4]);
+  assert.equal(typeof scope.later, "function");
+  const awaiting = compileInput("function f() { return 1 }\nawait f()");
+  assert.equal(awaiting.wrapped, true);
+  assert.match(awaiting.code, /f = function f\(\)/);
+  assert.equal(
+    compileInput("async function g() { await 1 }").wrapped,
+    false,
+    "await inside a function",
+  );
+  assert.equal(compileInput('import { a } from "./a.ts"').wrapped, true);
+  const declared = vm.runInContext(compileInput("let z = 1").code, vm.createContext({}));
+  assert.deepEqual([...declared], [undefined]);
 });

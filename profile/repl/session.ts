@@ -250,7 +250,7 @@ export class Session {
       );
     }
     this.#maps.set(n, compiled.lines);
-    this.#lastLines.set(n, compiled.code.trimEnd().split("\n").length);
+    if (compiled.wrapped) this.#lastLines.set(n, compiled.code.trimEnd().split("\n").length);
     const g = globalThis as Record<string, unknown>;
     for (const name of compiled.declared) {
       this.#names.add(name);
@@ -266,7 +266,9 @@ export class Session {
     let error: unknown;
     let failed = false;
     try {
-      const promise = vm.runInThisContext(compiled.code, { filename }) as Promise<unknown[]>;
+      const promise = Promise.resolve(
+        vm.runInThisContext(compiled.code, { filename }) as unknown[] | Promise<unknown[]>,
+      );
       const interrupted = new Promise<never>((_, reject) => (this.#interrupt = reject));
       promise.catch(() => {}); // reported below, or dropped after an interrupt
       value = (await Promise.race([promise, interrupted]))?.[0];

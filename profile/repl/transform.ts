@@ -43,7 +43,7 @@ export interface ShippingProblem {
 
 /** The result of {@linkcode compileInput}. */
 export interface CompiledInput {
-  /** JavaScript of a script whose value is a promise of `[lastValue]`. */
+  /** JavaScript of a script whose value is `[lastValue]`, or a promise of it (see `wrapped`). */
   code: string;
   /** Names declared at the top level (they become globals). */
   declared: string[];
@@ -57,6 +57,11 @@ export interface CompiledInput {
   empty: boolean;
   /** Bindings made by `import` declarations. */
   imports: ImportBinding[];
+  /**
+   * The code runs inside an async function (the input awaits at the top level); otherwise it is a
+   * classic script whose value is `[lastValue]` rather than a promise of it.
+   */
+  wrapped: boolean;
 }
 
 /** One name an `import` declaration binds. */
@@ -213,11 +218,16 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
   const inner: Edit[] = [];
   const names = new Set([...options.sessionNames ?? [], ...topLevelNames(body)]);
   for (const n of options.workerGlobals ?? []) names.delete(n);
-  walkExtras(program, inner, names, shipping, lineOf);
+  // Without a top-level await the input runs as a classic script: its function declarations
+  // are then hoisted and bound on the global object, as in a script. With one, it runs inside an
+  // async function, where they become assignments in place.
+  const wrapped = walkExtras(program, inner, names, shipping, lineOf) ||
+    body.some((n: Node) => n.type === "ImportDeclaration" && n.importKind !== "type");
   inner.sort((a, b) => a.start - b.start);
   /** The text of a range with the inner rewrites (import(), import.meta) applied. */
   const text = (start: number, end: number): string => applyEdits(source, inner, start, end);
 
+  let valued = false;
   for (let i = 0; i < body.length; i++) {
     let node = body[i];
     if (node.type === "ExportNamedDeclaration" || node.type === "ExportDefaultDeclaration") {
@@ -229,8 +239,9 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
       node = node.declaration;
       if (!node.type.endsWith("Declaration")) {
         if (i === body.length - 1) {
-          edits.push({ start: node.start, end: node.start, text: "return [(" });
+          edits.push({ start: node.start, end: node.start, text: wrapped ? "return [(" : ";[(" });
           edits.push({ start: node.end, end: node.end, text: ")];" });
+          valued = true;
         }
         continue;
       }
@@ -282,8 +293,10 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
           break;
         }
         declared.push(node.id.name);
-        edits.push({ start: node.start, end: node.start, text: `${node.id.name} = ` });
-        edits.push({ start: node.end, end: node.end, text: ";" });
+        if (wrapped || node.type === "ClassDeclaration") {
+          edits.push({ start: node.start, end: node.start, text: `${node.id.name} = ` });
+          edits.push({ start: node.end, end: node.end, text: ";" });
+        }
         if (node.type === "FunctionDeclaration") {
           functions.push({
             name: node.id.name,
@@ -306,8 +319,9 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
       case "ExpressionStatement":
         if (i === body.length - 1) {
           const e = node.expression;
-          edits.push({ start: node.start, end: e.start, text: "return [(" });
+          edits.push({ start: node.start, end: e.start, text: wrapped ? "return [(" : ";[(" });
           edits.push({ start: e.end, end: node.end, text: ")];" });
+          valued = true;
         }
         break;
     }
@@ -317,7 +331,13 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
     if (!edits.some((x) => x.end > x.start && e.start >= x.start && e.end <= x.end)) edits.push(e);
   }
   edits.sort((a, b) => a.start - b.start || a.end - b.end);
-  const out = "(async () => {" + applyEdits(source, edits, 0, source.length) + "\n})()";
+  const rewritten = applyEdits(source, edits, 0, source.length);
+  // A script's value is its last statement's: `[value]`, or `[undefined]` after a declaration.
+  const out = wrapped
+    ? `(async () => {${rewritten}\n})()`
+    : valued
+    ? rewritten
+    : `${rewritten}\n;[undefined];`;
 
   const t = transformSync("input.ts", out, { sourcemap: true, typescript: {} });
   if (t.errors.length > 0) {
@@ -331,6 +351,7 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
     shipping,
     empty: body.length === 0,
     imports,
+    wrapped,
   };
 }
 
@@ -467,7 +488,9 @@ function walkExtras(
   session: ReadonlySet<string>,
   shipping: ShippingProblem[],
   lineOf: (offset: number) => number,
-): void {
+): boolean {
+  let topAwait = false;
+  let depth = 0;
   const visit = (node: Node): void => {
     if (node === null || typeof node !== "object") return;
     if (Array.isArray(node)) {
@@ -475,6 +498,20 @@ function walkExtras(
       return;
     }
     if (typeof node.type !== "string") return;
+    if (depth === 0) {
+      topAwait ||= node.type === "AwaitExpression" ||
+        (node.type === "ForOfStatement" && node.await) ||
+        (node.type === "VariableDeclaration" && node.kind === "await using");
+    }
+    if (FUNCTION_TYPES.has(node.type) || node.type === "FunctionDeclaration") {
+      depth++;
+      for (const k in node) {
+        const v = node[k];
+        if (k !== "type" && v !== null && typeof v === "object") visit(v);
+      }
+      depth--;
+      return;
+    }
     if (node.type === "ImportExpression") {
       edits.push({ start: node.start, end: node.start + 6, text: `${HELPER}.import` });
     } else if (
@@ -498,6 +535,7 @@ function walkExtras(
     }
   };
   visit(program.body);
+  return topAwait;
 }
 
 function isRemoteCallee(c: Node): boolean {
