@@ -123,7 +123,7 @@ export class FuncCollector {
   #stack: Frame[] = [];
   #log: number[] | null;
   #maxLog: number;
-  #dropped = 0;
+  #dropped = { count: 0 };
   #probes: FuncProbes;
 
   /** Creates a collector; call {@linkcode install} to publish its probes. */
@@ -211,7 +211,7 @@ export class FuncCollector {
       timeOrigin: performance.timeOrigin,
       sites,
       counts,
-      ...(this.#log ? { events: this.#log.slice(), droppedEvents: this.#dropped } : {}),
+      ...(this.#log ? { events: this.#log.slice(), droppedEvents: this.#dropped.count } : {}),
       end: performance.now(),
     };
   }
@@ -221,11 +221,10 @@ export class FuncCollector {
     const stack = this.#stack;
     const calls = this.#calls, prim = this.#prim, tt = this.#tt, ct = this.#ct;
     const active = this.#active;
-    const self = this;
+    const events = this.#log, maxLog = this.#maxLog, dropped = this.#dropped;
     const log = (kind: number, id: number, at: number) => {
-      const l = self.#log!;
-      if (l.length < self.#maxLog) l.push(kind, id, at);
-      else self.#dropped++;
+      if (events!.length < maxLog) events!.push(kind, id, at);
+      else dropped.count++;
     };
     // Closes a frame that leaves the stack in the event log, with the callers re-opened for it.
     const logClose = (f: Frame, now: number) => {
@@ -244,7 +243,7 @@ export class FuncCollector {
         const at = stack.lastIndexOf(f);
         if (at >= 0) stack.length = at;
       }
-      if (this.#log) logClose(f, now);
+      if (events) logClose(f, now);
       const next = stack[stack.length - 1];
       if (next) next.t = now;
     };
@@ -263,7 +262,7 @@ export class FuncCollector {
       closeAwait(f, now);
       const top = stack[stack.length - 1];
       if (top) tt[top.id] += now - top.t;
-      if (this.#log) {
+      if (events) {
         if (!top) {
           // Re-open the async callers still waiting for this one, so the timeline shows
           // main > ex1 when ex1 resumes rather than ex1 alone.
@@ -309,7 +308,7 @@ export class FuncCollector {
           shown: null,
         };
         stack.push(f);
-        if (self.#log) log(0, id, now);
+        if (events) log(0, id, now);
         return f;
       },
       x(f: Frame): void {

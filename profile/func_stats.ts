@@ -146,8 +146,8 @@ const SORT_KEYS: Record<string, { fields: Field[]; description: string }> = {
   tottime: { fields: ["tt"], description: "internal time" },
 };
 
-/** The sort keys pstats accepts, in its order. */
-export const SORT_KEY_NAMES: readonly string[] = Object.keys(SORT_KEYS);
+/** The sort keys pstats accepts, in alphabetical order. */
+export const SORT_KEY_NAMES: readonly string[] = Object.keys(SORT_KEYS).sort();
 
 /**
  * Resolves a sort key as pstats does: a key name, or an unambiguous abbreviation of one
