@@ -61,6 +61,8 @@ export type FromWorker =
   | { t: "get"; req: number; ids: number[]; timeout: number | null; numReturns: number | null }
   | { t: "put"; id: number; value: unknown }
   | { t: "cancel"; id: number; force: boolean }
+  /** A cancel arrived for a task this worker had already started. */
+  | { t: "cancelmiss"; id: number }
   | { t: "block" }
   | { t: "unblock" }
   | { t: "fault"; error: RemoteErrorInfo }

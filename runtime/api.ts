@@ -190,8 +190,14 @@ export function runtimeInfo(): RuntimeInfo | undefined {
   return p ? { numCpus: p.numCpus, workers: p.liveWorkers, queued: p.queueSize } : undefined;
 }
 
+/** Options for {@linkcode recording}. */
+export interface RecordingOptions {
+  /** Only tasks submitted, and spans started, at or after this time (ms, performance.now()). */
+  since?: number;
+}
+
 /** A snapshot of the task recording of the running (or last) runtime. */
-export function recording(): Recording {
+export function recording(options: RecordingOptions = {}): Recording {
   const s = state();
   const r = s.pool?.recorder ?? s.lastRecorder;
   if (!r) {
@@ -204,7 +210,7 @@ export function recording(): Recording {
       dropped: 0,
     };
   }
-  return r.snapshot();
+  return r.snapshot(options.since);
 }
 
 /** Forgets recorded tasks and spans (workers alive stay listed). */

@@ -83,6 +83,8 @@ export class Task extends Entry {
   retriesLeft: number;
   /** Expected run time when dispatched (ms), from its function's mean. */
   est = 0;
+  /** A forced cancel was asked while it was being dispatched. */
+  forceCancel = false;
   constructor(
     id: number,
     gen: number,
@@ -743,6 +745,11 @@ export class Pool {
       case "collected":
         w.collectWaiter?.(m.data);
         return;
+      case "cancelmiss": {
+        const t = w.inflight.get(m.id);
+        if (t && t.state === 0 && t.forceCancel && !w.actor) this.#forceEnd(t, w);
+        return;
+      }
     }
   }
 
@@ -954,10 +961,17 @@ export class Pool {
     }
     const started = t.seq < Atomics.load(w.counter, 0);
     if (!started) {
+      // The worker may be taking it right now: it answers "cancelmiss" if so, and a forced
+      // cancel then ends the worker.
+      t.forceCancel = force;
       w.post({ t: "cancel", id: t.id });
       return;
     }
     if (!force) return;
+    this.#forceEnd(t, w);
+  }
+
+  #forceEnd(t: Task, w: PoolWorker): void {
     if (w.actor) {
       throw new TypeError(
         `Cannot force-cancel '${t.name}' as it runs in an actor; use kill() on the actor`,

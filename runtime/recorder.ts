@@ -145,6 +145,20 @@ export class Ring<T> {
     return out;
   }
 
+  /** The newest items for which `keep` holds, walking back from the newest (oldest first). */
+  newestWhile(keep: (item: T) => boolean): T[] {
+    const cap = this.#items.length;
+    const out: T[] = [];
+    let i = this.#next;
+    for (let k = 0; k < this.#size; k++) {
+      i = i === 0 ? cap - 1 : i - 1;
+      const item = this.#items[i] as T;
+      if (!keep(item)) break;
+      out.push(item);
+    }
+    return out.reverse();
+  }
+
   clear(): void {
     this.#items = new Array(this.#items.length);
     this.#next = 0;
@@ -173,12 +187,23 @@ export class Recorder {
     this.spans = new Ring(Math.max(16, Math.min(capacity, 100_000)));
   }
 
-  snapshot(): Recording {
+  /**
+   * A copy of the records. With `since`, only tasks submitted and spans started at or after it
+   * (ms on the performance.now() clock): records are in submission order, so this reads only the
+   * newest ones.
+   */
+  snapshot(since?: number): Recording {
+    const tasks = since === undefined
+      ? this.tasks.toArray()
+      : this.tasks.newestWhile((t) => t.submitted >= since);
+    const spans = since === undefined
+      ? this.spans.toArray()
+      : this.spans.toArray().filter((s) => s.start >= since);
     return {
       timeOrigin: performance.timeOrigin,
       numCpus: this.numCpus,
-      tasks: this.tasks.toArray().map((r) => ({ ...r })),
-      spans: this.spans.toArray().map((s) => ({ ...s, taskIds: s.taskIds.slice() })),
+      tasks: tasks.map((r) => ({ ...r })),
+      spans: spans.map((s) => ({ ...s, taskIds: s.taskIds.slice() })),
       workers: this.workers.map((w) => ({ ...w })),
       dropped: this.tasks.dropped,
     };

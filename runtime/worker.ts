@@ -419,9 +419,13 @@ port.on("message", (m: ToWorker) => {
       pump();
       return;
     }
-    case "cancel":
-      cancelled.add(m.id);
+    case "cancel": {
+      let queued = false;
+      for (let i = qHead; i < queue.length; i++) if (queue[i].id === m.id) queued = true;
+      if (queued) cancelled.add(m.id);
+      else post({ t: "cancelmiss", id: m.id });
       return;
+    }
     case "reply": {
       const r = replies.get(m.req);
       if (!r) return;

@@ -184,6 +184,27 @@ describe("runtime on a pool of 2", () => {
     ]);
   });
 
+  test("cancel({ force: true }) right after submission stops the task even if its worker is taking it", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = asyncSleepy.remote(3000, "late");
+      await new Promise((res) => setTimeout(res, i * 2)); // let the dispatch race the cancel
+      const t0 = performance.now();
+      ray.cancel(r, { force: true });
+      await assert.rejects(ray.get(r), { name: "TaskCancelledError" });
+      assert.ok(performance.now() - t0 < 2000, "cancelled long before the task's end");
+    }
+    assert.equal(await ray.get(add.remote(1, 2)), 3);
+  });
+
+  test("recording({ since }) returns only the newer tasks", async () => {
+    await ray.get(add.remote(0, 0));
+    const since = performance.now();
+    await ray.get([add.remote(1, 1), add.remote(2, 2)]);
+    const rec = ray.recording({ since });
+    assert.equal(rec.tasks.length, 2);
+    assert.ok(rec.tasks.every((t) => t.submitted >= since));
+  });
+
   test("options() validates and applies", async () => {
     const named = add.options({ name: "adder" });
     assert.equal(named.name, "adder");
