@@ -554,7 +554,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     };
     const probe = (line: number) =>
       inline
-        ? `(__rp$c=__rp$A[0])!==__rp$t&&(__rp$T[__rp$s]+=__rp$c-__rp$t,__rp$t=__rp$c),__rp$H[__rp$s=${
+        ? `(__rp$c=__rp$a[0])!==__rp$t&&(__rp$tt[__rp$s]+=__rp$c-__rp$t,__rp$t=__rp$c),__rp$h[__rp$s=${
           rel(slotOf(line))
         }]++`
         : `__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=${rel(slotOf(line))})`;
@@ -648,7 +648,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     const lineEntry = !lineProbes
       ? ""
       : inline
-      ? `let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;`
+      ? `let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;const __rp$a=__rp$A,__rp$h=__rp$H,__rp$tt=__rp$T;`
       : `let __rp$t=__rp$n(),__rp$s=0;`;
     const entry = `${lineEntry}${id ? `const __rp$f=__rp$fe(${id});` : ""}try{`;
     const exit = `}finally{${
