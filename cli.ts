@@ -189,7 +189,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const functions = values.functions || values.sort !== undefined || values["per-worker"] ||
     values.speedscope !== undefined;
   const sort = values.sort?.flatMap((s) => s.split(",")) ?? ["cumulative"];
-  const { afterFunctionProfile, toFunctionProfileRows } = await import(
+  const { afterFunctionProfile, formatFunctionProfile, toFunctionProfileRows } = await import(
     "./profile/func_profile.ts"
   );
   if (functions) {
@@ -226,13 +226,14 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     onEarlyExit(r) {
       // The process is ending (exit() or an uncaught error): write and show what there is.
       try {
-        saveLineStatsSync(output, r.stats, { merge });
-        if (!values.quiet) io.stdout("\n" + report(r.stats));
-        io.stderr(`Wrote profile results to ${output}\n`);
-        if (r.functions) {
-          // Synchronous to the end: the file write of --speedscope cannot finish here.
-          afterFunctionProfile(r.functions, { ...functionOptions, speedscope: undefined })
-            .then((f) => io.stdout("\n" + f.text));
+        if (!functions || r.stats.functions.length > 0) {
+          saveLineStatsSync(output, r.stats, { merge });
+          if (!values.quiet) io.stdout("\n" + report(r.stats));
+          io.stderr(`Wrote profile results to ${output}\n`);
+        }
+        // Synchronous to the end (no --speedscope file: its write could not finish).
+        if (r.functions && !values.quiet) {
+          io.stdout("\n" + formatFunctionProfile(r.functions, functionOptions).text);
         }
       } catch (error) {
         io.stderr(`error: Cannot save the profile results: ${(error as Error).message}\n`);

@@ -63,22 +63,9 @@ export async function afterFunctionProfile(
   threads: FuncThreadResult[],
   options: AfterFunctionProfileOptions = {},
 ): Promise<AfterFunctionProfileResult> {
-  const perThread = threads.map((t) => ({ label: t.label, stats: funcStatsFromThread(t.data) }));
-  const stats = mergeFuncStats(...perThread.map((t) => t.stats));
-  const format = { sort: options.sort, cwd: options.cwd };
-  const parts: string[] = [];
+  const { text, stats } = formatFunctionProfile(threads, options);
+  const parts = [text];
   const files: string[] = [];
-  if (options.perWorker) {
-    for (const t of perThread) {
-      parts.push(formatFuncStats(t.stats, { ...format, title: `Function profile: ${t.label}` }));
-    }
-  } else {
-    const workers = perThread.length - 1;
-    const title = workers > 0
-      ? `Function profile: driver and ${workers} worker${workers === 1 ? "" : "s"} merged`
-      : "Function profile";
-    parts.push(formatFuncStats(stats, { ...format, title }));
-  }
   if (options.speedscope) {
     const file = toSpeedscope(threads, { name: options.name });
     await writeFile(options.speedscope, JSON.stringify(file));
@@ -92,6 +79,36 @@ export async function afterFunctionProfile(
     );
   }
   return { text: parts.join("\n"), stats, files };
+}
+
+/**
+ * The pstats table(s) of a run, synchronously (for a process that is about to exit).
+ *
+ * @param threads The function profiler's data of each thread.
+ * @param options Sort order and per-thread tables (`speedscope` is ignored).
+ * @returns The text and the merged stats.
+ * @throws {RangeError} If a sort key is unknown.
+ */
+export function formatFunctionProfile(
+  threads: FuncThreadResult[],
+  options: AfterFunctionProfileOptions = {},
+): { text: string; stats: FuncStats } {
+  const perThread = threads.map((t) => ({ label: t.label, stats: funcStatsFromThread(t.data) }));
+  const stats = mergeFuncStats(...perThread.map((t) => t.stats));
+  const format = { sort: options.sort, cwd: options.cwd };
+  const parts: string[] = [];
+  if (options.perWorker) {
+    for (const t of perThread) {
+      parts.push(formatFuncStats(t.stats, { ...format, title: `Function profile: ${t.label}` }));
+    }
+  } else {
+    const workers = perThread.length - 1;
+    const title = workers > 0
+      ? `Function profile: driver and ${workers} worker${workers === 1 ? "" : "s"} merged`
+      : "Function profile";
+    parts.push(formatFuncStats(stats, { ...format, title }));
+  }
+  return { text: parts.join("\n"), stats };
 }
 
 /**
