@@ -8,7 +8,7 @@
  *    are worker_threads Workers), interleaved in slices;
  * 3. pipelined no-op tasks on 2 workers, submit N then get all (target ≥ 100,000 tasks/s), with
  *    recording on and off back to back (target: recording costs ≤ 5%), in wall time and in CPU
- *    time of the process (steadier when other programs load the machine).
+ *    time of the process (a second view; on our loaded 2-core machine it was as noisy as wall time).
  *
  *   deno run -A --v8-flags=--expose-gc bench/tasks.ts      bun bench/tasks.ts
  *
@@ -79,7 +79,7 @@ export interface TaskBenchResult {
   /** CPU time of the whole process (driver and workers) per pipelined task, µs. */
   cpuUsPerTask: number[];
   cpuUsPerTaskNoRec: number[];
-  /** on/off - 1 of the CPU time per task, rep by rep: steadier than wall time on a busy machine. */
+  /** on/off - 1 of the CPU time per task, rep by rep (a second view of the recording cost). */
   recordingCpuCost: number[];
   queuedRssMB: number;
   queuedHeapMB: number;
