@@ -183,6 +183,12 @@ export class FuncCollector {
     };
   }
 
+  /** Forgets the events kept so far (the counters stay), e.g. between two timelines. */
+  clearEvents(): void {
+    if (this.#log) this.#log.length = 0;
+    this.#dropped.count = 0;
+  }
+
   /**
    * Returns the counters and events recorded so far.
    *
