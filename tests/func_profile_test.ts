@@ -576,3 +576,33 @@ test("profile --speedscope writes a file valid against speedscope's schema", SLO
   }
   assert.ok(names.has("square") && names.has("cube"), [...names].join());
 });
+
+test("profile --functions --html puts the function table in the report", SLOW, async () => {
+  const out = join(dir, "workers.html");
+  const r = await run("--functions", "-q", "--html", out, `${F}/workers.ts`);
+  assert.equal(r.code, 0, r.stderr);
+  const html = readFileSync(out, "utf8");
+  const table = /<table id="function-profile"[\s\S]*?<\/table>/.exec(html)?.[0] ?? "";
+  assert.match(table, /<td class="num" data-sort="6">6<\/td>[^\n]*?workers\.ts:5\(square\)/);
+  assert.match(table, /workers\.ts:8\(cube\)/);
+  assert.doesNotMatch(table, /&lt;await&gt;/);
+});
+
+test("bench/func_overhead.ts runs and reports every figure", SLOW, async () => {
+  const args = ["bench/func_overhead.ts", "--n=2000", "--fib=8", "--rounds=1"];
+  const r = await new Promise<Run>((resolve) => {
+    execFile(
+      process.execPath,
+      IS_BUN ? args : ["run", "-A", ...args],
+      { cwd: ROOT },
+      (e, o, s) => resolve({ code: e ? 1 : 0, stdout: String(o), stderr: String(s) }),
+    );
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /performance\.now\(\) per call +\d+\.\d ns/);
+  assert.equal(
+    r.stdout.match(/per call event +-?\d+\.\d ns = -?\d+\.\dx performance\.now\(\)/g)?.length,
+    2,
+  );
+  assert.match(r.stdout, /fib\(8\): 67 calls, unprofiled/);
+});
