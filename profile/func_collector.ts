@@ -39,33 +39,33 @@ export interface FuncSite {
 }
 
 /** One active call. Only the probes read its fields. */
-export interface Frame {
+export interface FuncFrame {
   id: number;
   start: number;
   /** When its own time last started. */
   t: number;
-  parent: Frame | null;
+  parent: FuncFrame | null;
   recursive: boolean;
   suspended: boolean;
   awaitStart: number;
   site: number;
   done: boolean;
   /** Suspended async callers re-opened in the event log when this frame resumed. */
-  shown: Frame[] | null;
+  shown: FuncFrame[] | null;
 }
 
 /** The functions instrumented code calls; names are short as they appear in generated code. */
 export interface FuncProbes {
   /** Function entry. */
-  e(id: number): Frame;
+  e(id: number): FuncFrame;
   /** Function exit (its body's `finally`). */
-  x(frame: Frame): void;
+  x(frame: FuncFrame): void;
   /** Before an `await` (site id) or a `yield` (site 0) suspends the frame; returns `value`. */
-  s<T>(frame: Frame, site: number, value: T): T;
+  s<T>(frame: FuncFrame, site: number, value: T): T;
   /** After the frame resumes (no-op when it is not suspended); returns `value`. */
-  r<T>(frame: Frame, value?: T): T;
+  r<T>(frame: FuncFrame, value?: T): T;
   /** Wraps the iterable of a `for await` so that each wait suspends the frame. */
-  i(frame: Frame, site: number, iterable: unknown): AsyncIterable<unknown>;
+  i(frame: FuncFrame, site: number, iterable: unknown): AsyncIterable<unknown>;
 }
 
 /** Options for {@linkcode FuncCollector}. */
@@ -120,7 +120,7 @@ export class FuncCollector {
   #tt: number[] = [];
   #ct: number[] = [];
   #active: number[] = [];
-  #stack: Frame[] = [];
+  #stack: FuncFrame[] = [];
   #log: number[] | null;
   #maxLog: number;
   #dropped = { count: 0 };
@@ -233,14 +233,14 @@ export class FuncCollector {
       else dropped.count++;
     };
     // Closes a frame that leaves the stack in the event log, with the callers re-opened for it.
-    const logClose = (f: Frame, now: number) => {
+    const logClose = (f: FuncFrame, now: number) => {
       log(1, f.id, now);
       if (f.shown) {
         for (let k = f.shown.length - 1; k >= 0; k--) log(1, f.shown[k].id, now);
         f.shown = null;
       }
     };
-    const leave = (f: Frame, now: number) => {
+    const leave = (f: FuncFrame, now: number) => {
       const top = stack.length - 1;
       if (stack[top] === f) stack.pop();
       else {
@@ -253,7 +253,7 @@ export class FuncCollector {
       const next = stack[stack.length - 1];
       if (next) next.t = now;
     };
-    const closeAwait = (f: Frame, now: number) => {
+    const closeAwait = (f: FuncFrame, now: number) => {
       f.suspended = false;
       const s = f.site;
       if (s) {
@@ -264,7 +264,7 @@ export class FuncCollector {
         ct[s] += d;
       }
     };
-    const resume = (f: Frame, now: number) => {
+    const resume = (f: FuncFrame, now: number) => {
       closeAwait(f, now);
       const top = stack[stack.length - 1];
       if (top) tt[top.id] += now - top.t;
@@ -272,7 +272,7 @@ export class FuncCollector {
         if (!top) {
           // Re-open the async callers still waiting for this one, so the timeline shows
           // main > ex1 when ex1 resumes rather than ex1 alone.
-          let shown: Frame[] | null = null;
+          let shown: FuncFrame[] | null = null;
           for (let p = f.parent; p && !p.done && p.suspended; p = p.parent) {
             (shown ??= []).unshift(p);
           }
@@ -285,7 +285,7 @@ export class FuncCollector {
       f.t = now;
     };
     const probes: FuncProbes = {
-      e(id: number): Frame {
+      e(id: number): FuncFrame {
         const now = perf.now();
         const top = stack.length ? stack[stack.length - 1] : null;
         if (top) tt[top.id] += now - top.t;
@@ -301,7 +301,7 @@ export class FuncCollector {
         active[id]++;
         calls[id]++;
         if (!recursive) prim[id]++;
-        const f: Frame = {
+        const f: FuncFrame = {
           id,
           start: now,
           t: now,
@@ -317,7 +317,7 @@ export class FuncCollector {
         if (events) log(0, id, now);
         return f;
       },
-      x(f: Frame): void {
+      x(f: FuncFrame): void {
         const now = perf.now();
         if (f.suspended) closeAwait(f, now); // an await rejected and nothing caught it
         else {
@@ -328,7 +328,7 @@ export class FuncCollector {
         active[f.id]--;
         if (!f.recursive) ct[f.id] += now - f.start;
       },
-      s<T>(f: Frame, site: number, value: T): T {
+      s<T>(f: FuncFrame, site: number, value: T): T {
         if (f.suspended || f.done) return value;
         const now = perf.now();
         tt[f.id] += now - f.t;
@@ -338,11 +338,11 @@ export class FuncCollector {
         f.site = site;
         return value;
       },
-      r<T>(f: Frame, value?: T): T {
+      r<T>(f: FuncFrame, value?: T): T {
         if (f.suspended && !f.done) resume(f, perf.now());
         return value as T;
       },
-      i(f: Frame, site: number, iterable: unknown): AsyncIterable<unknown> {
+      i(f: FuncFrame, site: number, iterable: unknown): AsyncIterable<unknown> {
         // deno-lint-ignore no-explicit-any
         const src = iterable as any;
         return {

@@ -3,6 +3,10 @@
  * and collector that record, the {@linkcode LineStats} object that is saved and merged, and the
  * reports that print it. `cli.ts profile` is a thin front end over {@linkcode profileScript}.
  *
+ * The function profiler (cProfile/pstats) shares the instrumentation, in the same layers:
+ * {@linkcode FuncCollector} records, {@linkcode FuncStats} is merged, {@linkcode formatFuncStats}
+ * prints pstats' table and {@linkcode toSpeedscope} exports speedscope's format.
+ *
  * Loading this module loads the parser (oxc-parser); the root `mod.ts` never does.
  *
  * @example Profile a piece of source text in this thread (what a REPL's `.profile` does)
@@ -27,8 +31,13 @@
  * @module
  */
 export * from "./collector.ts";
+export * from "./func_collector.ts";
+export * from "./func_profile.ts";
+export * from "./func_report.ts";
+export * from "./func_stats.ts";
 export * from "./instrument.ts";
 export * from "./line_stats.ts";
 export * from "./loader.ts";
 export * from "./report.ts";
 export * from "./session.ts";
+export * from "./speedscope.ts";

@@ -79,3 +79,45 @@ export interface WorkerInit {
   /** For actor workers: how many calls may run at once. */
   concurrency: number;
 }
+
+/**
+ * "run" and "done" batches travel as JSON text when JSON carries them exactly: Deno copies a
+ * string between threads on a fast path, far cheaper than an object or array (≈ 20 µs less per
+ * message here), and JSON.parse of a flat batch is cheaper than structured deserialisation in
+ * both runtimes. Anything else (NaN, -0, undefined inside values, Maps, typed arrays, class
+ * instances...) goes as an object, as before.
+ *
+ * A text "run" batch is the flat task array, preceded by the definitions array when there is one.
+ * A text "done" batch is the flat result array; status DONE_UNDEFINED | s stands for status s with
+ * an undefined value (JSON has no undefined).
+ */
+export const DONE_UNDEFINED = 4;
+
+/** True if `JSON.parse(JSON.stringify(v))` gives back an equal value (checks at most 64 nodes). */
+export function jsonExact(v: unknown): boolean {
+  let budget = 64;
+  const walk = (x: unknown): boolean => {
+    if (--budget < 0) return false;
+    switch (typeof x) {
+      case "string":
+      case "boolean":
+        return true;
+      case "number":
+        return Number.isFinite(x) && !Object.is(x, -0);
+      case "object": {
+        if (x === null) return true;
+        if (Array.isArray(x)) {
+          for (let i = 0; i < x.length; i++) if (!walk(x[i])) return false;
+          // Named properties on an array survive structured clone but not JSON.
+          return x.length === 0 || Object.keys(x).length === x.length;
+        }
+        if (Object.getPrototypeOf(x) !== Object.prototype) return false;
+        for (const k in x) if (!walk((x as Record<string, unknown>)[k])) return false;
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  return walk(v);
+}

@@ -21,9 +21,11 @@ import {
   DONE_CANCELLED,
   DONE_OK,
   DONE_STRIDE,
+  DONE_UNDEFINED,
   FLAG_REFS,
   type FnDef,
   type FromWorker,
+  jsonExact,
   type ToWorker,
   type WorkerInit,
 } from "./_protocol.ts";
@@ -76,6 +78,8 @@ export class Task extends Entry {
   flags: number;
   /** Top-level arguments still pending. */
   deps = 0;
+  /** Slot of its record in the recorder's ring, or -1. */
+  recSlot = -1;
   cancelled = false;
   worker: PoolWorker | null = null;
   /** Position in its worker's dispatch order, to tell started from not started after a crash. */
@@ -166,11 +170,14 @@ export class PoolWorker {
   slots = 0;
   /** Expected run time (ms) of the tasks sent to it and not finished. */
   expected = 0;
+  /** Pool-wide order of its latest dispatch: the memory monitor ends the newest task's worker. */
   lastDispatch = 0;
   idle = false;
   refd = false;
   known = new Set<number>();
   batch: unknown[] | null = null;
+  /** The batch can travel as JSON text (see jsonExact). */
+  batchText = true;
   batchDefs: FnDef[] | null = null;
   actor: Actor | null = null;
   fault: RemoteErrorInfo | null = null;
@@ -200,7 +207,8 @@ export class PoolWorker {
     this.handle = spawnWorker(
       init,
       {
-        message: (m) => pool.onMessage(this, m as FromWorker),
+        message: (m) =>
+          typeof m === "string" ? pool.onDoneText(this, m) : pool.onMessage(this, m as FromWorker),
         exit: (code) => pool.onExit(this, code),
         error: (e) => {
           this.fault ??= errorInfo(e);
@@ -216,9 +224,9 @@ export class PoolWorker {
   }
 
   /** Messages held until the worker is ready (a worker loading its entry over HTTP drops them). */
-  #early: ToWorker[] | null = [];
+  #early: (ToWorker | string)[] | null = [];
 
-  post(msg: ToWorker): void {
+  post(msg: ToWorker | string): void {
     if (this.#early === null) {
       this.handle.post(msg);
     } else {
@@ -272,6 +280,7 @@ export class Pool {
   #nextFid = 1;
   #actors = new Map<number, Actor>();
   #live = 0;
+  #dispatches = 0;
 
   constructor(options: PoolOptions, gen: number) {
     this.numCpus = options.numCpus;
@@ -408,7 +417,7 @@ export class Pool {
       if (parent !== undefined) rec.parent = parent;
       if (hooks().captureCallsites) rec.callsite = def.callsite();
       t.rec = rec;
-      this.recorder.tasks.push(rec);
+      t.recSlot = this.recorder.tasks.push(rec, t);
     }
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -587,7 +596,8 @@ export class Pool {
   }
 
   #assign(t: Task, w: PoolWorker, now = performance.now()): void {
-    w.lastDispatch = now;
+    // A counter, not `now`: tasks dispatched in one flush share `now` but must not tie.
+    w.lastDispatch = ++this.#dispatches;
     t.worker = w;
     t.seq = w.sent++;
     w.inflight.set(t.id, t);
@@ -604,8 +614,10 @@ export class Pool {
     }
     if (w.batch === null) {
       w.batch = [];
+      w.batchText = true;
       this.#dirty.push(w);
     }
+    if (w.batchText && t.args.length !== 0 && !jsonExact(t.args)) w.batchText = false;
     const wire = t.def.wire;
     if (!w.known.has(wire.fid)) {
       w.known.add(wire.fid);
@@ -622,7 +634,8 @@ export class Pool {
     w.batchDefs = null;
     if (w.dead) return;
     try {
-      w.post({ t: "run", defs, tasks });
+      if (w.batchText) w.post(JSON.stringify(defs === null ? tasks : [defs, ...tasks]));
+      else w.post({ t: "run", defs, tasks });
     } catch (e) {
       // Something in the batch cannot be cloned: send tasks one at a time to find it.
       for (let i = 0; i < tasks.length; i += 4) {
@@ -649,7 +662,7 @@ export class Pool {
   #teach(w: PoolWorker, d: Def): void {
     if (w.known.has(d.wire.fid)) return;
     w.known.add(d.wire.fid);
-    w.post({ t: "run", defs: [d.wire], tasks: [] });
+    w.post(JSON.stringify([[d.wire]]));
   }
 
   /**
@@ -691,6 +704,19 @@ export class Pool {
   }
 
   // ---- messages from workers ---------------------------------------------------------------
+
+  /** A "done" batch sent as JSON text (see jsonExact). */
+  onDoneText(w: PoolWorker, text: string): void {
+    const r = JSON.parse(text) as unknown[];
+    for (let i = 1; i < r.length; i += DONE_STRIDE) {
+      const status = r[i] as number;
+      if (status & DONE_UNDEFINED) {
+        r[i] = status & ~DONE_UNDEFINED;
+        r[i + 1] = undefined;
+      }
+    }
+    this.#done(w, r);
+  }
 
   onMessage(w: PoolWorker, m: FromWorker): void {
     switch (m.t) {
@@ -782,6 +808,7 @@ export class Pool {
           if (rec) rec.resultBytes = -rec.resultBytes;
         }
         if (rec) rec.status = "ok";
+        if (t.recSlot >= 0) this.recorder.tasks.release(t.recSlot, t);
         t.settle(1, v);
       } else if (status === DONE_CANCELLED) {
         this.#fail(
@@ -847,6 +874,7 @@ export class Pool {
       t.rec.error = `${err.name}: ${err.message}`;
       if (Number.isNaN(t.rec.finished)) t.rec.finished = performance.now();
     }
+    if (t.recSlot >= 0) this.recorder.tasks.release(t.recSlot, t);
     t.settle(2, err);
   }
 

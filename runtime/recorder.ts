@@ -110,6 +110,12 @@ export interface RecorderOptions {
 /** A fixed-size ring of records. */
 export class Ring<T> {
   #items: (T | undefined)[];
+  /**
+   * Who still updates each item (a task not yet settled), told when its item is overwritten so it
+   * lets go of it: a dropped record is never seen again, and 1,000,000 queued tasks would otherwise
+   * keep 1,000,000 records alive behind a ring of 100,000.
+   */
+  #owners: ({ rec: T | null } | undefined)[] | null = null;
   #next = 0;
   #size = 0;
   dropped = 0;
@@ -122,16 +128,30 @@ export class Ring<T> {
     return this.#items.length;
   }
 
-  push(item: T): void {
+  /** Adds an item, overwriting the oldest when full; returns its slot (-1 if dropped at once). */
+  push(item: T, owner?: { rec: T | null }): number {
     const cap = this.#items.length;
     if (cap === 0) {
       this.dropped++;
-      return;
+      if (owner) owner.rec = null;
+      return -1;
     }
-    if (this.#size === cap) this.dropped++;
-    else this.#size++;
-    this.#items[this.#next] = item;
-    this.#next = this.#next + 1 === cap ? 0 : this.#next + 1;
+    const slot = this.#next;
+    if (this.#size === cap) {
+      this.dropped++;
+      const old = this.#owners?.[slot];
+      if (old) old.rec = null;
+    } else this.#size++;
+    this.#items[slot] = item;
+    if (owner || this.#owners) (this.#owners ??= new Array(cap))[slot] = owner;
+    this.#next = slot + 1 === cap ? 0 : slot + 1;
+    return slot;
+  }
+
+  /** `owner` no longer updates its item (it settled): forget it, so the ring does not keep it. */
+  release(slot: number, owner: { rec: T | null }): void {
+    const owners = this.#owners;
+    if (owners && slot >= 0 && owners[slot] === owner) owners[slot] = undefined;
   }
 
   toArray(): T[] {
@@ -161,6 +181,7 @@ export class Ring<T> {
 
   clear(): void {
     this.#items = new Array(this.#items.length);
+    this.#owners = null;
     this.#next = 0;
     this.#size = 0;
     this.dropped = 0;
