@@ -100,9 +100,27 @@ export interface CliIO {
   isTTY: boolean;
 }
 
+// While a profiled script runs, the process may end at any moment (exit(), an uncaught error:
+// Bun then ends without flushing what is left in a pipe's buffer), so profileCommand() switches
+// to synchronous writes.
+let writeSync: ((fd: number, text: string) => void) | undefined;
+function write(fd: 1 | 2, text: string): void {
+  if (!writeSync) {
+    (fd === 1 ? process.stdout : process.stderr).write(text);
+    return;
+  }
+  for (;;) {
+    try {
+      return writeSync(fd, text);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EAGAIN") throw error; // a full pipe: retry
+    }
+  }
+}
+
 const defaultIO: CliIO = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
+  stdout: (t) => write(1, t),
+  stderr: (t) => write(2, t),
   get isTTY() {
     return Boolean(process.stdout.isTTY);
   },
@@ -178,7 +196,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
   // The profiler (and its parser) is loaded only for this command.
   const { profileScript } = await import("./profile/session.ts");
-  const { saveLineStats, saveLineStatsSync } = await import("./profile/line_stats.ts");
+  const { saveLineStatsSync } = await import("./profile/line_stats.ts");
   const { showText } = await import("./profile/report.ts");
   const select = {
     ...(values.all && !values.module ? { all: true } : {}),
@@ -217,6 +235,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     });
   // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
   (await import("./runtime/hooks.ts")).hooks().captureCallsites = true;
+  const { writeSync: fsWriteSync } = await import("node:fs");
+  writeSync = (fd: number, text: string) => void fsWriteSync(fd, text);
   const result = await profileScript(split.script, {
     args: split.rest,
     select: values.module ? { ...select, all: true } : select,
@@ -250,7 +270,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   }
   // With --functions and nothing chosen for the line profiler, there is no line report.
   if (!functions || result.stats.functions.length > 0) {
-    await saveLineStats(output, result.stats, { merge });
+    // Synchronous: after an unhandled rejection Bun ends the process at the next await.
+    saveLineStatsSync(output, result.stats, { merge });
     if (!values.quiet) io.stdout("\n" + report(result.stats));
     io.stderr(`Wrote profile results to ${output}\n`);
   }
