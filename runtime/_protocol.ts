@@ -58,7 +58,15 @@ export type FromWorker =
     actor?: number;
     method?: string;
   }
-  | { t: "get"; req: number; ids: number[]; timeout: number | null; numReturns: number | null }
+  | {
+    t: "get";
+    req: number;
+    ids: number[];
+    timeout: number | null;
+    numReturns: number | null;
+    /** The task that asked (the one whose code was running when get() was called). */
+    task: number;
+  }
   | { t: "put"; id: number; value: unknown }
   | { t: "cancel"; id: number; force: boolean }
   /** A cancel arrived for a task this worker had already started. */

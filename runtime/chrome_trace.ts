@@ -272,7 +272,8 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
     if (span.worker !== undefined) {
       // A task blocked inside a worker: clamp into the slice of the task it ran in, because worker
       // times are mapped onto the driver clock and may stick out by a few microseconds.
-      const host = hostSlice(span, byWorker.get(span.worker) ?? [], slices);
+      const own = span.task !== undefined ? slices.get(span.task) : undefined;
+      const host = own ?? hostSlice(span, byWorker.get(span.worker) ?? [], slices);
       if (host) {
         ts = Math.min(Math.max(ts, host.ts), host.end);
         stop = Math.min(Math.max(stop, ts), host.end);

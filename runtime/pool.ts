@@ -752,7 +752,7 @@ export class Pool {
         this.#submitFromWorker(w, m);
         return;
       case "get":
-        this.#getForWorker(w, m.req, m.ids, m.timeout, m.numReturns);
+        this.#getForWorker(w, m.req, m.ids, m.timeout, m.numReturns, m.task);
         return;
       case "put": {
         const e = this.put(m.value, m.id);
@@ -1059,6 +1059,7 @@ export class Pool {
     ids: number[],
     timeout: number | null,
     numReturns: number | null,
+    task = 0,
   ): void {
     const entries: Entry[] = [];
     for (const id of ids) {
@@ -1090,7 +1091,14 @@ export class Pool {
         const taskIds: number[] = [];
         for (const e of entries) if (e instanceof Task) taskIds.push(e.id);
         const kind = numReturns === null ? "get" : "wait";
-        this.recorder.spans.push({ kind, start, end: performance.now(), taskIds, worker: w.id });
+        this.recorder.spans.push({
+          kind,
+          start,
+          end: performance.now(),
+          taskIds,
+          worker: w.id,
+          task,
+        });
       }
       if (w.dead) return;
       try {

@@ -66,6 +66,8 @@ export interface BlockedSpan {
   callsite?: string;
   /** Worker id when a task blocked inside a worker; absent for the driver. */
   worker?: number;
+  /** For a span inside a worker: the id of the task that was blocked. */
+  task?: number;
 }
 
 /** A worker, as it appears in the timeline. */

@@ -63,7 +63,7 @@ const ctx: WorkerContext = {
           reject(e);
         },
       });
-      post({ t: "get", req, ids, timeout, numReturns });
+      post({ t: "get", req, ids, timeout, numReturns, task: ctx.currentTask });
     });
   },
   currentTask: 0,
