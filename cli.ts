@@ -73,7 +73,7 @@ driver and the workers):
   --per-worker          One table per thread (driver, each worker) instead of one merged
   --speedscope FILE     Write the calls as speedscope JSON (https://www.speedscope.app)
   An async call lasts until it settles (cumtime); its tottime leaves out the time it waited,
-  which shows on '<await>' rows at the line of each await. --sort, --per-worker and
+  which shows on '<await f>' rows at the line of each await. --sort, --per-worker and
   --speedscope imply --functions.
 
 The report is coloured on a terminal unless NO_COLOR is set. Exit status: the script's own, or 2

@@ -8,8 +8,9 @@
  *   body's `finally` runs), so `cumtime` is the wall time the caller would measure.
  * - `tottime` is the time the function's own code was on the stack: time in profiled callees is
  *   theirs, and time while the function is suspended at an `await`/`yield` is nobody's own time.
- * - Each `await` site of a profiled function is a row of its own, named `<await>` (`<for await>`
- *   for `for await`), at the line of the `await`: its calls are the awaits that completed and its
+ * - Each `await` site of a profiled function is a row of its own at the line of the `await`, named
+ *   after what it awaits (`<await ray.get>`, `<await new Promise>`, else `<await>`; `<for await>`
+ *   for `for await`): its calls are the awaits that completed and its
  *   tottime (= cumtime) the wall time the function spent suspended there. So `ex1`'s 2.5 s show up
  *   as the 2.5 s of the `await ray.get(...)` on its line.
  * - A call is recursive (not primitive) when an unfinished call of the same function is among its
@@ -32,7 +33,7 @@ export interface FuncSite {
   file: string;
   /** Line of the function (its first line, marker or `export` included) or of the `await`. */
   line: number;
-  /** Function name as in the line profiler (`ex1`, `Counter.add`, `<anonymous>`) or `<await>`. */
+  /** Function name as in the line profiler (`ex1`, `Counter.add`, `<anonymous>`), or `<await f>`. */
   name: string;
   /** `"await"` for the await rows. */
   kind: "function" | "await";

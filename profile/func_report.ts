@@ -13,7 +13,7 @@
  * ```
  *
  * The first percall is tottime/ncalls, the second cumtime/primitive calls, as in pstats. Await
- * sites of async functions are rows named `<await>` at the line of the `await`; see
+ * sites of async functions are rows named `<await f>` at the line of the `await`; see
  * `func_collector.ts` for how time is attributed.
  *
  * @module

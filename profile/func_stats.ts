@@ -27,7 +27,7 @@ export interface FunctionStat {
   file: string;
   /** First line of the function, or the line of the await. */
   line: number;
-  /** Function name, or `<await>` / `<for await>` for an await site. */
+  /** Function name, or `<await f>` / `<await>` / `<for await>` for an await site. */
   name: string;
   /** `"await"` for await sites; absent for functions. */
   kind?: "await";

@@ -770,6 +770,17 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   out += text.slice(last);
   return { code: out, functions, nextSlot: slot, warnings, ...funcResult };
 
+  // `<await ray.get>` for `await ray.get(refs)`: what is awaited, when it is a short call.
+  function awaitName(arg: Node): string {
+    let n = unwrap(arg);
+    let prefix = "";
+    if (n.type === "NewExpression") prefix = "new ";
+    if (n.type === "CallExpression" || n.type === "NewExpression") n = unwrap(n.callee);
+    else if (n.type !== "Identifier" && n.type !== "MemberExpression") return "<await>";
+    const text = prefix + source.slice(n.start, n.end).replace(/\s+/g, "");
+    return text.length <= 40 ? `<await ${text}>` : "<await>";
+  }
+
   // Suspend/resume probes of the function profiler: the frame leaves the stack while the
   // function waits, and each await site counts its waits as a row of its own.
   function functionSuspensions(rec: FnRecord) {
@@ -781,7 +792,8 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     };
     for (const a of rec.awaits) {
       wrap(a.start, a.end, "__rp$fr(__rp$f,", ")", 1);
-      wrap(a.argument.start, a.argument.end, `__rp$fs(__rp$f,${site(a.start, "<await>")},`, ")", 1);
+      const name = awaitName(a.argument);
+      wrap(a.argument.start, a.argument.end, `__rp$fs(__rp$f,${site(a.start, name)},`, ")", 1);
     }
     for (const f of rec.forAwaits) {
       const r = f.right;
