@@ -393,6 +393,7 @@ function reportError(error: unknown, io: CliIO): number {
     case "LineStatsFormatError":
       io.stderr(`error: ${e.message}\n`);
       return 2;
+    case "InstrumentError":
     case "InstrumentSyntaxError":
     case "MarkerError":
       io.stderr(`error: ${e.message}\n  --> ${e.file}:${e.line}:${e.column}\n${e.codeFrame}\n`);

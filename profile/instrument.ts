@@ -89,6 +89,11 @@ export interface InstrumentResult {
   sites?: [number, FuncSite][];
   /** With `functionProbes`: the next free function-profiler id. */
   nextFunctionId?: number;
+  /**
+   * Where the first decorator other than `@profile` is, if any. Deno's import hook cannot pass
+   * such a module on once rewritten (oxc-transform does not lower TC39 decorators).
+   */
+  decorator?: { file: string; line: number; column: number; codeFrame: string };
 }
 
 /** Base of the errors that point at a place in a source file. */
@@ -247,6 +252,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   const blanks: [number, number][] = [];
   // Overload signatures seen, by function name (or Class.method), waiting for their body.
   const overloads = new Map<string, number[]>();
+  let firstDecorator = Infinity;
   const replacements: [number, number, string][] = [];
   const select = options.select ?? {};
 
@@ -373,7 +379,10 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       case "ClassDeclaration":
       case "ClassExpression": {
         const c: ClassRecord = { owners: [node.start, ...ownerStarts], methods: [] };
-        for (const d of node.decorators ?? []) c.owners.push(d.start);
+        for (const d of node.decorators ?? []) {
+          c.owners.push(d.start);
+          firstDecorator = Math.min(firstDecorator, d.start);
+        }
         for (const o of c.owners) if (!owners.has(o)) owners.set(o, c);
         classes.push(c);
         const className = node.id?.name ?? hint ?? "<anonymous class>";
@@ -438,7 +447,10 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       if (MARKER_NAMES.has(n)) {
         marked = true;
         blanks.push([d.start, d.end]);
-      } else walk(d, fn, null, [], null);
+      } else {
+        firstDecorator = Math.min(firstDecorator, d.start);
+        walk(d, fn, null, [], null);
+      }
     }
     walk(member.key, fn, null, [], null);
     const key = keyName(member.key, member.computed);
@@ -768,7 +780,14 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     last = ins.at;
   }
   out += text.slice(last);
-  return { code: out, functions, nextSlot: slot, warnings, ...funcResult };
+  return {
+    code: out,
+    functions,
+    nextSlot: slot,
+    warnings,
+    ...funcResult,
+    ...(firstDecorator < Infinity ? { decorator: at(firstDecorator) } : {}),
+  };
 
   // `<await ray.get>` for `await ray.get(refs)`: what is awaited, when it is a short call.
   function awaitName(arg: Node): string {

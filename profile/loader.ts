@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
 import { FuncCollector, type FuncCollectorOptions } from "./func_collector.ts";
 import { instrument, InstrumentError, type Selection } from "./instrument.ts";
-import { registerLoader, SCRIPT_EXTENSION } from "./_platform.ts";
+import { registerLoader, RUNTIME, SCRIPT_EXTENSION } from "./_platform.ts";
 
 export { toJavaScript } from "./_platform.ts";
 
@@ -129,6 +129,14 @@ export async function startLineProfiling(
       });
     } catch (error) {
       if (error instanceof InstrumentError) state.errors.push(error);
+      throw error;
+    }
+    if (RUNTIME === "deno" && r.decorator && r.code !== source) {
+      const error = new InstrumentError(
+        `Cannot profile ${path} under Deno as it uses decorators other than @profile, which the profiler cannot transpile: run it with Bun, or move the profiled functions to a module without decorators`,
+        r.decorator,
+      );
+      state.errors.push(error);
       throw error;
     }
     collector.register(r.functions, r.nextSlot);

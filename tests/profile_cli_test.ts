@@ -304,3 +304,37 @@ test("cli.ts profile writes and shows results when interrupted with Ctrl-C", asy
   const hits = stats.functions[0].lines.find((l) => l.line === 6)?.hits ?? 0;
   assert.ok(hits >= 2, `await line hits: ${hits}`);
 });
+
+test("cli.ts profile and other decorators: profiled under Bun, a clear error under Deno", async () => {
+  writeFileSync(
+    join(dir, "deco.ts"),
+    `function logged(_value: unknown, context: { name: string | symbol }): void {
+  console.log("decorating", String(context.name));
+}
+class A {
+  @logged
+  m() {
+    return 1;
+  }
+}
+// @profile
+function f() {
+  return new A().m();
+}
+console.log(f());
+`,
+  );
+  const r = await cli(["profile", "-q", "-o", join(dir, "deco.json"), "deco.ts"]);
+  if (IS_BUN) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "decorating m\n1\n");
+  } else {
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^error: Cannot profile .*deco\.ts under Deno as it uses decorators other than @profile/,
+    );
+    assert.match(r.stderr, /--> .*deco\.ts:5:3\n/);
+    noInternalStack(r);
+  }
+});
