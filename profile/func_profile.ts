@@ -98,7 +98,8 @@ export function formatFunctionProfile(
   const format = { sort: options.sort, cwd: options.cwd };
   const parts: string[] = [];
   if (options.perWorker) {
-    for (const t of perThread) {
+    // Workers that ran no profiled function get no table; the driver always does.
+    for (const t of perThread.filter((t, i) => i === 0 || t.stats.functions.length > 0)) {
       parts.push(formatFuncStats(t.stats, { ...format, title: `Function profile: ${t.label}` }));
     }
   } else {

@@ -606,3 +606,17 @@ test("bench/func_overhead.ts runs and reports every figure", SLOW, async () => {
   );
   assert.match(r.stdout, /fib\(8\): 67 calls, unprofiled/);
 });
+
+test("profile --per-worker shows actor methods in the actor's own table", SLOW, async () => {
+  const r = await run("--per-worker", `${F}/actor.ts`);
+  assert.equal(r.code, 0, r.stderr);
+  const tables = r.stdout.split(/^Function profile: /m).slice(1);
+  const actor = tables.find((t) => t.startsWith("actor Counter#1\n"));
+  assert.ok(actor, r.stdout);
+  const t = rows(actor);
+  assert.equal(row(t, `${F}/actor.ts:6(Counter.add)`, actor).calls, 5);
+  const slow = row(t, `${F}/actor.ts:10(Counter.slowAdd)`, actor);
+  assert.ok(slow.cumtime >= 0.019 && slow.tottime < 0.015, slow.line);
+  // Workers that ran nothing profiled print no empty table.
+  for (const x of tables.slice(1)) assert.ok(x.split("\n").some((l) => ROW.test(l)), x);
+});
