@@ -620,3 +620,27 @@ test("profile --per-worker shows actor methods in the actor's own table", SLOW, 
   // Workers that ran nothing profiled print no empty table.
   for (const x of tables.slice(1)) assert.ok(x.split("\n").some((l) => ROW.test(l)), x);
 });
+
+test(
+  "profile --all --functions keeps classes, accessors, generators and directives working",
+  SLOW,
+  async () => {
+    const r = await run(
+      "--all",
+      "--functions",
+      "-q",
+      "-o",
+      join(dir, "c.lprof.json"),
+      `${F}/constructs.ts`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split("\n")[0], '[4,5,1,3,1,2,1,0,1,"x"]'); // as run unprofiled
+    const t = rows(r.stdout);
+    const at = (line: number, name: string) =>
+      row(t, `${F}/constructs.ts:${line}(${name})`, r.stdout);
+    assert.equal(at(5, "Base.constructor").calls, 2);
+    assert.equal(at(14, "Derived.constructor").calls, 1);
+    assert.equal(at(55, "<for await>").calls, 3);
+    assert.equal(at(23, "<await>").calls, 2);
+  },
+);
