@@ -276,7 +276,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     io.stderr(`Wrote profile results to ${output}\n`);
   }
   const functionProfile = result.functions
-    ? await afterFunctionProfile(result.functions, functionOptions)
+    ? afterFunctionProfile(result.functions, functionOptions)
     : undefined;
   const { afterProfiledRun } = await import("./profile/reports.ts");
   const tasks = await afterProfiledRun(result.recording, {

@@ -6,14 +6,14 @@
  * @example
  * ```ts ignore
  * import { afterFunctionProfile } from "./func_profile.ts";
- * const out = await afterFunctionProfile(result.functions!, { sort: ["tottime"], speedscope: "out.json" });
+ * const out = afterFunctionProfile(result.functions!, { sort: ["tottime"], speedscope: "out.json" });
  * process.stdout.write(out.text);
  * ```
  *
  * @module
  */
 
-import { writeFile } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
 import type { FuncThreadResult } from "./session.ts";
 import { type FuncStats, funcStatsFromThread, mergeFuncStats } from "./func_stats.ts";
 import { formatFuncStats } from "./func_report.ts";
@@ -59,16 +59,17 @@ export interface AfterFunctionProfileResult {
  * @throws {RangeError} If a sort key is unknown.
  * @throws {Error} The file system's error when a file cannot be written.
  */
-export async function afterFunctionProfile(
+export function afterFunctionProfile(
   threads: FuncThreadResult[],
   options: AfterFunctionProfileOptions = {},
-): Promise<AfterFunctionProfileResult> {
+): AfterFunctionProfileResult {
   const { text, stats } = formatFunctionProfile(threads, options);
   const parts = [text];
   const files: string[] = [];
   if (options.speedscope) {
     const file = toSpeedscope(threads, { name: options.name });
-    await writeFile(options.speedscope, JSON.stringify(file));
+    // Synchronous: after an unhandled rejection, Bun ends the process at the next await.
+    writeFileSync(options.speedscope, JSON.stringify(file));
     files.push(options.speedscope);
     const events = file.profiles.reduce((n, p) => n + p.events.length, 0);
     const dropped = threads.reduce((n, t) => n + (t.data.droppedEvents ?? 0), 0);
