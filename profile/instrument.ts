@@ -671,8 +671,8 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     const lineEntry = !lineProbes
       ? ""
       : inline
-      ? `let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;const __rp$a=__rp$A,__rp$h=__rp$H,__rp$tt=__rp$T;`
-      : `let __rp$t=__rp$n(),__rp$s=0;`;
+      ? `__rp$A||__rp$I();let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;const __rp$a=__rp$A,__rp$h=__rp$H,__rp$tt=__rp$T;`
+      : `__rp$n||__rp$I();let __rp$t=__rp$n(),__rp$s=0;`;
     const entry = `${lineEntry}${id ? `const __rp$f=__rp$fe(${id});` : ""}try{`;
     const exit = `}finally{${
       [lineProbes ? "__rp$x(__rp$s,__rp$t)" : "", id ? "__rp$fx(__rp$f)" : ""]
@@ -744,7 +744,9 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   if (functions.length > 0) {
     insert(
       prologueAt,
-      `const {l:__rp$l,x:__rp$x,n:__rp$n,y:__rp$y,r:__rp$r,H:__rp$H,T:__rp$T,A:__rp$A}=globalThis[Symbol.for("rayprof.lineProbes")].module(${firstSlot});`,
+      // var and a hoisted function, not const: in an import cycle a profiled function may run
+      // before this module's body, and then fetches the probes itself (see lineEntry).
+      `var __rp$l,__rp$x,__rp$n,__rp$y,__rp$r,__rp$H,__rp$T,__rp$A;function __rp$I(){({l:__rp$l,x:__rp$x,n:__rp$n,y:__rp$y,r:__rp$r,H:__rp$H,T:__rp$T,A:__rp$A}=globalThis[Symbol.for("rayprof.lineProbes")].module(${firstSlot}))}__rp$I();`,
       0,
       true,
       -1,

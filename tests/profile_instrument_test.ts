@@ -25,8 +25,8 @@ function sameLines(source: string, options = {}) {
   for (let i = 0; i < a.length; i++) {
     // Removing what the instrumenter inserts must give the original line back.
     const stripped = b[i]
-      .replace(/const \{l:__rp\$l.*?\.module\(\d+\);/, "")
-      .replace(/let __rp\$t=[^;]*;(try\{)?/g, "")
+      .replace(/var __rp\$l,.*?\.module\(\d+\)\)\}__rp\$I\(\);/, "")
+      .replace(/__rp\$n\|\|__rp\$I\(\);let __rp\$t=[^;]*;(try\{)?/g, "")
       .replace(/\}finally\{__rp\$x\(__rp\$s,__rp\$t\)\}/g, "")
       .replace(/;?__rp\$t=__rp\$l\(__rp\$s,__rp\$t,__rp\$s=\d+\)[;,]?/g, "");
     assert.ok(
@@ -160,7 +160,25 @@ export function f(n: number, m = 2): number {
 `;
   const r = sameLines(src);
   assert.equal(r.functions.length, 1);
-  assert.ok(r.code.startsWith("#!/usr/bin/env -S deno run\nconst {l:__rp$l"));
+  assert.ok(r.code.startsWith("#!/usr/bin/env -S deno run\nvar __rp$l,"));
+});
+
+test("a profiled function runs before its module's body, as in an import cycle", async () => {
+  const { LineCollector } = await import("../profile/collector.ts");
+  const collector = new LineCollector();
+  collector.install();
+  const r = instrument("export const early = f();\n// @profile\nfunction f() {\n  return 7;\n}\n", {
+    file: FILE,
+    firstSlot: collector.nextSlot,
+  });
+  collector.register(r.functions, r.nextSlot);
+  // the first statement calls f() before the prologue's own call has run: simulate by
+  // evaluating the body with the prologue's __rp$I() call moved after it
+  const code = r.code.replace(/__rp\$I\(\);(?=export)/, "").replace(/^/, "") + "\n__rp$I();";
+  const out = new Function(code.replace("export const early", "const early") + "\nreturn early;")();
+  assert.equal(out, 7);
+  const hits = collector.snapshot().functions[0].lines.find((l) => l.line === 4)?.hits;
+  assert.equal(hits, 1);
 });
 
 test("instrument() replaces import.meta.main only in the entry module", () => {

@@ -286,3 +286,20 @@ export function run() {
   return [Color.Red, Color.Green, new Point(1).sum(), new Point3(1, 3).z, new Point3(4, 1).sum()];
 }
 `));
+
+test("profiled code keeps import cycles (a profiled function runs before its module's body)", async () => {
+  const results: unknown[] = [];
+  for (const kind of ["plain", "profiled"]) {
+    writeFileSync(
+      join(dir, `cyc_a.${kind}.ts`),
+      `import { early } from "./cyc_b.${kind}.ts";\nexport function f(): number {\n  return 7;\n}\nexport function run() {\n  return early;\n}\n`,
+    );
+    writeFileSync(
+      join(dir, `cyc_b.${kind}.ts`),
+      `import { f } from "./cyc_a.${kind}.ts";\nexport const early = f() * 2;\n`,
+    );
+    results.push(await outcome(join(dir, `cyc_a.${kind}.ts`)));
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.deepEqual(results[0], { value: 14 });
+});
