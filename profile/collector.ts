@@ -6,8 +6,9 @@
  * Instrumented code keeps its clock in two locals of each call (`t`: when the current line
  * started, `s`: the slot of the current line), so interleaved async calls and recursion never
  * mix their times (kernprof's per-call semantics). A slot is one line of one profiled function;
- * hits and times live in flat typed arrays indexed by slot, so a line event is two array writes and
- * one clock read.
+ * each instrumented module has its own hits and times arrays indexed by slot, so a line event is
+ * two array writes and one clock read (`performance.now()`, or in `"sample"` mode one load of a
+ * shared tick counter, written inline in the module so that no call is made at all).
  *
  * @module
  */

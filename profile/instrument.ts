@@ -6,11 +6,15 @@
  * rewritten text has the same line numbers as the original and error stack traces keep pointing at
  * the user's lines. The output is still TypeScript when the input was; the platform transpiles it.
  *
- * What a profiled function becomes (one line, shown wrapped):
+ * What a profiled function becomes (exact mode; `__rp$l` charges the time since `__rp$t` to the
+ * previous line's slot `__rp$s` and counts a hit on the new one):
  * ```text
- * function ex1() {let __rp$t=__rp$n(),__rp$s=0;try{;__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=3);
- *   const list1 = [];
- * ...}finally{__rp$x(__rp$s,__rp$t)}}
+ * function ex1() {__rp$n||__rp$I();let __rp$t=__rp$n(),__rp$s=0;try{
+ *   ;__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=1);const list1 = [];
+ *   for (let i = 0; (__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=2),i < 5); i++) {
+ *     ;__rp$t=__rp$l(__rp$s,__rp$t,__rp$s=3);list1.push(await get(func.remote()));
+ *   }
+ * }finally{__rp$x(__rp$s,__rp$t)}}
  * ```
  *
  * @module
