@@ -677,7 +677,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       : inline
       ? `__rp$A||__rp$I();let __rp$t=__rp$A[0],__rp$s=0,__rp$c=0;const __rp$a=__rp$A,__rp$h=__rp$H,__rp$tt=__rp$T;`
       : `__rp$n||__rp$I();let __rp$t=__rp$n(),__rp$s=0;`;
-    const entry = `${lineEntry}${id ? `const __rp$f=__rp$fe(${id});` : ""}try{`;
+    const entry = `${lineEntry}${id ? `__rp$fe||__rp$FI();const __rp$f=__rp$fe(${id});` : ""}try{`;
     const exit = `}finally{${
       [lineProbes ? "__rp$x(__rp$s,__rp$t)" : "", id ? "__rp$fx(__rp$f)" : ""]
         .filter(Boolean).join(";")
@@ -760,7 +760,8 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   if (sites.length > 0) {
     insert(
       prologueAt,
-      `const {e:__rp$fe,x:__rp$fx,s:__rp$fs,r:__rp$fr,i:__rp$fi}=globalThis[Symbol.for("rayprof.funcProbes")].module(${firstFunctionId});`,
+      // As the line probes': var and a hoisted fetch, for functions an import cycle calls early.
+      `var __rp$fe,__rp$fx,__rp$fs,__rp$fr,__rp$fi;function __rp$FI(){({e:__rp$fe,x:__rp$fx,s:__rp$fs,r:__rp$fr,i:__rp$fi}=globalThis[Symbol.for("rayprof.funcProbes")].module(${firstFunctionId}))}__rp$FI();`,
       0,
       true,
       -1,

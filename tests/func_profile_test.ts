@@ -644,3 +644,16 @@ test(
     assert.equal(at(23, "<await>").calls, 2);
   },
 );
+
+test(
+  "profile --functions works when an import cycle calls a function before its module ran",
+  SLOW,
+  async () => {
+    const r = await run("--functions", `${F}/cycle_main.ts`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split("\n")[0], "3"); // as run unprofiled
+    const t = rows(r.stdout);
+    assert.equal(row(t, `${F}/cycle_main.ts:5(one)`, r.stdout).calls, 3);
+    assert.equal(row(t, `${F}/cycle_helper.ts:6(two)`, r.stdout).calls, 1);
+  },
+);
