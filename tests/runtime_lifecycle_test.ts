@@ -5,6 +5,8 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const isBun = "Bun" in globalThis;
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -87,7 +89,7 @@ test("mod.ts imported from an HTTP URL runs a remote task (Deno)", {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
-  const dir = await import("node:fs").then((fs) => fs.mkdtempSync(`${root}/tests/.tmp-url-`));
+  const dir = await import("node:fs").then((fs) => fs.mkdtempSync(join(tmpdir(), "rayprof-url-")));
   try {
     const script = `${dir}/remote_user.ts`;
     await import("node:fs/promises").then((fs) =>
