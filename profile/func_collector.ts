@@ -121,6 +121,7 @@ export class FuncCollector {
   #tt: number[] = [];
   #ct: number[] = [];
   #active: number[] = [];
+  #onStack: number[] = [];
   #stack: FuncFrame[] = [];
   #log: number[] | null;
   #maxLog: number;
@@ -167,6 +168,7 @@ export class FuncCollector {
       this.#tt.push(0);
       this.#ct.push(0);
       this.#active.push(0);
+      this.#onStack.push(0);
     }
     reg.modules.set(first, this.#probes);
     reg.next = nextId;
@@ -228,6 +230,9 @@ export class FuncCollector {
     const stack = this.#stack;
     const calls = this.#calls, prim = this.#prim, tt = this.#tt, ct = this.#ct;
     const active = this.#active;
+    // Frames of each function on the stack now: recursion in plain (sync) code is found in O(1);
+    // only a function with suspended calls walks the callers' chain.
+    const onStack = this.#onStack;
     const events = this.#log, maxLog = this.#maxLog, dropped = this.#dropped;
     const log = (kind: number, id: number, at: number) => {
       if (events!.length < maxLog) events!.push(kind, id, at);
@@ -243,12 +248,17 @@ export class FuncCollector {
     };
     const leave = (f: FuncFrame, now: number) => {
       const top = stack.length - 1;
-      if (stack[top] === f) stack.pop();
-      else {
+      if (stack[top] === f) {
+        stack.pop();
+        onStack[f.id]--;
+      } else {
         // Not on top: a callee never reported its exit (cannot happen with try/finally, but
         // the stack must not stay wrong if it does).
         const at = stack.lastIndexOf(f);
-        if (at >= 0) stack.length = at;
+        if (at >= 0) {
+          for (let k = at; k < stack.length; k++) onStack[stack[k].id]--;
+          stack.length = at;
+        }
       }
       if (events) logClose(f, now);
       const next = stack[stack.length - 1];
@@ -283,6 +293,7 @@ export class FuncCollector {
         log(0, f.id, now);
       }
       stack.push(f);
+      onStack[f.id]++;
       f.t = now;
     };
     const probes: FuncProbes = {
@@ -291,7 +302,8 @@ export class FuncCollector {
         const top = stack.length ? stack[stack.length - 1] : null;
         if (top) tt[top.id] += now - top.t;
         let recursive = false;
-        if (active[id] > 0) {
+        if (onStack[id] > 0) recursive = true;
+        else if (active[id] > 0) {
           for (let p = top; p; p = p.parent) {
             if (p.id === id && !p.done) {
               recursive = true;
@@ -315,6 +327,7 @@ export class FuncCollector {
           shown: null,
         };
         stack.push(f);
+        onStack[id]++;
         if (events) log(0, id, now);
         return f;
       },

@@ -306,6 +306,25 @@ test("instrumented functions keep their results, errors and line numbers", async
   assert.equal(depth, 0);
 });
 
+test("deep recursion counts total/primitive, and async recursion through awaits too", async () => {
+  const source = [
+    "function depth(n) { return n === 0 ? 0 : 1 + depth(n - 1); }",
+    "async function adepth(n) { if (n > 0) await adepth(n - 1); await null; }",
+    "globalThis.__funcprofRun = async () => { depth(4999); await adepth(50); };",
+  ].join("\n");
+  const { collector, code } = profileSource(source, "deep");
+  const t0 = performance.now();
+  await runInstrumented(code);
+  const ms = performance.now() - t0;
+  const stats = byName(funcStatsFromThread(collector.snapshot()));
+  const depth = stats.get("1(depth)")!;
+  assert.deepEqual([depth.calls, depth.primitiveCalls], [5000, 1]);
+  assert.ok(Math.abs(depth.cumtime - depth.tottime) < 0.01, `${depth.cumtime} ${depth.tottime}`);
+  const adepth = stats.get("2(adepth)")!;
+  assert.deepEqual([adepth.calls, adepth.primitiveCalls], [51, 1]);
+  assert.ok(ms < 2000, `took ${ms} ms`);
+});
+
 test("a call's cumtime runs to its settle; tottime leaves out awaits and callees", async () => {
   const source = [
     "const spin = (ms) => { const end = performance.now() + ms; while (performance.now() < end); };",
