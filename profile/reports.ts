@@ -14,7 +14,7 @@
  */
 
 import { readFile, writeFile } from "node:fs/promises";
-import type { Recording } from "../runtime/recorder.ts";
+import { emptyRecording, type Recording } from "../runtime/recorder.ts";
 import { toTraceFile } from "../runtime/chrome_trace.ts";
 import { diagnose, type DiagnoseOptions, formatDiagnosis } from "./diagnose.ts";
 import { gantt } from "./gantt.ts";
@@ -81,15 +81,7 @@ export async function afterProfiledRun(
   rec: Recording | undefined,
   options: AfterProfiledRunOptions = {},
 ): Promise<AfterProfiledRunResult> {
-  const recording = rec ??
-    {
-      timeOrigin: performance.timeOrigin,
-      numCpus: 0,
-      tasks: [],
-      spans: [],
-      workers: [],
-      dropped: 0,
-    };
+  const recording = rec ?? emptyRecording();
   const hasTasks = recording.tasks.length > 0 || recording.spans.length > 0;
   const parts: string[] = [];
   const files: string[] = [];

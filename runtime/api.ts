@@ -15,7 +15,7 @@ import { GetTimeoutError, RayError, RuntimeShutdownError } from "./errors.ts";
 import { hooks } from "./hooks.ts";
 import { type Entry, entryOf, ObjectRef } from "./object_ref.ts";
 import { type Actor, type Def, Pool, Task, type TaskOptions } from "./pool.ts";
-import type { Recorder, RecorderOptions, Recording } from "./recorder.ts";
+import { emptyRecording, type Recorder, type RecorderOptions, type Recording } from "./recorder.ts";
 
 export { ObjectRef } from "./object_ref.ts";
 
@@ -200,16 +200,7 @@ export interface RecordingOptions {
 export function recording(options: RecordingOptions = {}): Recording {
   const s = state();
   const r = s.pool?.recorder ?? s.lastRecorder;
-  if (!r) {
-    return {
-      timeOrigin: performance.timeOrigin,
-      numCpus: 0,
-      tasks: [],
-      spans: [],
-      workers: [],
-      dropped: 0,
-    };
-  }
+  if (!r) return emptyRecording();
   return r.snapshot(options.since);
 }
 
@@ -325,15 +316,17 @@ function taskOptions(what: string, base: TaskOptions, o: RemoteOptions): TaskOpt
     }
     out.retryExceptions = r;
   }
-  if (o.name !== undefined) {
-    if (typeof o.name !== "string" || o.name === "") {
-      throw new TypeError(
-        `Cannot ${what} as 'name' must be a non-empty string: received ${describe(o.name)}`,
-      );
-    }
-    out.name = o.name;
-  }
+  if (o.name !== undefined) out.name = checkName(what, o.name);
   return out;
+}
+
+function checkName(what: string, name: unknown): string {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `Cannot ${what} as 'name' must be a non-empty string: received ${describe(name)}`,
+    );
+  }
+  return name;
 }
 
 function isClass(f: unknown): boolean {
@@ -542,14 +535,7 @@ function actorOptions(what: string, base: ActorOpts, o: ActorOptions): ActorOpts
     out.maxConcurrency = checkCount(what, "maxConcurrency", o.maxConcurrency, 1);
   }
   if (o.numCpus !== undefined) out.numCpus = checkCount(what, "numCpus", o.numCpus, 0);
-  if (o.name !== undefined) {
-    if (typeof o.name !== "string" || o.name === "") {
-      throw new TypeError(
-        `Cannot ${what} as 'name' must be a non-empty string: received ${describe(o.name)}`,
-      );
-    }
-    out.name = o.name;
-  }
+  if (o.name !== undefined) out.name = checkName(what, o.name);
   return out;
 }
 
@@ -729,7 +715,7 @@ function entriesOf(what: string, refs: readonly unknown[]): Entry[] {
         `Cannot ${what} ${r} as the runtime it belongs to was shut down`,
       );
     }
-    if (e.rec) e.rec.awaited = true;
+    s.pool.markAwaited(e);
     out[i] = e;
   }
   return out;

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { TaskRecord } from "./recorder.ts";
 
 /** The runtime's own record of one object (a task's result or a `put` value). */
 export class Entry {
@@ -11,8 +10,8 @@ export class Entry {
   state: 0 | 1 | 2 = 0;
   value: unknown = undefined;
   waiters: ((e: Entry) => void)[] | null = null;
-  /** Timeline record of the task that produces it; null for `put` values. */
-  rec: TaskRecord | null = null;
+  /** Slot of its task's record in the recorder's TaskLog; -1 for `put` values or none. */
+  slot = -1;
 
   constructor(
     readonly id: number,

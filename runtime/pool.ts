@@ -41,7 +41,19 @@ import {
 } from "./errors.ts";
 import { hooks, type WorkerDescription } from "./hooks.ts";
 import { Entry, entryOf, ObjectRef, REF_TAG } from "./object_ref.ts";
-import { Recorder, type RecorderOptions, type TaskRecord, type WorkerRecord } from "./recorder.ts";
+import {
+  K_ACTOR_CALL,
+  K_ACTOR_CREATE,
+  K_TASK,
+  Recorder,
+  type RecorderOptions,
+  S_CANCELLED,
+  S_CRASHED,
+  S_ERROR,
+  S_OK,
+  S_RUNNING,
+  type WorkerRecord,
+} from "./recorder.ts";
 
 /** Driver-side state of a function or class definition. */
 export class Def {
@@ -78,8 +90,6 @@ export class Task extends Entry {
   flags: number;
   /** Top-level arguments still pending. */
   deps = 0;
-  /** Slot of its record in the recorder's ring, or -1. */
-  recSlot = -1;
   cancelled = false;
   worker: PoolWorker | null = null;
   /** Position in its worker's dispatch order, to tell started from not started after a crash. */
@@ -361,6 +371,22 @@ export class Pool {
     return e;
   }
 
+  /** Slot of the task's record, or -1 when it has none (any more). */
+  #slot(t: Entry): number {
+    return t.slot < 0 ? -1 : this.recorder.tasks.at(t.slot, t.id);
+  }
+
+  /** Notes that a task's result was asked for (get, wait, passed on). */
+  markAwaited(e: Entry): void {
+    const slot = this.#slot(e);
+    if (slot >= 0) this.recorder.tasks.awaited[slot] = 1;
+  }
+
+  #countRetry(t: Task): void {
+    const slot = this.#slot(t);
+    if (slot >= 0) this.recorder.tasks.retries[slot]++;
+  }
+
   /** Registers an entry as known to workers, so their messages can name it by id. */
   export(e: Entry): void {
     this.#exported.set(e.id, e);
@@ -397,27 +423,14 @@ export class Pool {
     // dispatch times are read once per flush.
     const now = this.recorder.enabled ? performance.now() : 0;
     if (this.recorder.enabled) {
-      const rec: TaskRecord = {
-        id,
-        name,
-        kind: actor ? (method === null ? "actor_create" : "actor_call") : "task",
-        worker: -1,
-        submitted: now,
-        ready: NaN,
-        dispatched: NaN,
-        started: NaN,
-        finished: NaN,
-        argBytes: scan.bytes,
-        resultBytes: 0,
-        status: "pending",
-        awaited: false,
-        retries: 0,
-      };
-      if (actor) rec.actor = actor.id;
-      if (parent !== undefined) rec.parent = parent;
-      if (hooks().captureCallsites) rec.callsite = def.callsite();
-      t.rec = rec;
-      t.recSlot = this.recorder.tasks.push(rec, t);
+      const log = this.recorder.tasks;
+      const kind = actor ? (method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
+      const slot = t.slot = log.add(id, name, kind, now, scan.bytes);
+      if (slot >= 0) {
+        if (actor) log.actor[slot] = actor.id;
+        if (parent !== undefined) log.parent[slot] = parent;
+        if (hooks().captureCallsites) log.callsite[slot] = def.callsite();
+      }
     }
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -432,7 +445,7 @@ export class Pool {
           );
           return t;
         }
-        if (e.rec) e.rec.awaited = true;
+        this.markAwaited(e);
         if (e.state === 0) {
           t.deps++;
           const idx = i;
@@ -458,7 +471,7 @@ export class Pool {
         const e = entryOf(v);
         if (e) {
           this.export(e);
-          if (e.rec) e.rec.awaited = true;
+          this.markAwaited(e);
         }
         return;
       }
@@ -481,7 +494,8 @@ export class Pool {
   }
 
   #ready(t: Task, now: number): void {
-    if (t.rec) t.rec.ready = now;
+    const slot = this.#slot(t);
+    if (slot >= 0) this.recorder.tasks.ready[slot] = now;
     if (t.actor) {
       this.#actorReady(t);
       return;
@@ -607,10 +621,12 @@ export class Pool {
       w.refd = true;
       w.handle.ref();
     }
-    if (t.rec) {
-      t.rec.dispatched = now;
-      t.rec.worker = w.id;
-      t.rec.status = "running";
+    const slot = this.#slot(t);
+    if (slot >= 0) {
+      const log = this.recorder.tasks;
+      log.dispatched[slot] = now;
+      log.worker[slot] = w.id;
+      log.status[slot] = S_RUNNING;
     }
     if (w.batch === null) {
       w.batch = [];
@@ -794,21 +810,20 @@ export class Pool {
       const dur = finished - started;
       d.avg = d.runs === 0 ? dur : d.avg * 0.8 + dur * 0.2;
       d.runs++;
-      const rec = t.rec;
-      if (rec) {
-        rec.started = started + off;
-        rec.finished = finished + off;
-        rec.resultBytes = r[i + 5] as number;
+      const slot = this.#slot(t);
+      const log = this.recorder.tasks;
+      if (slot >= 0) {
+        log.started[slot] = started + off;
+        log.finished[slot] = finished + off;
+        log.resultBytes[slot] = Math.abs(r[i + 5] as number);
       }
       if (status === DONE_OK) {
         let v = r[i + 2];
         if (r[i + 5] as number < 0) {
           // Negative size marks a result that carries references.
           v = reviveRefs(v, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag));
-          if (rec) rec.resultBytes = -rec.resultBytes;
         }
-        if (rec) rec.status = "ok";
-        if (t.recSlot >= 0) this.recorder.tasks.release(t.recSlot, t);
+        if (slot >= 0) log.status[slot] = S_OK;
         t.settle(1, v);
       } else if (status === DONE_CANCELLED) {
         this.#fail(
@@ -844,7 +859,7 @@ export class Pool {
       if (!re.some((c) => (c as { name?: string }).name === err.name)) return false;
     }
     t.retriesLeft--;
-    if (t.rec) t.rec.retries++;
+    this.#countRetry(t);
     t.worker = null;
     this.#queue.unshift(t);
     return true;
@@ -865,16 +880,19 @@ export class Pool {
   }
 
   #fail(t: Task, err: Error, status: "error" | "cancelled" | "crashed" = "error"): void {
-    if (t.rec) {
-      t.rec.status = err instanceof TaskCancelledError
-        ? "cancelled"
-        : err instanceof WorkerCrashedError
-        ? "crashed"
-        : status;
-      t.rec.error = `${err.name}: ${err.message}`;
-      if (Number.isNaN(t.rec.finished)) t.rec.finished = performance.now();
+    const slot = this.#slot(t);
+    if (slot >= 0) {
+      const log = this.recorder.tasks;
+      log.status[slot] = err instanceof TaskCancelledError
+        ? S_CANCELLED
+        : err instanceof WorkerCrashedError || status === "crashed"
+        ? S_CRASHED
+        : status === "cancelled"
+        ? S_CANCELLED
+        : S_ERROR;
+      log.error[slot] = `${err.name}: ${err.message}`;
+      if (Number.isNaN(log.finished[slot])) log.finished[slot] = performance.now();
     }
-    if (t.recSlot >= 0) this.recorder.tasks.release(t.recSlot, t);
     t.settle(2, err);
   }
 
@@ -919,7 +937,7 @@ export class Pool {
         if (t.seq < started) {
           if (t.retriesLeft !== 0) {
             t.retriesLeft--;
-            if (t.rec) t.rec.retries++;
+            this.#countRetry(t);
             requeue.push(t);
           } else {
             const tries = t.opts.maxRetries + 1;
@@ -1075,7 +1093,7 @@ export class Pool {
         });
         return;
       }
-      if (e.rec) e.rec.awaited = true;
+      this.markAwaited(e);
       entries.push(e);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1118,7 +1136,7 @@ export class Pool {
       }
       if (ready === entries.length) {
         for (const e of entries) {
-          if (e instanceof Task || e.rec === null) this.#exportValue(e.value);
+          this.#exportValue(e.value);
         }
         reply(true, entries.map((e) => e.value));
       }
