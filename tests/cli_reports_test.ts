@@ -53,13 +53,17 @@ test("cli.ts profile --gantt --timeline --html reports the tasks and writes both
     assert.match(
       out,
       new RegExp(
-        `loops_small\\.ts:${lineOf("EX1")}\\s+get\\(\\)\\s+right\\s+after\\s+\\.remote\\(\\)\\s+in\\s+a\\s+loop`,
+        `loops_small\\.ts:${
+          lineOf("EX1")
+        }\\s+get\\(\\)\\s+right\\s+after\\s+\\.remote\\(\\)\\s+in\\s+a\\s+loop`,
       ),
     );
     assert.match(
       out,
       new RegExp(
-        `loops_small\\.ts:${lineOf("EX3 OTHER")}\\s+4\\s+\`other_func\`\\s+tasks\\s+were\\s+never\\s+awaited`,
+        `loops_small\\.ts:${
+          lineOf("EX3 OTHER")
+        }\\s+4\\s+\`other_func\`\\s+tasks\\s+were\\s+never\\s+awaited`,
       ),
     );
     // Where the files went and how to open the trace.

@@ -112,7 +112,7 @@ test("time() times a block", async () => {
   const c = collect();
   try {
     assert.equal(ray.time("block", () => 7), 7);
-    assert.equal(await ray.time("async block", async () => 8), 8);
+    assert.equal(await ray.time("async block", async () => await Promise.resolve(8)), 8);
     assert.deepEqual(c.records.map((r) => r.name), ["block", "async block"]);
   } finally {
     c.restore();
