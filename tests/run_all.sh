@@ -16,7 +16,7 @@ bun_log=$(mktemp)
 trap 'rm -f "$deno_log" "$bun_log"' EXIT
 
 echo "== deno check"
-deno check mod.ts runtime/worker.ts examples/*.ts tests/runtime_*.ts
+deno check mod.ts cli.ts repl.ts runtime/worker.ts examples/ tests/ bench/ profile/
 check_rc=$?
 
 echo "== deno test"
