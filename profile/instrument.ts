@@ -920,6 +920,12 @@ function lineStarts(source: string): number[] {
   return starts;
 }
 
+/** A function from a character offset of `source` to its 1-based line number. */
+export function lineLookup(source: string): (offset: number) => number {
+  const starts = lineStarts(source);
+  return (offset) => lineIndex(starts, offset) + 1;
+}
+
 function lineIndex(starts: number[], offset: number): number {
   let lo = 0;
   let hi = starts.length - 1;

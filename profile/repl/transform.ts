@@ -12,6 +12,7 @@
  */
 import { parseSync } from "oxc-parser";
 import { transformSync } from "oxc-transform";
+import { lineLookup } from "../instrument.ts";
 
 /** Name of the helper object the generated code calls (`import()`, `import.meta`). */
 export const HELPER = "__rayprofRepl";
@@ -213,7 +214,7 @@ export function compileInput(source: string, options: CompileInputOptions = {}):
   const functions: DefinedFunction[] = [];
   const imports: ImportBinding[] = [];
   const body: Node[] = program.body;
-  const lineOf = lineIndex(source);
+  const lineOf = lineLookup(source);
   const shipping: ShippingProblem[] = [];
   const inner: Edit[] = [];
   const names = new Set([...options.sessionNames ?? [], ...topLevelNames(body)]);
@@ -392,21 +393,6 @@ const FUNCTION_TYPES = new Set([
   "FunctionExpression",
   "ArrowFunctionExpression",
 ]);
-
-function lineIndex(source: string): (offset: number) => number {
-  const starts = [0];
-  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) starts.push(i + 1);
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
-}
 
 function importText(node: Node, source: string): string {
   if (node.importKind === "type") return "";
