@@ -42,6 +42,17 @@ import {
 import { hooks, type WorkerDescription } from "./hooks.ts";
 import { Entry, entryOf, ObjectRef, REF_TAG } from "./object_ref.ts";
 import {
+  F_ACTOR,
+  F_AWAITED,
+  F_DISPATCHED,
+  F_FINISHED,
+  F_PARENT,
+  F_READY,
+  F_RESULT_BYTES,
+  F_RETRIES,
+  F_STARTED,
+  F_STATUS,
+  F_WORKER,
   K_ACTOR_CALL,
   K_ACTOR_CREATE,
   K_TASK,
@@ -379,12 +390,12 @@ export class Pool {
   /** Notes that a task's result was asked for (get, wait, passed on). */
   markAwaited(e: Entry): void {
     const slot = this.#slot(e);
-    if (slot >= 0) this.recorder.tasks.awaited[slot] = 1;
+    if (slot >= 0) this.recorder.tasks.f[slot + F_AWAITED] = 1;
   }
 
   #countRetry(t: Task): void {
     const slot = this.#slot(t);
-    if (slot >= 0) this.recorder.tasks.retries[slot]++;
+    if (slot >= 0) this.recorder.tasks.f[slot + F_RETRIES]++;
   }
 
   /** Registers an entry as known to workers, so their messages can name it by id. */
@@ -427,9 +438,9 @@ export class Pool {
       const kind = actor ? (method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
       const slot = t.slot = log.add(id, name, kind, now, scan.bytes);
       if (slot >= 0) {
-        if (actor) log.actor[slot] = actor.id;
-        if (parent !== undefined) log.parent[slot] = parent;
-        if (hooks().captureCallsites) log.callsite[slot] = def.callsite();
+        if (actor) log.f[slot + F_ACTOR] = actor.id;
+        if (parent !== undefined) log.f[slot + F_PARENT] = parent;
+        if (hooks().captureCallsites) log.setCallsite(slot, def.callsite());
       }
     }
     for (let i = 0; i < args.length; i++) {
@@ -495,7 +506,7 @@ export class Pool {
 
   #ready(t: Task, now: number): void {
     const slot = this.#slot(t);
-    if (slot >= 0) this.recorder.tasks.ready[slot] = now;
+    if (slot >= 0) this.recorder.tasks.f[slot + F_READY] = now;
     if (t.actor) {
       this.#actorReady(t);
       return;
@@ -624,9 +635,10 @@ export class Pool {
     const slot = this.#slot(t);
     if (slot >= 0) {
       const log = this.recorder.tasks;
-      log.dispatched[slot] = now;
-      log.worker[slot] = w.id;
-      log.status[slot] = S_RUNNING;
+      const f = this.recorder.tasks.f;
+      f[slot + F_DISPATCHED] = now;
+      f[slot + F_WORKER] = w.id;
+      f[slot + F_STATUS] = S_RUNNING;
     }
     if (w.batch === null) {
       w.batch = [];
@@ -813,9 +825,10 @@ export class Pool {
       const slot = this.#slot(t);
       const log = this.recorder.tasks;
       if (slot >= 0) {
-        log.started[slot] = started + off;
-        log.finished[slot] = finished + off;
-        log.resultBytes[slot] = Math.abs(r[i + 5] as number);
+        const f = log.f;
+        f[slot + F_STARTED] = started + off;
+        f[slot + F_FINISHED] = finished + off;
+        f[slot + F_RESULT_BYTES] = Math.abs(r[i + 5] as number);
       }
       if (status === DONE_OK) {
         let v = r[i + 2];
@@ -823,7 +836,7 @@ export class Pool {
           // Negative size marks a result that carries references.
           v = reviveRefs(v, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag));
         }
-        if (slot >= 0) log.status[slot] = S_OK;
+        if (slot >= 0) log.f[slot + F_STATUS] = S_OK;
         t.settle(1, v);
       } else if (status === DONE_CANCELLED) {
         this.#fail(
@@ -883,15 +896,15 @@ export class Pool {
     const slot = this.#slot(t);
     if (slot >= 0) {
       const log = this.recorder.tasks;
-      log.status[slot] = err instanceof TaskCancelledError
+      log.f[slot + F_STATUS] = err instanceof TaskCancelledError
         ? S_CANCELLED
         : err instanceof WorkerCrashedError || status === "crashed"
         ? S_CRASHED
         : status === "cancelled"
         ? S_CANCELLED
         : S_ERROR;
-      log.error[slot] = `${err.name}: ${err.message}`;
-      if (Number.isNaN(log.finished[slot])) log.finished[slot] = performance.now();
+      log.setError(slot, `${err.name}: ${err.message}`);
+      if (Number.isNaN(log.f[slot + F_FINISHED])) log.f[slot + F_FINISHED] = performance.now();
     }
     t.settle(2, err);
   }

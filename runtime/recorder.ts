@@ -183,35 +183,42 @@ export const S_PENDING = 0, S_RUNNING = 1, S_OK = 2, S_ERROR = 3, S_CANCELLED = 
 /** Kind codes of {@linkcode TaskLog}. */
 export const K_TASK = 0, K_ACTOR_CALL = 1, K_ACTOR_CREATE = 2;
 
+/** Fields of a record in {@linkcode TaskLog}'s array, and the record's width. */
+export const F_ID = 0,
+  F_SUBMITTED = 1,
+  F_READY = 2,
+  F_DISPATCHED = 3,
+  F_STARTED = 4,
+  F_FINISHED = 5,
+  F_ARG_BYTES = 6,
+  F_RESULT_BYTES = 7,
+  F_PARENT = 8,
+  F_WORKER = 9,
+  F_ACTOR = 10,
+  F_RETRIES = 11,
+  F_STATUS = 12,
+  F_KIND = 13,
+  F_AWAITED = 14,
+  /** 1 when the record has a callsite or an error string. */
+  F_STRINGS = 15,
+  WIDTH = 16;
+
 /**
- * The task records, as a ring of columns (typed arrays) rather than an object per task: recording
- * then allocates nothing per task, which kept it under 5% of the throughput of no-op tasks.
+ * The task records, as a ring in one Float64Array (16 numbers a record) rather than an object per
+ * task: recording then allocates nothing per task and writes one contiguous record.
  * {@linkcode TaskRecord} objects are built only for a snapshot.
  *
- * A writer keeps the slot `add` returned and writes through it only while `ids[slot]` is still
- * its task id: once the ring wraps, the slot belongs to a newer task.
+ * `add` returns the record's offset in `f`. A writer keeps it and writes through it only while
+ * `f[offset + F_ID]` is still its task id (see `at`): once the ring wraps, the record belongs to a
+ * newer task.
  */
 export class TaskLog {
   readonly capacity: number;
   dropped = 0;
   #next = 0;
   #size = 0;
-  #cap = 0; // allocated so far; grows by doubling up to `capacity`
-  ids = new Float64Array(0);
-  submitted = new Float64Array(0);
-  ready = new Float64Array(0);
-  dispatched = new Float64Array(0);
-  started = new Float64Array(0);
-  finished = new Float64Array(0);
-  argBytes = new Float64Array(0);
-  resultBytes = new Float64Array(0);
-  parent = new Float64Array(0);
-  worker = new Int32Array(0);
-  actor = new Int32Array(0);
-  retries = new Int32Array(0);
-  status = new Uint8Array(0);
-  kind = new Uint8Array(0);
-  awaited = new Uint8Array(0);
+  #cap = 0; // records allocated so far; grows by doubling up to `capacity`
+  f = new Float64Array(0);
   name: string[] = [];
   callsite: (string | undefined)[] = [];
   error: (string | undefined)[] = [];
@@ -222,40 +229,13 @@ export class TaskLog {
 
   #grow(): void {
     const cap = Math.min(this.capacity, Math.max(1024, this.#cap * 2));
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.ids = f64(this.ids);
-    this.submitted = f64(this.submitted);
-    this.ready = f64(this.ready);
-    this.dispatched = f64(this.dispatched);
-    this.started = f64(this.started);
-    this.finished = f64(this.finished);
-    this.argBytes = f64(this.argBytes);
-    this.resultBytes = f64(this.resultBytes);
-    this.parent = f64(this.parent);
-    this.worker = i32(this.worker);
-    this.actor = i32(this.actor);
-    this.retries = i32(this.retries);
-    this.status = u8(this.status);
-    this.kind = u8(this.kind);
-    this.awaited = u8(this.awaited);
+    const f = new Float64Array(cap * WIDTH);
+    f.set(this.f);
+    this.f = f;
     this.#cap = cap;
   }
 
-  /** Adds a task submitted at `now`; returns its slot, or -1 when nothing is kept. */
+  /** Adds a task submitted at `now`; returns its record's offset, or -1 when nothing is kept. */
   add(id: number, name: string, kind: number, now: number, argBytes: number): number {
     if (this.capacity === 0) {
       this.dropped++;
@@ -266,54 +246,75 @@ export class TaskLog {
     if (this.#size === this.capacity) this.dropped++;
     else this.#size++;
     this.#next = slot + 1 === this.capacity ? 0 : slot + 1;
-    this.ids[slot] = id;
-    this.submitted[slot] = now;
-    this.ready[slot] = NaN;
-    this.dispatched[slot] = NaN;
-    this.started[slot] = NaN;
-    this.finished[slot] = NaN;
-    this.argBytes[slot] = argBytes;
-    this.resultBytes[slot] = 0;
-    this.parent[slot] = NaN;
-    this.worker[slot] = -1;
-    this.actor[slot] = -1;
-    this.retries[slot] = 0;
-    this.status[slot] = S_PENDING;
-    this.kind[slot] = kind;
-    this.awaited[slot] = 0;
+    const f = this.f;
+    const o = slot * WIDTH;
+    if (f[o + F_STRINGS] === 1) {
+      this.callsite[slot] = undefined;
+      this.error[slot] = undefined;
+    }
+    f[o + F_ID] = id;
+    f[o + F_SUBMITTED] = now;
+    f[o + F_READY] = NaN;
+    f[o + F_DISPATCHED] = NaN;
+    f[o + F_STARTED] = NaN;
+    f[o + F_FINISHED] = NaN;
+    f[o + F_ARG_BYTES] = argBytes;
+    f[o + F_RESULT_BYTES] = 0;
+    f[o + F_PARENT] = NaN;
+    f[o + F_WORKER] = -1;
+    f[o + F_ACTOR] = -1;
+    f[o + F_RETRIES] = 0;
+    f[o + F_STATUS] = S_PENDING;
+    f[o + F_KIND] = kind;
+    f[o + F_AWAITED] = 0;
+    f[o + F_STRINGS] = 0;
     this.name[slot] = name;
-    this.callsite[slot] = undefined;
-    this.error[slot] = undefined;
-    return slot;
+    return o;
   }
 
-  /** `slot` if it still holds task `id`, else -1. */
-  at(slot: number, id: number): number {
-    return slot >= 0 && this.ids[slot] === id ? slot : -1;
+  /** `offset` if it still holds task `id`, else -1. */
+  at(offset: number, id: number): number {
+    return offset >= 0 && this.f[offset + F_ID] === id ? offset : -1;
   }
 
-  /** The record in `slot`, as an object. */
+  /** Sets the callsite of the record at `offset`. */
+  setCallsite(offset: number, callsite: string | undefined): void {
+    this.callsite[offset / WIDTH] = callsite;
+    this.f[offset + F_STRINGS] = 1;
+  }
+
+  /** Sets the error of the record at `offset`. */
+  setError(offset: number, error: string): void {
+    this.error[offset / WIDTH] = error;
+    this.f[offset + F_STRINGS] = 1;
+  }
+
+  /** The record in ring slot `i`, as an object. */
   record(i: number): TaskRecord {
+    const f = this.f;
+    const o = i * WIDTH;
     const r: TaskRecord = {
-      id: this.ids[i],
+      id: f[o + F_ID],
       name: this.name[i],
-      kind: KINDS[this.kind[i]],
-      worker: this.worker[i],
-      submitted: this.submitted[i],
-      ready: this.ready[i],
-      dispatched: this.dispatched[i],
-      started: this.started[i],
-      finished: this.finished[i],
-      argBytes: this.argBytes[i],
-      resultBytes: this.resultBytes[i],
-      status: STATUSES[this.status[i]],
-      awaited: this.awaited[i] === 1,
-      retries: this.retries[i],
+      kind: KINDS[f[o + F_KIND]],
+      worker: f[o + F_WORKER],
+      submitted: f[o + F_SUBMITTED],
+      ready: f[o + F_READY],
+      dispatched: f[o + F_DISPATCHED],
+      started: f[o + F_STARTED],
+      finished: f[o + F_FINISHED],
+      argBytes: f[o + F_ARG_BYTES],
+      resultBytes: f[o + F_RESULT_BYTES],
+      status: STATUSES[f[o + F_STATUS]],
+      awaited: f[o + F_AWAITED] === 1,
+      retries: f[o + F_RETRIES],
     };
-    if (this.actor[i] >= 0) r.actor = this.actor[i];
-    if (!Number.isNaN(this.parent[i])) r.parent = this.parent[i];
-    if (this.callsite[i] !== undefined) r.callsite = this.callsite[i];
-    if (this.error[i] !== undefined) r.error = this.error[i];
+    if (f[o + F_ACTOR] >= 0) r.actor = f[o + F_ACTOR];
+    if (!Number.isNaN(f[o + F_PARENT])) r.parent = f[o + F_PARENT];
+    if (f[o + F_STRINGS] === 1) {
+      if (this.callsite[i] !== undefined) r.callsite = this.callsite[i];
+      if (this.error[i] !== undefined) r.error = this.error[i];
+    }
     return r;
   }
 
@@ -324,7 +325,7 @@ export class TaskLog {
     let i = this.#next;
     for (let k = 0; k < this.#size; k++) {
       i = i === 0 ? cap - 1 : i - 1;
-      if (since !== undefined && this.submitted[i] < since) break;
+      if (since !== undefined && this.f[i * WIDTH + F_SUBMITTED] < since) break;
       out.push(this.record(i));
     }
     return out.reverse();
@@ -336,7 +337,9 @@ export class TaskLog {
   }
 
   clear(): void {
-    this.ids.fill(0);
+    this.f.fill(0);
+    this.callsite = [];
+    this.error = [];
     this.#next = 0;
     this.#size = 0;
     this.dropped = 0;
