@@ -634,7 +634,6 @@ export class Pool {
     }
     const slot = this.#slot(t);
     if (slot >= 0) {
-      const log = this.recorder.tasks;
       const f = this.recorder.tasks.f;
       f[slot + F_DISPATCHED] = now;
       f[slot + F_WORKER] = w.id;
