@@ -1,0 +1,48 @@
+/**
+ * Cost of task recording: 200,000 pipelined no-op tasks on 2 workers with recording on and off,
+ * alternating in one process (8 rounds), medians per task. The time of `.remote()` alone is shown
+ * beside the total, since recording writes at submission, dispatch and completion.
+ *
+ *   deno run -A bench/recording_ab.ts      bun bench/recording_ab.ts      (CAPACITY=8192 to vary)
+ *
+ * @module
+ */
+import process from "node:process";
+import * as ray from "../mod.ts";
+
+/** The task whose cost is all overhead. */
+export const noop = ray.remote(function noop() {});
+
+if (import.meta.main) {
+  const N = 200_000;
+  const capacity = Number(process.env.CAPACITY ?? 100_000);
+  const res: Record<string, { submit: number[]; total: number[] }> = {
+    on: { submit: [], total: [] },
+    off: { submit: [], total: [] },
+  };
+  for (let round = 0; round < 8; round++) {
+    for (const mode of round % 2 ? ["on", "off"] : ["off", "on"]) {
+      ray.init({ numCpus: 2, recording: { enabled: mode === "on", capacity } });
+      await ray.get(Array.from({ length: 2000 }, () => noop.remote()));
+      const t0 = performance.now();
+      const refs = new Array(N);
+      for (let i = 0; i < N; i++) refs[i] = noop.remote();
+      const t1 = performance.now();
+      await ray.get(refs);
+      const t2 = performance.now();
+      res[mode].submit.push((t1 - t0) * 1000 / N);
+      res[mode].total.push((t2 - t0) * 1000 / N);
+      await ray.shutdown();
+    }
+  }
+  const med = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1];
+  const runtime = "Bun" in globalThis ? "bun" : "deno";
+  for (const m of ["on", "off"]) {
+    console.log(
+      `${runtime} recording ${m.padEnd(3)}  .remote() ${med(res[m].submit).toFixed(3)} µs/task` +
+        `  total ${med(res[m].total).toFixed(3)} µs/task`,
+    );
+  }
+  const cost = med(res.on.total) / med(res.off.total) - 1;
+  console.log(`recording cost: ${(cost * 100).toFixed(1)}% of no-op task time (target ≤ 5%)`);
+}
