@@ -1,9 +1,10 @@
 /**
  * Cost of task recording: 200,000 pipelined no-op tasks on 2 workers with recording on and off,
- * alternating in one process (8 rounds), medians per task. The time of `.remote()` alone is shown
+ * alternating in one process (12 rounds, a full GC before each), medians per task. The time of `.remote()` alone is shown
  * beside the total, since recording writes at submission, dispatch and completion.
  *
- *   deno run -A bench/recording_ab.ts      bun bench/recording_ab.ts      (CAPACITY=8192 to vary)
+ *   deno run -A --v8-flags=--expose-gc bench/recording_ab.ts      bun bench/recording_ab.ts
+ *   (CAPACITY=8192 to vary the ring's size)
  *
  * @module
  */
@@ -13,6 +14,13 @@ import * as ray from "../mod.ts";
 /** The task whose cost is all overhead. */
 export const noop = ray.remote(function noop() {});
 
+/** A full collection between rounds, so one round's garbage is not charged to the next. */
+function collectGarbage(): void {
+  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  if (g.Bun) g.Bun.gc(true);
+  else g.gc?.();
+}
+
 if (import.meta.main) {
   const N = 200_000;
   const capacity = Number(process.env.CAPACITY ?? 100_000);
@@ -20,8 +28,9 @@ if (import.meta.main) {
     on: { submit: [], total: [] },
     off: { submit: [], total: [] },
   };
-  for (let round = 0; round < 8; round++) {
+  for (let round = 0; round < 12; round++) {
     for (const mode of round % 2 ? ["on", "off"] : ["off", "on"]) {
+      collectGarbage();
       ray.init({ numCpus: 2, recording: { enabled: mode === "on", capacity } });
       await ray.get(Array.from({ length: 2000 }, () => noop.remote()));
       const t0 = performance.now();
