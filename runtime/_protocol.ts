@@ -31,6 +31,9 @@ export const DONE_OK = 0;
 export const DONE_ERROR = 1;
 export const DONE_CANCELLED = 2;
 
+/** Ids of objects made inside worker n are n * ID_SPAN + k, unique without asking the driver. */
+export const ID_SPAN = 4294967296;
+
 /** Entries per task in a "run" batch. */
 export const RUN_STRIDE = 4;
 /** Entries per task in a "done" batch: id, status, value, started, finished, resultBytes. */

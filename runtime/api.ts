@@ -725,7 +725,7 @@ function blockedSpan(kind: "get" | "wait", entries: Entry[]): () => void {
   const p = state().pool;
   if (!p || !p.recorder.enabled) return () => {};
   const start = performance.now();
-  const callsite = hooks().captureCallsites ? captureSite() : undefined;
+  const callsite = hooks().captureCallsites ? captureCallsite() : undefined;
   return () => {
     const taskIds: number[] = [];
     for (const e of entries) if (e instanceof Task) taskIds.push(e.id);
@@ -733,10 +733,6 @@ function blockedSpan(kind: "get" | "wait", entries: Entry[]): () => void {
     if (!callsite) delete span.callsite;
     p.recorder.spans.push(span);
   };
-}
-
-function captureSite(): string | undefined {
-  return captureCallsite();
 }
 
 /**
@@ -755,7 +751,6 @@ export function get<const R extends readonly ObjectRef<unknown>[]>(
 export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
   const single = !Array.isArray(refs);
   const list = single ? [refs] : refs as unknown[];
-  const what = single ? "get" : "get";
   if (single && !(refs instanceof ObjectRef)) {
     return Promise.reject(
       new TypeError(
@@ -786,7 +781,7 @@ export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
   }
   let entries: Entry[];
   try {
-    entries = entriesOf(what, list);
+    entries = entriesOf("get", list);
   } catch (e) {
     return Promise.reject(e);
   }

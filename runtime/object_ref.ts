@@ -65,11 +65,6 @@ export class ObjectRef<T = unknown> {
     return ref.#entry;
   }
 
-  /** @internal */
-  static bind(ref: ObjectRef<unknown>, entry: Entry): void {
-    ref.#entry = entry;
-  }
-
   /** The object's id. */
   get id(): number {
     return this.__rayprofRef;
@@ -91,14 +86,4 @@ export class ObjectRef<T = unknown> {
 /** @internal The entry behind a reference (driver side), if any. */
 export function entryOf(ref: ObjectRef<unknown>): Entry | undefined {
   return ObjectRef.entryOf(ref);
-}
-
-/** @internal Attaches an entry to a reference. */
-export function bindEntry(ref: ObjectRef<unknown>, entry: Entry): void {
-  ObjectRef.bind(ref, entry);
-}
-
-/** True if `v` is an ObjectRef. */
-export function isObjectRef(v: unknown): v is ObjectRef<unknown> {
-  return v instanceof ObjectRef;
 }

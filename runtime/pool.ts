@@ -276,7 +276,6 @@ const DEPTH_WINDOW_MS = 1;
 const MAX_DEPTH = 256;
 /** Expected run time of a task whose function has not run yet: treated as long. */
 const UNKNOWN_MS = 1e9;
-const ID_SPAN = 4294967296; // ids made inside worker n are n * 2^32 + k
 
 /** The engine: object table, queue, workers. */
 export class Pool {
@@ -1260,21 +1259,20 @@ export class Pool {
     if (this.closed) return;
     this.closed = true;
     if (this.#memTimer !== undefined) clearInterval(this.#memTimer);
-    const err = new RuntimeShutdownError("Cannot complete the task as the runtime was shut down");
     const workers = this.#workers.slice();
-    // Fail everything pending first, so no caller waits on collection.
-    for (const t of this.#queue.drain()) this.#fail(t, shutdownError(t, err));
-    // Tasks waiting for arguments fail with the tasks they wait for (below).
+    // Fail everything pending first, so no caller waits on collection. Tasks waiting for
+    // arguments fail with the tasks they wait for.
+    for (const t of this.#queue.drain()) this.#fail(t, shutdownError(t));
     for (const w of workers) {
-      for (const t of w.inflight.values()) this.#fail(t, shutdownError(t, err));
+      for (const t of w.inflight.values()) this.#fail(t, shutdownError(t));
       w.inflight.clear();
-      for (const a of this.#actors.values()) {
-        for (const t of a.pending) this.#fail(t, shutdownError(t, err));
-        a.pending = [];
-        a.dead ??= new ActorDiedError(
-          `Actor '${a.name}' (id ${a.id}) is gone: the runtime was shut down`,
-        );
-      }
+    }
+    for (const a of this.#actors.values()) {
+      for (const t of a.pending) this.#fail(t, shutdownError(t));
+      a.pending = [];
+      a.dead ??= new ActorDiedError(
+        `Actor '${a.name}' (id ${a.id}) is gone: the runtime was shut down`,
+      );
     }
     const collected = hooks().collected;
     if (collected.size > 0) {
@@ -1311,7 +1309,7 @@ export class Pool {
   }
 }
 
-function shutdownError(t: Task, _err: Error): Error {
+function shutdownError(t: Task): Error {
   return new RuntimeShutdownError(
     `Cannot complete '${t.name}' (id ${t.id}) as the runtime was shut down`,
   );
@@ -1325,5 +1323,3 @@ function scanSafe(v: unknown, out: { bytes: number; refs: boolean }): void {
 
 /** Worker threads alive in this process, across pools (for leak tests). */
 export let liveWorkerCount = 0;
-
-export { ID_SPAN };

@@ -17,6 +17,7 @@ import {
   FLAG_REFS,
   type FnDef,
   type FromWorker,
+  ID_SPAN,
   jsonExact,
   RUN_STRIDE,
   type ToWorker,
@@ -30,7 +31,6 @@ import { type RemoteErrorInfo, reviveError } from "./errors.ts";
 const init = rawData as WorkerInit;
 const port = parentPort!;
 const counter = new Int32Array(init.counter);
-const ID_SPAN = 4294967296;
 
 function post(msg: FromWorker): void {
   port.postMessage(msg);
