@@ -62,6 +62,27 @@ export function median(xs) {
 }
 
 /**
+ * Times each function `rounds` times, interleaved so that drift in machine load hits all alike,
+ * after one warm-up call each; returns each function's median in ms.
+ * @param {(() => void)[]} fs
+ * @param {number} rounds
+ * @returns {number[]}
+ */
+export function timeAll(fs, rounds) {
+  for (const f of fs) f();
+  /** @type {number[][]} */
+  const out = fs.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    fs.forEach((f, i) => {
+      const t0 = performance.now();
+      f();
+      out[i].push(performance.now() - t0);
+    });
+  }
+  return out.map(median);
+}
+
+/**
  * Runs the garbage collector if the host lets us (Deno/Node with --expose-gc, Bun always).
  * @returns {boolean} whether a collection ran
  */

@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { FuncCollector } from "../profile/func_collector.ts";
 import { instrument } from "../profile/instrument.ts";
+import { timeAll } from "./_util.mjs";
 
 const RUNTIME = "Bun" in globalThis ? "bun" : "deno";
 const arg = (name: string, fallback: number) => {
@@ -42,25 +43,6 @@ export function fib(n: number): number {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
 }
 `;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-/** Times each function ROUNDS times, interleaved so that drift in machine load hits all alike. */
-function timeAll(fs: (() => void)[]): number[] {
-  for (const f of fs) f(); // warm up
-  const out: number[][] = fs.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) {
-    fs.forEach((f, i) => {
-      const t0 = performance.now();
-      f();
-      out[i].push(performance.now() - t0);
-    });
-  }
-  return out.map(median);
-}
 
 interface Mod {
   calls(n: number): number;
@@ -110,7 +92,7 @@ try {
     () => void (sink += plain.fib(FIB)),
     () => void (sink += counts.fib(FIB)),
     () => void (logged.clearEvents(), sink += events.fib(FIB)),
-  ]);
+  ], ROUNDS);
   const ns = (ms: number, n: number) => (ms * 1e6) / n;
   const nowNs = ns(nowMs, N);
   const perEvent = (ms: number) => ns(ms - plainMs, 2 * N); // an entry and an exit per call

@@ -17,6 +17,7 @@ import { pathToFileURL } from "node:url";
 import { LineCollector } from "../profile/collector.ts";
 import { startTickClock } from "../profile/clock.ts";
 import { instrument } from "../profile/instrument.ts";
+import { timeAll } from "./_util.mjs";
 
 const RUNTIME = "Bun" in globalThis ? "bun" : "deno";
 const N = 2_000_000;
@@ -32,26 +33,7 @@ export function hot(n: number): number {
 }
 `;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
 const ROUNDS = 9;
-
-/** Times each function ROUNDS times, interleaved so that drift in machine load hits all alike. */
-function timeAll(fs: (() => void)[]): number[] {
-  for (const f of fs) f(); // warm up
-  const out: number[][] = fs.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) {
-    fs.forEach((f, i) => {
-      const t0 = performance.now();
-      f();
-      out[i].push(performance.now() - t0);
-    });
-  }
-  return out.map(median);
-}
 
 const dir = mkdtempSync(join(tmpdir(), "rayprof-bench-"));
 let k = 0;
@@ -93,7 +75,7 @@ try {
     () => void plain(N),
     () => void exactHot(N),
     () => void sampleHot(N),
-  ]);
+  ], ROUNDS);
   clock.stop();
   const runs = ROUNDS + 1;
   const events = exact.snapshot().functions[0].lines.reduce((s, l) => s + l.hits, 0) / runs;
