@@ -13,8 +13,12 @@ export interface WorkerContext {
   post(msg: FromWorker): void;
   /** Functions and classes registered by `remote()` while user modules load, by "url#key". */
   registry: Map<string, unknown>;
-  /** URL of the module being imported to find a function, or null. */
-  importing: string | null;
+  /**
+   * URLs of the modules being imported to find functions. A set, not one URL: imports overlap
+   * (a worker is taught several modules at once), and a module's `remote()` calls must register
+   * even when another import finished first.
+   */
+  importing: Set<string>;
   /** Allocates an object id that is unique across threads. */
   nextId(): number;
   /** Asks the driver for the values of `ids` (or, with numReturns, which are ready). */

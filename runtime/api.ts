@@ -339,7 +339,7 @@ function definition(f: AnyFn | AnyClass, name: string, cls: boolean): Omit<FnDef
   const url = site?.url ?? "unknown:";
   const key = site ? siteKey(url, site.line, site.column) : "0:0#0";
   const ctx = workerContext();
-  if (ctx && ctx.importing !== null) ctx.registry.set(`${url}#${key}`, f);
+  if (ctx && ctx.importing.size !== 0) ctx.registry.set(`${url}#${key}`, f);
   let src: string;
   try {
     src = Function.prototype.toString.call(f);
@@ -442,10 +442,16 @@ function submitFromWorker(
   method?: string,
 ): ObjectRef<unknown> {
   const ctx = workerContext()!;
-  if (ctx.importing !== null) {
-    throw new RayError(
-      `Cannot ${what} while a worker imports ${ctx.importing} to find a remote function: guard the script's entry point with \`if (import.meta.main) { ... }\``,
-    );
+  // A module that submits tasks from its top level while a worker imports it to find a function
+  // would start its whole program again in every worker. Only the module's own top-level code is
+  // refused: a running task may submit while the worker imports some other module.
+  if (ctx.importing.size !== 0) {
+    const url = callerFrame()?.url;
+    if (url !== undefined && ctx.importing.has(url)) {
+      throw new RayError(
+        `Cannot ${what} while a worker imports ${url} to find a remote function: guard the script's entry point with \`if (import.meta.main) { ... }\``,
+      );
+    }
   }
   const scan = scanArgs(what, args, null);
   const id = ctx.nextId();

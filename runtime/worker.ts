@@ -46,7 +46,7 @@ const ctx: WorkerContext = {
   kind: init.kind,
   post,
   registry: new Map(),
-  importing: null,
+  importing: new Set(),
   nextId: () => init.id * ID_SPAN + nextLocal++,
   request(ids, timeout, numReturns) {
     const req = nextReq++;
@@ -110,11 +110,11 @@ async function importModule(url: string): Promise<unknown> {
   let p = imported.get(url);
   if (!p) {
     p = (async () => {
-      ctx.importing = url;
+      ctx.importing.add(url);
       try {
         return await import(url);
       } finally {
-        ctx.importing = null;
+        ctx.importing.delete(url);
       }
     })();
     imported.set(url, p);
@@ -158,7 +158,7 @@ function resolveFn(fid: number): Promise<unknown> {
         if (found) return found;
       }
       try {
-        return shipped(def, evaluate(def));
+        return shipped(def, evaluate(def), importError);
       } catch (e) {
         if (importError) {
           throw new TypeError(
@@ -177,13 +177,16 @@ function resolveFn(fid: number): Promise<unknown> {
 }
 
 /** Wraps a function evaluated from source so a missing outer variable gets an explanation. */
-function shipped(def: FnDef, fn: unknown): unknown {
+function shipped(def: FnDef, fn: unknown, importError: unknown): unknown {
   if (def.cls) return fn;
   const f = fn as (...a: unknown[]) => unknown;
+  const why = importError === undefined
+    ? "it is not defined at the top level of a module file"
+    : `importing its module ${def.url} failed (${(importError as Error)?.message ?? importError})`;
   const explain = (e: unknown): never => {
     if (e instanceof ReferenceError) {
       e.message +=
-        ` (remote function '${def.name}' was sent as source text because it is not defined at the top level of a module file, so it can only use its own parameters and globals)`;
+        ` (remote function '${def.name}' was sent as source text because ${why}, so it can only use its own parameters and globals)`;
     }
     throw e;
   };

@@ -59,6 +59,28 @@ test("functions with no module file behind them are shipped as source; closures 
   );
 });
 
+test("a worker importing two modules at once registers the functions of both", async () => {
+  const ray = await import("../mod.ts");
+  const { slowScaled } = await import("./fixtures/runtime/slow_module.ts");
+  const { quickAdd } = await import("./fixtures/runtime/quick_module.ts");
+  await ray.shutdown();
+  ray.init({ numCpus: 1 });
+  try {
+    // One worker gets both definitions in one batch: the quick module's import ends while the
+    // slow one still waits at its top-level await, before its remote() calls run.
+    const refs = [slowScaled.remote(3), quickAdd.remote(1)];
+    assert.deepEqual(await ray.get(refs, { timeout: 20_000 }), [21, 101]);
+  } finally {
+    await ray.shutdown();
+  }
+});
+
+test("a script without an import.meta.main guard runs once, not again in each worker", async () => {
+  const r = await run("tests/fixtures/runtime/unguarded.ts", [], 30_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "result 42\n");
+});
+
 test("1,000 init/shutdown cycles and 100,000 tasks: no leaked workers or timers, no lost result", async () => {
   const r = await run("tests/fixtures/runtime/cycles.ts", ["1000", "100000"], 120_000);
   assert.equal(r.code, 0, r.stderr);
