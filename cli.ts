@@ -46,6 +46,9 @@ Choosing what to profile (kernprof's @profile):
 
 Timing:
   --sample              Low-overhead mode: exact hit counts, times from a 50 µs shared clock
+  --no-cache            Instrument every module afresh: do not read or write the cache of
+                        instrumented modules (~/.cache/rayprof, $XDG_CACHE_HOME/rayprof or
+                        $RAYPROF_CACHE_DIR; RAYPROF_NO_CACHE=1 also turns it off)
 
 Output:
   -u, --unit SECONDS    Output unit of the report (default 1e-6)
@@ -122,7 +125,9 @@ const defaultIO: CliIO = {
   stdout: (t) => write(1, t),
   stderr: (t) => write(2, t),
   get isTTY() {
-    return Boolean(process.stdout.isTTY);
+    // Deno's own check is free; touching process.stdout costs 5-15 ms (it builds the stream).
+    const deno = (globalThis as { Deno?: { stdout: { isTerminal(): boolean } } }).Deno;
+    return deno ? deno.stdout.isTerminal() : Boolean(process.stdout.isTTY);
   },
 };
 
@@ -166,6 +171,7 @@ const PROFILE_OPTIONS = {
   func: { type: "string", multiple: true },
   module: { type: "string", multiple: true },
   sample: { type: "boolean" },
+  "no-cache": { type: "boolean" },
   unit: { type: "string", short: "u" },
   "skip-zero": { type: "boolean", short: "z" },
   summarize: { type: "boolean" },
@@ -192,9 +198,11 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   }
   if (split.script === undefined) throw new UsageError("Missing SCRIPT: 'cli.ts profile SCRIPT'");
   const unit = parseUnit(values.unit);
-  const color = io.isTTY && !process.env.NO_COLOR;
+  // Asked only when something is printed: the TTY check costs start-up time under Bun.
+  const color = () => io.isTTY && !process.env.NO_COLOR;
   const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
-  // The profiler (and its parser) is loaded only for this command.
+  // The profiler (and its parser) is loaded only for this command; what only some runs need
+  // (reports, the function profiler's tables) only when they need it.
   const { profileScript } = await import("./profile/session.ts");
   const { saveLineStatsSync } = await import("./profile/line_stats.ts");
   const { showText } = await import("./profile/report.ts");
@@ -207,9 +215,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const functions = values.functions || values.sort !== undefined || values["per-worker"] ||
     values.speedscope !== undefined;
   const sort = values.sort?.flatMap((s) => s.split(",")) ?? ["cumulative"];
-  const { afterFunctionProfile, formatFunctionProfile, toFunctionProfileRows } = await import(
-    "./profile/func_profile.ts"
-  );
+  const funcProfile = functions ? await import("./profile/func_profile.ts") : undefined;
   if (functions) {
     const { resolveSortKey } = await import("./profile/func_stats.ts");
     try {
@@ -230,7 +236,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       unit,
       skipZero: values["skip-zero"],
       summarize: values.summarize,
-      color,
+      color: color(),
       cwd: process.cwd(),
     });
   // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
@@ -242,6 +248,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     select: values.module ? { ...select, all: true } : select,
     selectIn,
     sample: values.sample,
+    cache: !values["no-cache"],
     ...(functions ? { functions: { events: values.speedscope !== undefined } } : {}),
     onEarlyExit(r) {
       // The process is ending (exit() or an uncaught error): write and show what there is.
@@ -252,8 +259,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
           io.stderr(`Wrote profile results to ${output}\n`);
         }
         // Synchronous to the end (no --speedscope file: its write could not finish).
-        if (r.functions && !values.quiet) {
-          io.stdout("\n" + formatFunctionProfile(r.functions, functionOptions).text);
+        if (r.functions && funcProfile && !values.quiet) {
+          io.stdout("\n" + funcProfile.formatFunctionProfile(r.functions, functionOptions).text);
         }
       } catch (error) {
         io.stderr(`error: Cannot save the profile results: ${(error as Error).message}\n`);
@@ -275,24 +282,32 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     if (!values.quiet) io.stdout("\n" + report(result.stats));
     io.stderr(`Wrote profile results to ${output}\n`);
   }
-  const functionProfile = result.functions
-    ? afterFunctionProfile(result.functions, functionOptions)
+  const functionProfile = result.functions && funcProfile
+    ? funcProfile.afterFunctionProfile(result.functions, functionOptions)
     : undefined;
-  const { afterProfiledRun } = await import("./profile/reports.ts");
-  const tasks = await afterProfiledRun(result.recording, {
-    timeline: values.timeline,
-    gantt: values.gantt,
-    html: values.html,
-    diagnostics: !values.quiet,
-    color,
-    width: io.isTTY ? process.stdout.columns ?? 80 : 100,
-    cwd: process.cwd(),
-    title: basename(split.script),
-    lineStats: result.stats,
-    ...(functionProfile ? { functions: toFunctionProfileRows(functionProfile.stats) } : {}),
-    generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
-  });
-  if (tasks.text) io.stdout("\n" + tasks.text);
+  const rec = result.recording;
+  const hasTasks = rec !== undefined && (rec.tasks.length > 0 || rec.spans.length > 0);
+  // The reports (diagnostics, Gantt, trace, HTML) have nothing to do for a quiet run without
+  // tasks and files to write, so their modules are not loaded then.
+  if (values.timeline || values.gantt || values.html || (hasTasks && !values.quiet)) {
+    const { afterProfiledRun } = await import("./profile/reports.ts");
+    const tasks = await afterProfiledRun(rec, {
+      timeline: values.timeline,
+      gantt: values.gantt,
+      html: values.html,
+      diagnostics: !values.quiet,
+      color: color(),
+      width: io.isTTY ? process.stdout.columns ?? 80 : 100,
+      cwd: process.cwd(),
+      title: basename(split.script),
+      lineStats: result.stats,
+      ...(functionProfile && funcProfile
+        ? { functions: funcProfile.toFunctionProfileRows(functionProfile.stats) }
+        : {}),
+      generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
+    });
+    if (tasks.text) io.stdout("\n" + tasks.text);
+  }
   // REPORTS: --functions/--speedscope go here.
   if (functionProfile) io.stdout("\n" + functionProfile.text);
   return code;

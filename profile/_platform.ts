@@ -31,16 +31,28 @@ const BUN_REWRITERS = Symbol.for("rayprof.bunRewriters");
 /** File names the loader looks at. */
 export const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
 
+/** Options for {@linkcode registerLoader}. */
+export interface RegisterLoaderOptions {
+  /**
+   * `rewrite` already returns what the runtime runs (under Deno: JavaScript, e.g. from
+   * {@linkcode toJavaScript}), so the hook passes it on as it is and oxc-transform is not loaded.
+   * @default {false}
+   */
+  transpiled?: boolean;
+}
+
 /**
  * Hooks module loading in this thread so local modules pass through `rewrite` before they run.
  *
  * @param rewrite Called with each local module's path and original text.
  * @param accept Whether a path is to be rewritten at all (checked before reading it).
+ * @param options Whether `rewrite` returns code ready to run.
  * @returns A function that removes the hook (modules already loaded stay instrumented).
  */
 export async function registerLoader(
   rewrite: ModuleRewriter,
   accept: (path: string) => boolean,
+  options: RegisterLoaderOptions = {},
 ): Promise<() => void> {
   if (RUNTIME === "bun") {
     // Bun takes the first plugin whose filter matches and requires it to return contents, so one
@@ -78,8 +90,7 @@ export async function registerLoader(
     });
     return remove;
   }
-  const { transformSync } = await import("oxc-transform");
-  transform = transformSync;
+  if (!options.transpiled) await loadTransform();
   const { registerHooks } = await import("node:module");
   // deno-lint-ignore no-explicit-any
   const handle = (registerHooks as any)({
@@ -91,13 +102,22 @@ export async function registerLoader(
       const original = readFileSync(path, "utf8");
       const code = rewrite(path, original);
       if (code === null) return nextLoad(url, context);
-      return { format: "module", source: toJavaScript(path, code, original), shortCircuit: true };
+      const source = options.transpiled ? code : toJavaScript(path, code, original);
+      return { format: "module", source, shortCircuit: true };
     },
   });
   return () => handle?.deregister?.();
 }
 
 let transform: typeof import("oxc-transform").transformSync | undefined;
+
+/**
+ * Loads oxc-transform now, so that {@linkcode toJavaScript} can run inside a Deno import hook
+ * (where `require()` cannot load it). Only Deno needs it: Bun takes TypeScript.
+ */
+export async function loadTransform(): Promise<void> {
+  if (RUNTIME === "deno") transform ??= (await import("oxc-transform")).transformSync;
+}
 
 /**
  * Transpiles instrumented TypeScript to JavaScript with an inline source map back to the file,

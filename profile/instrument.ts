@@ -20,7 +20,8 @@
  * @module
  */
 
-import { parseSync, rawTransferSupported } from "oxc-parser";
+import { createRequire } from "node:module";
+import type * as OxcParser from "oxc-parser";
 import type { FunctionInfo } from "./collector.ts";
 import type { FuncSite } from "./func_collector.ts";
 
@@ -186,6 +187,27 @@ interface Insertion {
 
 let RAW_OPTIONS: Record<string, boolean> = {};
 
+// The parser costs 10-20 ms to load, which a run whose instrumented modules all come from the
+// cache (`_instrument_cache.ts`) never pays.
+let oxc: typeof OxcParser | undefined;
+
+/**
+ * Loads the parser now, so that {@linkcode instrument} can run where a synchronous `require()`
+ * cannot load it (inside a Deno import hook). Elsewhere `instrument` loads it on first use.
+ */
+export async function loadParser(): Promise<void> {
+  oxc ??= await import("oxc-parser");
+}
+
+/** Whether the parser is loaded. */
+export function parserLoaded(): boolean {
+  return oxc !== undefined;
+}
+
+function parser(): typeof OxcParser {
+  return oxc ??= createRequire(import.meta.url)("oxc-parser");
+}
+
 /**
  * Switches parsing to oxc's raw transfer where the runtime supports it (Deno): the tree comes
  * over through shared memory, about twice as fast for big sources, for a one-time cost of
@@ -195,6 +217,7 @@ let RAW_OPTIONS: Record<string, boolean> = {};
  * @returns Whether raw transfer is now in use.
  */
 export function useFastParser(): boolean {
+  const { parseSync, rawTransferSupported } = parser();
   if (!rawTransferSupported()) return false;
   // (The option is experimental: not in the package's types.)
   RAW_OPTIONS = { experimentalRawTransfer: true };
@@ -230,7 +253,7 @@ const MARKER_NAMES = new Set(["profile"]);
 export function instrument(source: string, options: InstrumentOptions): InstrumentResult {
   const file = options.file;
   const lang = langOf(file);
-  const parsed = parseSync(file, source, {
+  const parsed = parser().parseSync(file, source, {
     lang,
     sourceType: "module",
     preserveParens: true,

@@ -13,10 +13,26 @@ import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
 import { FuncCollector, type FuncCollectorOptions } from "./func_collector.ts";
-import { instrument, InstrumentError, type Selection } from "./instrument.ts";
-import { registerLoader, RUNTIME, SCRIPT_EXTENSION } from "./_platform.ts";
+import {
+  instrument,
+  InstrumentError,
+  type InstrumentOptions,
+  InstrumentSyntaxError,
+  loadParser,
+  MarkerError,
+  parserLoaded,
+  type Selection,
+} from "./instrument.ts";
+import {
+  loadTransform,
+  registerLoader,
+  RUNTIME,
+  SCRIPT_EXTENSION,
+  toJavaScript,
+} from "./_platform.ts";
+import { type CachedModule, hash, InstrumentCache } from "./_instrument_cache.ts";
 
-export { toJavaScript } from "./_platform.ts";
+export { toJavaScript };
 
 /** Options for {@linkcode startLineProfiling}. */
 export interface LineProfilingOptions {
@@ -40,6 +56,13 @@ export interface LineProfilingOptions {
   clock?: LineCollectorOptions;
   /** Also run the function profiler (every function of the instrumented modules). */
   functions?: FuncCollectorOptions;
+  /**
+   * Keep instrumented modules in this cache directory and reuse them while their text and
+   * options are unchanged (see `_instrument_cache.ts`). `scope` names the list of modules a run
+   * loads (e.g. the entry script and the kind of thread): a run whose list is all cached starts
+   * without loading the parser.
+   */
+  cache?: { dir: string; scope?: string };
 }
 
 /** The instrumentation of this thread. */
@@ -114,11 +137,19 @@ export async function startLineProfiling(
     ? selectIn
     : (path: string) => !selectIn?.length || selectIn.includes(path);
   const include = options.include ?? (() => true);
-  state.stop = await registerLoader((path, source) => {
-    const select = inScope(path) ? options.select : undefined;
-    let r;
-    try {
-      r = instrument(source, {
+  const cache = options.cache
+    ? InstrumentCache.open(options.cache.dir, options.cache.scope)
+    : undefined;
+  // Under Deno the hook cannot load the parser or the transpiler itself (require() fails inside
+  // it), so they are loaded now unless every module the last run loaded is cached.
+  if (!cache?.predictHits()) {
+    await loadParser();
+    await loadTransform();
+  }
+  state.stop = await registerLoader(
+    (path, source) => {
+      const select = inScope(path) ? options.select : undefined;
+      const instrumentOptions: InstrumentOptions = {
         file: path,
         firstSlot: collector.nextSlot,
         probes: collector.probeStyle,
@@ -126,25 +157,89 @@ export async function startLineProfiling(
         entry: path === options.entry,
         functionProbes: funcCollector !== undefined,
         firstFunctionId: funcCollector?.nextId,
-      });
-    } catch (error) {
-      if (error instanceof InstrumentError) state.errors.push(error);
-      throw error;
-    }
-    if (RUNTIME === "deno" && r.decorator && r.code !== source) {
-      const error = new InstrumentError(
-        `Cannot profile ${path} under Deno as it uses decorators other than @profile, which the profiler cannot transpile: run it with Bun, or move the profiled functions to a module without decorators`,
-        r.decorator,
-      );
-      state.errors.push(error);
-      throw error;
-    }
-    collector.register(r.functions, r.nextSlot);
-    if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
-    state.warnings.push(...r.warnings);
-    state.files.push(path);
-    return r.code === source ? null : r.code;
-    // The entry is always rewritten (its import.meta.main), wherever it lives.
-  }, (path) => path === options.entry || (isUserModule(path) && include(path)));
+      };
+      const key = JSON.stringify(instrumentOptions);
+      let m = cache?.get(path, source, key);
+      if (!m) {
+        try {
+          m = RUNTIME === "deno" && !parserLoaded()
+            ? instrumentInChild(source, instrumentOptions)
+            : instrumentModule(source, instrumentOptions);
+        } catch (error) {
+          if (error instanceof InstrumentError) state.errors.push(error);
+          throw error;
+        }
+        cache?.put(path, source, key, m);
+      }
+      cache?.loaded(path, key);
+      const r = m.result;
+      collector.register(r.functions, r.nextSlot);
+      if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
+      state.warnings.push(...r.warnings);
+      state.files.push(path);
+      return m.code;
+      // The entry is always rewritten (its import.meta.main), wherever it lives.
+    },
+    (path) => path === options.entry || (isUserModule(path) && include(path)),
+    {
+      transpiled: true,
+    },
+  );
   return state;
+}
+
+/**
+ * Instruments one module into what the runtime runs: under Deno, JavaScript with a source map.
+ *
+ * @param source The module's text.
+ * @param options Instrumentation options.
+ * @returns The code (`null`: unchanged) and the instrumenter's result.
+ * @throws {InstrumentError} If it cannot be instrumented (or, under Deno, transpiled).
+ */
+export function instrumentModule(source: string, options: InstrumentOptions): CachedModule {
+  const { code, ...result } = instrument(source, options);
+  if (code === source) return { code: null, result };
+  if (RUNTIME === "bun") return { code, result };
+  if (result.decorator) {
+    throw new InstrumentError(
+      `Cannot profile ${options.file} under Deno as it uses decorators other than @profile, which the profiler cannot transpile: run it with Bun, or move the profiled functions to a module without decorators`,
+      result.decorator,
+    );
+  }
+  return { code: toJavaScript(options.file, code, source), result };
+}
+
+const CHILD = fileURLToPath(new URL("./_instrument_child.ts", import.meta.url));
+const ERROR_CLASSES = { InstrumentError, InstrumentSyntaxError, MarkerError };
+
+/**
+ * Deno, when a run predicted all its modules cached and meets one that is not: the parser
+ * cannot be loaded inside the hook, so a child process instruments the module.
+ */
+function instrumentInChild(source: string, options: InstrumentOptions): CachedModule {
+  // deno-lint-ignore no-explicit-any
+  const Deno = (globalThis as any).Deno;
+  const out = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CHILD, JSON.stringify(options)],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  let reply;
+  try {
+    reply = JSON.parse(new TextDecoder().decode(out.stdout));
+  } catch {
+    throw new Error(
+      `Cannot instrument ${options.file}: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+  if (reply.error) {
+    const e = reply.error;
+    const Class = ERROR_CLASSES[e.name as keyof typeof ERROR_CLASSES];
+    if (Class) throw new Class(e.message, e);
+    throw new Error(e.message);
+  }
+  if (reply.sourceHash !== hash(source)) {
+    throw new Error(`Cannot instrument ${options.file} as it changed while it was loading`);
+  }
+  return reply.module;
 }

@@ -22,6 +22,7 @@ if (config) {
       }
       : { mode: "exact" },
     ...(config.functions ? { functions: config.functions } : {}),
+    ...(config.cache ? { cache: config.cache } : {}),
   });
   registerWorkerCollector(WORKER_CONFIG_KEY, () => ({
     stats: profiling.collector.snapshot(),

@@ -1,0 +1,268 @@
+/**
+ * A content-addressed cache of instrumented modules, so a run whose local modules have not
+ * changed loads neither the parser nor (under Deno) the transpiler: together 15-30 ms of the
+ * profiler's start-up.
+ *
+ * An entry holds what the import hook hands the runtime for one module (under Deno the
+ * transpiled JavaScript with its source map) and what the collectors need (functions, slots,
+ * warnings). It is found by a hash of the module's path, text and instrumentation options and of
+ * the profiler's own version (its instrumenting code and the oxc packages), and is used only when
+ * all of those are equal to what it records, so a changed file, option or profiler is simply a
+ * miss. A run also records which entries it used (a "run list", one per entry script and thread
+ * kind), so the next run can tell before hooking the loader whether it will need the parser.
+ *
+ * Files are written to a temporary name and renamed into place, so concurrent runs never see a
+ * partial entry; an entry that does not parse or does not match is ignored. The directory is
+ * `$RAYPROF_CACHE_DIR`, else `$XDG_CACHE_HOME/rayprof`, else `~/.cache/rayprof`;
+ * `RAYPROF_NO_CACHE=1` or `cli.ts profile --no-cache` turns the cache off.
+ *
+ * @module
+ */
+
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import type { InstrumentResult } from "./instrument.ts";
+
+/** Bumped when the layout of an entry changes. */
+const FORMAT = 1;
+
+/** What the cache keeps of one instrumented module. */
+export interface CachedModule {
+  /** What the runtime runs, or `null` when the module is left as it is. */
+  code: string | null;
+  /** The instrumenter's result, without its code. */
+  result: Omit<InstrumentResult, "code">;
+}
+
+interface Entry extends CachedModule {
+  format: number;
+  version: string;
+  path: string;
+  key: string;
+  source: string;
+}
+
+/** One module a run loaded: its path and instrumentation options. */
+type RunItem = [path: string, key: string];
+
+/**
+ * The cache directory to use, from the environment.
+ *
+ * @returns The directory, or `undefined` when caching is off (or no home directory is known).
+ */
+export function defaultCacheDir(): string | undefined {
+  const env = process.env;
+  if (env.RAYPROF_NO_CACHE && env.RAYPROF_NO_CACHE !== "0") return undefined;
+  if (env.RAYPROF_CACHE_DIR) return env.RAYPROF_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "rayprof");
+  const home = env.HOME ?? env.USERPROFILE;
+  return home ? join(home, ".cache", "rayprof") : undefined;
+}
+
+/** The instrumented modules of one thread's runs, in one directory. */
+export class InstrumentCache {
+  #dir: string;
+  #version: string;
+  #runFile: string | undefined;
+  #run: RunItem[] = [];
+  #runIds = new Set<string>();
+  #memo = new Map<string, Entry>();
+  #tmp = 0;
+
+  private constructor(dir: string, version: string, scope: string | undefined) {
+    this.#dir = dir;
+    this.#version = version;
+    this.#runFile = scope === undefined
+      ? undefined
+      : join(dir, `run-${hash(`${FORMAT}\0${version}\0${scope}`)}.json`);
+  }
+
+  /**
+   * Opens the cache in `dir` (created on first write).
+   *
+   * @param dir The directory.
+   * @param scope Names the run list: the entry script and the kind of thread. Without it, no
+   *   run list is kept and {@linkcode InstrumentCache.predictHits} is always `false`.
+   * @returns The cache.
+   */
+  static open(dir: string, scope?: string): InstrumentCache {
+    return new InstrumentCache(dir, profilerVersion(), scope);
+  }
+
+  /**
+   * Whether every module the last run (in this scope) loaded is in the cache for its current
+   * text, so a run loading the same modules needs no parser. Reads those entries into memory.
+   *
+   * @returns `false` when there is no run list, or any of its modules changed.
+   */
+  predictHits(): boolean {
+    if (this.#runFile === undefined) return false;
+    let items: RunItem[];
+    try {
+      items = JSON.parse(readFileSync(this.#runFile, "utf8"));
+      if (!Array.isArray(items) || items.length === 0) return false;
+    } catch {
+      return false;
+    }
+    const kept: RunItem[] = [];
+    let all = true;
+    for (const item of items) {
+      if (!Array.isArray(item) || typeof item[0] !== "string" || typeof item[1] !== "string") {
+        return false;
+      }
+      let source: string;
+      try {
+        source = readFileSync(item[0], "utf8");
+      } catch {
+        continue; // gone: a run that still imports it fails to load it anyway
+      }
+      if (this.get(item[0], source, item[1])) kept.push(item);
+      else all = false;
+    }
+    // Modules seen in earlier runs stay listed while they are still cached, so a script that
+    // loads one module or another from run to run keeps predicting right.
+    for (const item of kept) this.#runIds.add(`${item[0]}\0${item[1]}`);
+    this.#run = kept;
+    return all;
+  }
+
+  /**
+   * The cached instrumentation of a module.
+   *
+   * @param path Absolute path.
+   * @param source Its text now.
+   * @param key The instrumentation options, as a string.
+   * @returns The entry, or `undefined` when there is none for exactly these inputs.
+   */
+  get(path: string, source: string, key: string): CachedModule | undefined {
+    const id = this.#id(path, source, key);
+    let entry = this.#memo.get(id);
+    if (!entry) {
+      try {
+        entry = JSON.parse(readFileSync(join(this.#dir, `m-${id}.json`), "utf8")) as Entry;
+      } catch {
+        return undefined; // missing or corrupt: a miss
+      }
+    }
+    if (
+      entry?.format !== FORMAT || entry.version !== this.#version || entry.path !== path ||
+      entry.key !== key || entry.source !== source || typeof entry.result !== "object" ||
+      (entry.code !== null && typeof entry.code !== "string")
+    ) {
+      return undefined;
+    }
+    this.#memo.set(id, entry);
+    return { code: entry.code, result: entry.result };
+  }
+
+  /**
+   * Stores the instrumentation of a module. Failures to write are ignored (the cache only saves
+   * time).
+   *
+   * @param path Absolute path.
+   * @param source The text that was instrumented.
+   * @param key The instrumentation options, as a string.
+   * @param value What to keep.
+   */
+  put(path: string, source: string, key: string, value: CachedModule): void {
+    const id = this.#id(path, source, key);
+    const entry: Entry = {
+      format: FORMAT,
+      version: this.#version,
+      path,
+      key,
+      source,
+      code: value.code,
+      result: value.result,
+    };
+    this.#memo.set(id, entry);
+    this.#write(join(this.#dir, `m-${id}.json`), JSON.stringify(entry));
+  }
+
+  /**
+   * Notes that this run loaded a module, for the next run's {@linkcode predictHits}.
+   *
+   * @param path Absolute path.
+   * @param key The instrumentation options, as a string.
+   */
+  loaded(path: string, key: string): void {
+    if (this.#runFile === undefined || this.#runIds.has(`${path}\0${key}`)) return;
+    this.#runIds.add(`${path}\0${key}`);
+    this.#run.push([path, key]);
+    this.#write(this.#runFile, JSON.stringify(this.#run));
+  }
+
+  #id(path: string, source: string, key: string): string {
+    return hash(`${FORMAT}\0${this.#version}\0${path}\0${key}\0${source}`);
+  }
+
+  #write(file: string, text: string): void {
+    const tmp = `${file}.${process.pid}.${++this.#tmp}.tmp`;
+    try {
+      mkdirSync(this.#dir, { recursive: true });
+      writeFileSync(tmp, text);
+      renameSync(tmp, file); // atomic: readers see the old file or the whole new one
+    } catch {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // nothing more to do
+      }
+    }
+  }
+}
+
+let version: string | undefined;
+
+/**
+ * The profiler's version as far as instrumented output goes: its instrumenting sources, the oxc
+ * packages and the runtime.
+ */
+function profilerVersion(): string {
+  if (version !== undefined) return version;
+  const parts = [typeof Deno === "undefined" ? "bun" : "deno"];
+  for (const file of ["./instrument.ts", "./_platform.ts", "./_instrument_cache.ts"]) {
+    parts.push(read(new URL(file, import.meta.url)));
+  }
+  for (const pkg of ["oxc-parser", "oxc-transform"]) {
+    try {
+      parts.push(read(new URL("../package.json", import.meta.resolve(pkg))));
+    } catch {
+      parts.push(`${pkg}?`);
+    }
+  }
+  return version = hash(parts.join("\0"));
+}
+
+function read(url: URL): string {
+  try {
+    return readFileSync(url, "utf8");
+  } catch {
+    return `${url}?`;
+  }
+}
+
+/**
+ * A 128-bit hash (four 32-bit lanes of multiply-xorshift) as hex: names files, and entries are
+ * checked against their full inputs, so a collision costs a miss, never a wrong module.
+ */
+export function hash(text: string): string {
+  let a = 0x9e3779b9, b = 0x85ebca6b, c = 0xc2b2ae35, d = 0x27d4eb2f;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    a = Math.imul(a ^ ch, 0x85ebca77);
+    b = Math.imul(b ^ ch, 0xc2b2ae3d);
+    c = Math.imul(c ^ ch, 0x27d4eb2f);
+    d = Math.imul(d ^ ch, 0x165667b1);
+    a ^= a >>> 15;
+    b ^= b >>> 13;
+    c ^= c >>> 16;
+    d ^= d >>> 12;
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x7feb352d) ^ b;
+  b = Math.imul(b ^ (b >>> 15), 0x846ca68b) ^ c;
+  c = Math.imul(c ^ (c >>> 16), 0x7feb352d) ^ d;
+  d = Math.imul(d ^ (d >>> 15), 0x846ca68b) ^ a;
+  return [a, b, c, d].map((x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
+}
