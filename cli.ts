@@ -106,19 +106,10 @@ export interface CliIO {
 // While a profiled script runs, the process may end at any moment (exit(), an uncaught error:
 // Bun then ends without flushing what is left in a pipe's buffer), so profileCommand() switches
 // to synchronous writes.
-let writeSync: ((fd: number, text: string) => void) | undefined;
+let writeSync: ((fd: 1 | 2, text: string) => void) | undefined;
 function write(fd: 1 | 2, text: string): void {
-  if (!writeSync) {
-    (fd === 1 ? process.stdout : process.stderr).write(text);
-    return;
-  }
-  for (;;) {
-    try {
-      return writeSync(fd, text);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EAGAIN") throw error; // a full pipe: retry
-    }
-  }
+  if (writeSync) writeSync(fd, text);
+  else (fd === 1 ? process.stdout : process.stderr).write(text);
 }
 
 const defaultIO: CliIO = {
@@ -241,8 +232,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     });
   // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
   (await import("./runtime/hooks.ts")).hooks().captureCallsites = true;
-  const { writeSync: fsWriteSync } = await import("node:fs");
-  writeSync = (fd: number, text: string) => void fsWriteSync(fd, text);
+  writeSync = (await import("./profile/sync_fs.ts")).writeFdSync;
   const result = await profileScript(split.script, {
     args: split.rest,
     select: values.module ? { ...select, all: true } : select,

@@ -19,10 +19,17 @@
  * @module
  */
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { InstrumentResult } from "./instrument.ts";
+import {
+  mkdirpSync,
+  readTextSync,
+  removeIfExistsSync,
+  renameSync,
+  statSync,
+  writeTextSync,
+} from "./sync_fs.ts";
 
 /** Bumped when the layout of an entry changes. */
 const FORMAT = 1;
@@ -100,7 +107,7 @@ export class InstrumentCache {
     if (this.#runFile === undefined) return false;
     let items: RunItem[];
     try {
-      items = JSON.parse(readFileSync(this.#runFile, "utf8"));
+      items = JSON.parse(readTextSync(this.#runFile));
       if (!Array.isArray(items) || items.length === 0) return false;
     } catch {
       return false;
@@ -113,7 +120,7 @@ export class InstrumentCache {
       }
       let source: string;
       try {
-        source = readFileSync(item[0], "utf8");
+        source = readTextSync(item[0]);
       } catch {
         continue; // gone: a run that still imports it fails to load it anyway
       }
@@ -140,7 +147,7 @@ export class InstrumentCache {
     let entry = this.#memo.get(id);
     if (!entry) {
       try {
-        entry = JSON.parse(readFileSync(join(this.#dir, `m-${id}.json`), "utf8")) as Entry;
+        entry = JSON.parse(readTextSync(join(this.#dir, `m-${id}.json`))) as Entry;
       } catch {
         return undefined; // missing or corrupt: a miss
       }
@@ -200,15 +207,11 @@ export class InstrumentCache {
   #write(file: string, text: string): void {
     const tmp = `${file}.${process.pid}.${++this.#tmp}.tmp`;
     try {
-      mkdirSync(this.#dir, { recursive: true });
-      writeFileSync(tmp, text);
+      mkdirpSync(this.#dir);
+      writeTextSync(tmp, text);
       renameSync(tmp, file); // atomic: readers see the old file or the whole new one
     } catch {
-      try {
-        rmSync(tmp, { force: true });
-      } catch {
-        // nothing more to do
-      }
+      removeIfExistsSync(tmp);
     }
   }
 }
@@ -216,31 +219,31 @@ export class InstrumentCache {
 let version: string | undefined;
 
 /**
- * The profiler's version as far as instrumented output goes: its instrumenting sources, the oxc
- * packages and the runtime.
+ * The profiler's version as far as instrumented output goes: the runtime, the oxc packages, and
+ * the size and modification time of the files that make the output (cheaper than their text,
+ * and any edit changes them).
  */
 function profilerVersion(): string {
   if (version !== undefined) return version;
   const parts = [typeof Deno === "undefined" ? "bun" : "deno"];
-  for (const file of ["./instrument.ts", "./_platform.ts", "./_instrument_cache.ts"]) {
-    parts.push(read(new URL(file, import.meta.url)));
-  }
+  const files = ["./instrument.ts", "./loader.ts", "./_platform.ts", "./_instrument_cache.ts"]
+    .map((f) => new URL(f, import.meta.url));
   for (const pkg of ["oxc-parser", "oxc-transform"]) {
     try {
-      parts.push(read(new URL("../package.json", import.meta.resolve(pkg))));
+      files.push(new URL(import.meta.resolve(pkg))); // reinstalling rewrites it
     } catch {
       parts.push(`${pkg}?`);
     }
   }
-  return version = hash(parts.join("\0"));
-}
-
-function read(url: URL): string {
-  try {
-    return readFileSync(url, "utf8");
-  } catch {
-    return `${url}?`;
+  for (const file of files) {
+    try {
+      const s = statSync(file);
+      parts.push(`${file}:${s.size}:${s.mtimeMs}`);
+    } catch {
+      parts.push(`${file}?`);
+    }
   }
+  return version = hash(parts.join("\0"));
 }
 
 /**

@@ -12,9 +12,9 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { readTextSync } from "./sync_fs.ts";
 
 /** Which runtime this is. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -78,7 +78,7 @@ export async function registerLoader(
         build.onLoad({ filter: /^(?!.*[\\/]node_modules[\\/]).*\.(?:[cm]?[jt]sx?)$/ }, (
           args: { path: string },
         ) => {
-          const source = readFileSync(args.path, "utf8");
+          const source = readTextSync(args.path);
           for (const r of g[BUN_REWRITERS] ?? []) {
             if (!r.accept(args.path)) continue;
             const code = r.rewrite(args.path, source);
@@ -99,7 +99,7 @@ export async function registerLoader(
       if (!url.startsWith("file:")) return nextLoad(url, context);
       const path = fileURLToPath(url);
       if (!SCRIPT_EXTENSION.test(path) || !accept(path)) return nextLoad(url, context);
-      const original = readFileSync(path, "utf8");
+      const original = readTextSync(path);
       const code = rewrite(path, original);
       if (code === null) return nextLoad(url, context);
       const source = options.transpiled ? code : toJavaScript(path, code, original);

@@ -16,8 +16,7 @@
  * @module
  */
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readTextSync, writeTextSync } from "./sync_fs.ts";
 
 /** Value of the `format` field of a saved file. */
 export const LINE_STATS_FORMAT = "rayprof-line-stats";
@@ -280,6 +279,7 @@ export function parseLineStats(text: string, source = "input"): LineStats {
  * @throws {Error} The file system's error if it cannot be read (e.g. `ENOENT`).
  */
 export async function loadLineStats(path: string): Promise<LineStats> {
+  const { readFile } = await import("node:fs/promises");
   return parseLineStats(await readFile(path, "utf8"), path);
 }
 
@@ -317,6 +317,7 @@ export async function saveLineStats(
     }
     if (previous) out = mergeLineStats(previous, stats);
   }
+  const { writeFile } = await import("node:fs/promises");
   await writeFile(path, stringifyLineStats(out));
   return out;
 }
@@ -339,13 +340,13 @@ export function saveLineStatsSync(
   if (options.merge) {
     let text: string | undefined;
     try {
-      text = readFileSync(path, "utf8");
+      text = readTextSync(path);
     } catch (error) {
       if ((error as { code?: string }).code !== "ENOENT") throw error;
     }
     if (text !== undefined) out = mergeLineStats(parseLineStats(text, path), stats);
   }
-  writeFileSync(path, stringifyLineStats(out));
+  writeTextSync(path, stringifyLineStats(out));
   return out;
 }
 

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { type FunctionTimings, type LineStats, totalTime } from "./line_stats.ts";
+import { readTextSync } from "./sync_fs.ts";
 
 /** Options for {@linkcode showText}. */
 export interface ShowTextOptions {
@@ -167,7 +167,7 @@ function displayPath(file: string, cwd: string | undefined): string {
 
 function readLines(fn: FunctionTimings): string[] | undefined {
   try {
-    const all = readFileSync(fn.file, "utf8").split("\n");
+    const all = readTextSync(fn.file).split("\n");
     return all.slice(fn.line - 1, fn.endLine).map((l) => l.replace(/\r$/, ""));
   } catch {
     return undefined;

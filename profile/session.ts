@@ -8,7 +8,6 @@
  */
 
 import process from "node:process";
-import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hooks } from "../runtime/hooks.ts";
@@ -20,6 +19,7 @@ import type { TickClock } from "./clock.ts";
 import type { FuncCollectorOptions, FuncThreadData } from "./func_collector.ts";
 import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "./_platform.ts";
 import { defaultCacheDir } from "./_instrument_cache.ts";
+import { readTextSync, statSync } from "./sync_fs.ts";
 
 /** Key of the profiler's entries in the runtime's worker data and collectors. */
 export const WORKER_CONFIG_KEY = "rayprof.lineProfiler";
@@ -111,7 +111,7 @@ export function resolveScript(script: string): string {
   const path = resolve(script);
   let isDir = false;
   try {
-    isDir = statSync(path).isDirectory();
+    isDir = statSync(path).isDirectory;
   } catch {
     throw new ScriptError(`Cannot profile '${script}' as it does not exist`);
   }
@@ -271,7 +271,7 @@ const SPECIFIER = /\b(?:from|import)\s*\(?\s*["']([^"']+)["']/g;
 async function preloadRuntime(script: string): Promise<void> {
   let source: string;
   try {
-    source = readFileSync(script, "utf8");
+    source = readTextSync(script);
   } catch {
     return;
   }
