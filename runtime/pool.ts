@@ -42,17 +42,6 @@ import {
 import { hooks, type WorkerDescription } from "./hooks.ts";
 import { Entry, entryOf, ObjectRef, REF_TAG } from "./object_ref.ts";
 import {
-  F_ACTOR,
-  F_AWAITED,
-  F_DISPATCHED,
-  F_FINISHED,
-  F_PARENT,
-  F_READY,
-  F_RESULT_BYTES,
-  F_RETRIES,
-  F_STARTED,
-  F_STATUS,
-  F_WORKER,
   K_ACTOR_CALL,
   K_ACTOR_CREATE,
   K_TASK,
@@ -61,8 +50,6 @@ import {
   S_CANCELLED,
   S_CRASHED,
   S_ERROR,
-  S_OK,
-  S_RUNNING,
   type WorkerRecord,
 } from "./recorder.ts";
 
@@ -383,6 +370,8 @@ export class Pool {
 
   #clockAt = 0;
   #clockUses = 0;
+  /** The hooks object never changes; holding it saves a global lookup per submission. */
+  readonly #hooks = hooks();
 
   /**
    * The submission clock. A clock read is most of what recording a task costs (≈0.13 µs in Deno,
@@ -391,7 +380,7 @@ export class Pool {
    * every task reads the clock.
    */
   #clock(): number {
-    if (this.#clockUses === 0 || this.#clockUses >= 32 || hooks().captureCallsites) {
+    if (this.#clockUses === 0 || this.#clockUses >= 32 || this.#hooks.captureCallsites) {
       this.#clockAt = performance.now();
       if (this.#clockUses === 0 && !this.#flushQueued) queueMicrotask(() => (this.#clockUses = 0));
       this.#clockUses = 0;
@@ -400,20 +389,13 @@ export class Pool {
     return this.#clockAt;
   }
 
-  /** Slot of the task's record, or -1 when it has none (any more). */
-  #slot(t: Entry): number {
-    return t.slot < 0 ? -1 : this.recorder.tasks.at(t.slot, t.id);
-  }
-
   /** Notes that a task's result was asked for (get, wait, passed on). */
   markAwaited(e: Entry): void {
-    const slot = this.#slot(e);
-    if (slot >= 0) this.recorder.tasks.f[slot + F_AWAITED] = 1;
+    if (e.slot >= 0) this.recorder.tasks.awaited(e.slot, e.id);
   }
 
   #countRetry(t: Task): void {
-    const slot = this.#slot(t);
-    if (slot >= 0) this.recorder.tasks.f[slot + F_RETRIES]++;
+    if (t.slot >= 0) this.recorder.tasks.retried(t.slot, t.id);
   }
 
   /** Registers an entry as known to workers, so their messages can name it by id. */
@@ -454,12 +436,16 @@ export class Pool {
     if (this.recorder.enabled) {
       const log = this.recorder.tasks;
       const kind = actor ? (method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
-      const slot = t.slot = log.add(id, name, kind, now, scan.bytes);
-      if (slot >= 0) {
-        if (actor) log.f[slot + F_ACTOR] = actor.id;
-        if (parent !== undefined) log.f[slot + F_PARENT] = parent;
-        if (hooks().captureCallsites) log.setCallsite(slot, def.callsite());
-      }
+      const slot = t.slot = log.add(
+        id,
+        name,
+        kind,
+        now,
+        scan.bytes,
+        actor ? actor.id : -1,
+        parent ?? NaN,
+      );
+      if (this.#hooks.captureCallsites) log.setCallsite(slot, id, def.callsite());
     }
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -523,8 +509,7 @@ export class Pool {
   }
 
   #ready(t: Task, now: number): void {
-    const slot = this.#slot(t);
-    if (slot >= 0) this.recorder.tasks.f[slot + F_READY] = now;
+    if (t.slot >= 0) this.recorder.tasks.ready(t.slot, t.id, now);
     if (t.actor) {
       this.#actorReady(t);
       return;
@@ -651,13 +636,7 @@ export class Pool {
       w.refd = true;
       w.handle.ref();
     }
-    const slot = this.#slot(t);
-    if (slot >= 0) {
-      const f = this.recorder.tasks.f;
-      f[slot + F_DISPATCHED] = now;
-      f[slot + F_WORKER] = w.id;
-      f[slot + F_STATUS] = S_RUNNING;
-    }
+    if (t.slot >= 0) this.recorder.tasks.dispatched(t.slot, t.id, now, w.id);
     if (w.batch === null) {
       w.batch = [];
       w.batchText = true;
@@ -840,13 +819,15 @@ export class Pool {
       const dur = finished - started;
       d.avg = d.runs === 0 ? dur : d.avg * 0.8 + dur * 0.2;
       d.runs++;
-      const slot = this.#slot(t);
-      const log = this.recorder.tasks;
-      if (slot >= 0) {
-        const f = log.f;
-        f[slot + F_STARTED] = started + off;
-        f[slot + F_FINISHED] = finished + off;
-        f[slot + F_RESULT_BYTES] = Math.abs(r[i + 5] as number);
+      if (t.slot >= 0) {
+        this.recorder.tasks.ran(
+          t.slot,
+          id,
+          started + off,
+          finished + off,
+          Math.abs(r[i + 5] as number),
+          status === DONE_OK,
+        );
       }
       if (status === DONE_OK) {
         let v = r[i + 2];
@@ -854,7 +835,6 @@ export class Pool {
           // Negative size marks a result that carries references.
           v = reviveRefs(v, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag));
         }
-        if (slot >= 0) log.f[slot + F_STATUS] = S_OK;
         t.settle(1, v);
       } else if (status === DONE_CANCELLED) {
         this.#fail(
@@ -911,18 +891,20 @@ export class Pool {
   }
 
   #fail(t: Task, err: Error, status: "error" | "cancelled" | "crashed" = "error"): void {
-    const slot = this.#slot(t);
-    if (slot >= 0) {
-      const log = this.recorder.tasks;
-      log.f[slot + F_STATUS] = err instanceof TaskCancelledError
-        ? S_CANCELLED
-        : err instanceof WorkerCrashedError || status === "crashed"
-        ? S_CRASHED
-        : status === "cancelled"
-        ? S_CANCELLED
-        : S_ERROR;
-      log.setError(slot, `${err.name}: ${err.message}`);
-      if (Number.isNaN(log.f[slot + F_FINISHED])) log.f[slot + F_FINISHED] = performance.now();
+    if (t.slot >= 0) {
+      this.recorder.tasks.failed(
+        t.slot,
+        t.id,
+        err instanceof TaskCancelledError
+          ? S_CANCELLED
+          : err instanceof WorkerCrashedError || status === "crashed"
+          ? S_CRASHED
+          : status === "cancelled"
+          ? S_CANCELLED
+          : S_ERROR,
+        `${err.name}: ${err.message}`,
+        performance.now(),
+      );
     }
     t.settle(2, err);
   }

@@ -183,7 +183,7 @@ export const S_PENDING = 0, S_RUNNING = 1, S_OK = 2, S_ERROR = 3, S_CANCELLED = 
 /** Kind codes of {@linkcode TaskLog}. */
 export const K_TASK = 0, K_ACTOR_CALL = 1, K_ACTOR_CREATE = 2;
 
-/** Fields of a record in {@linkcode TaskLog}'s array, and the record's width. */
+/** Fields of a record in {@linkcode TaskLog}'s chunks, and the record's width. */
 export const F_ID = 0,
   F_SUBMITTED = 1,
   F_READY = 2,
@@ -199,59 +199,133 @@ export const F_ID = 0,
   F_STATUS = 12,
   F_KIND = 13,
   F_AWAITED = 14,
-  /** 1 when the record has a callsite or an error string. */
-  F_STRINGS = 15,
+  /** Index of the name in the log's name table. */
+  F_NAME = 15,
   WIDTH = 16;
 
 /**
- * The task records, as a ring in one Float64Array (16 numbers a record) rather than an object per
- * task: recording then allocates nothing per task and writes one contiguous record.
- * {@linkcode TaskRecord} objects are built only for a snapshot.
+ * Records per chunk. The ring is allocated a chunk at a time as it fills and never copied: growing
+ * one array by doubling cost more than all the writes of a 200,000-task run (≈0.09 µs a task in
+ * Deno, copies plus the collections that the large allocations set off).
+ */
+const CHUNK_BITS = 10;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+
+/**
+ * The task records, as a ring of Float64Array chunks (16 numbers a record) rather than an object
+ * per task: recording then allocates nothing per task and writes one contiguous record. Names are
+ * kept once each in a table and records hold their index. {@linkcode TaskRecord} objects are built
+ * only for a snapshot.
  *
- * `add` returns the record's offset in `f`. A writer keeps it and writes through it only while
- * `f[offset + F_ID]` is still its task id (see `at`): once the ring wraps, the record belongs to a
- * newer task.
+ * `add` returns the record's index in the ring. Writers pass it back with the task id, and a write
+ * happens only while that record still holds the task: once the ring wraps, it belongs to a newer
+ * task.
  */
 export class TaskLog {
   readonly capacity: number;
   dropped = 0;
   #next = 0;
   #size = 0;
-  #cap = 0; // records allocated so far; grows by doubling up to `capacity`
-  f = new Float64Array(0);
-  name: string[] = [];
-  callsite: (string | undefined)[] = [];
-  error: (string | undefined)[] = [];
+  #chunks: Float64Array[] = [];
+  #names: string[] = [];
+  #nameIds = new Map<string, number>();
+  #nameLimit = 1024;
+  #lastName: string | undefined = undefined;
+  #lastNameId = 0;
+  /** Callsites by ring index, once any record has one. */
+  #callsites: (string | undefined)[] | null = null;
+  /** Errors by ring index: the records with status error, cancelled or crashed. */
+  #errors = new Map<number, string>();
 
   constructor(capacity: number) {
     this.capacity = capacity;
   }
 
-  #grow(): void {
-    const cap = Math.min(this.capacity, Math.max(1024, this.#cap * 2));
-    const f = new Float64Array(cap * WIDTH);
-    f.set(this.f);
-    this.f = f;
-    this.#cap = cap;
+  /** Index of `name` in the name table, adding it if new. */
+  #nameId(name: string): number {
+    if (name === this.#lastName) return this.#lastNameId;
+    let id = this.#nameIds.get(name);
+    if (id === undefined) {
+      if (this.#names.length >= this.#nameLimit) this.#compactNames();
+      id = this.#names.length;
+      this.#names.push(name);
+      this.#nameIds.set(name, id);
+    }
+    this.#lastName = name;
+    this.#lastNameId = id;
+    return id;
   }
 
-  /** Adds a task submitted at `now`; returns its record's offset, or -1 when nothing is kept. */
-  add(id: number, name: string, kind: number, now: number, argBytes: number): number {
-    if (this.capacity === 0) {
+  /**
+   * Keeps only the names of records still in the ring, so that tasks named anew each time do not
+   * grow the table without bound. Runs after at least as many new names as remain, so its cost per
+   * name stays constant.
+   */
+  #compactNames(): void {
+    const old = this.#names;
+    const map = new Int32Array(old.length).fill(-1);
+    const names: string[] = [];
+    const ids = new Map<string, number>();
+    for (
+      let k = 0, r = this.#oldest();
+      k < this.#size;
+      k++, r = r + 1 === this.capacity ? 0 : r + 1
+    ) {
+      const f = this.#chunks[r >>> CHUNK_BITS];
+      const o = (r & CHUNK_MASK) * WIDTH;
+      const was = f[o + F_NAME];
+      let id = map[was];
+      if (id < 0) {
+        id = map[was] = names.length;
+        names.push(old[was]);
+        ids.set(old[was], id);
+      }
+      f[o + F_NAME] = id;
+    }
+    this.#names = names;
+    this.#nameIds = ids;
+    this.#nameLimit = Math.max(1024, 2 * names.length);
+    this.#lastName = undefined;
+  }
+
+  /** Ring index of the oldest record. */
+  #oldest(): number {
+    return (this.#next - this.#size + this.capacity) % this.capacity;
+  }
+
+  /**
+   * Adds a task submitted at `now`, not yet ready; `actor` is -1 and `parent` NaN when it has none.
+   * Returns the record's ring index, or -1 when nothing is kept.
+   */
+  add(
+    id: number,
+    name: string,
+    kind: number,
+    now: number,
+    argBytes: number,
+    actor: number,
+    parent: number,
+  ): number {
+    const cap = this.capacity;
+    if (cap === 0) {
       this.dropped++;
       return -1;
     }
-    if (this.#next === this.#cap && this.#cap < this.capacity) this.#grow();
-    const slot = this.#next;
-    if (this.#size === this.capacity) this.dropped++;
+    // Before the ring moves on: a compaction of the name table reads the records kept so far.
+    const nameId = this.#nameId(name);
+    const r = this.#next;
+    this.#next = r + 1 === cap ? 0 : r + 1;
+    if (this.#size === cap) this.dropped++;
     else this.#size++;
-    this.#next = slot + 1 === this.capacity ? 0 : slot + 1;
-    const f = this.f;
-    const o = slot * WIDTH;
-    if (f[o + F_STRINGS] === 1) {
-      this.callsite[slot] = undefined;
-      this.error[slot] = undefined;
+    const c = r >>> CHUNK_BITS;
+    let f = this.#chunks[c];
+    if (f === undefined) {
+      f = new Float64Array(Math.min(CHUNK_MASK + 1, cap - (c << CHUNK_BITS)) * WIDTH);
+      this.#chunks.push(f);
     }
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_STATUS] >= S_ERROR) this.#errors.delete(r);
+    if (this.#callsites !== null) this.#callsites[r] = undefined;
     f[o + F_ID] = id;
     f[o + F_SUBMITTED] = now;
     f[o + F_READY] = NaN;
@@ -260,42 +334,103 @@ export class TaskLog {
     f[o + F_FINISHED] = NaN;
     f[o + F_ARG_BYTES] = argBytes;
     f[o + F_RESULT_BYTES] = 0;
-    f[o + F_PARENT] = NaN;
+    f[o + F_PARENT] = parent;
     f[o + F_WORKER] = -1;
-    f[o + F_ACTOR] = -1;
+    f[o + F_ACTOR] = actor;
     f[o + F_RETRIES] = 0;
     f[o + F_STATUS] = S_PENDING;
     f[o + F_KIND] = kind;
     f[o + F_AWAITED] = 0;
-    f[o + F_STRINGS] = 0;
-    this.name[slot] = name;
-    return o;
+    f[o + F_NAME] = nameId;
+    return r;
   }
 
-  /** `offset` if it still holds task `id`, else -1. */
-  at(offset: number, id: number): number {
-    return offset >= 0 && this.f[offset + F_ID] === id ? offset : -1;
+  /** Sets the callsite of record `r` (of task `id`). */
+  setCallsite(r: number, id: number, callsite: string | undefined): void {
+    if (r < 0 || callsite === undefined) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    if (f[(r & CHUNK_MASK) * WIDTH + F_ID] !== id) return;
+    (this.#callsites ??= new Array(this.capacity))[r] = callsite;
   }
 
-  /** Sets the callsite of the record at `offset`. */
-  setCallsite(offset: number, callsite: string | undefined): void {
-    this.callsite[offset / WIDTH] = callsite;
-    this.f[offset + F_STRINGS] = 1;
+  /** Task `id` (record `r`) has its arguments and entered the queue at `now`. */
+  ready(r: number, id: number, now: number): void {
+    if (r < 0) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_ID] === id) f[o + F_READY] = now;
   }
 
-  /** Sets the error of the record at `offset`. */
-  setError(offset: number, error: string): void {
-    this.error[offset / WIDTH] = error;
-    this.f[offset + F_STRINGS] = 1;
+  /** The result of task `id` (record `r`) was asked for. */
+  awaited(r: number, id: number): void {
+    if (r < 0) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_ID] === id) f[o + F_AWAITED] = 1;
   }
 
-  /** The record in ring slot `i`, as an object. */
-  record(i: number): TaskRecord {
-    const f = this.f;
-    const o = i * WIDTH;
-    const r: TaskRecord = {
+  /** Task `id` (record `r`) is run again. */
+  retried(r: number, id: number): void {
+    if (r < 0) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_ID] === id) f[o + F_RETRIES]++;
+  }
+
+  /** Task `id` (record `r`) was sent to `worker` at `now`. */
+  dispatched(r: number, id: number, now: number, worker: number): void {
+    if (r < 0) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_ID] !== id) return;
+    f[o + F_DISPATCHED] = now;
+    f[o + F_WORKER] = worker;
+    f[o + F_STATUS] = S_RUNNING;
+  }
+
+  /**
+   * Task `id` (record `r`) ran from `started` to `finished` (driver clock) and returned
+   * `resultBytes`; with `ok` it succeeded, otherwise its status is left for `failed` or a retry.
+   */
+  ran(
+    r: number,
+    id: number,
+    started: number,
+    finished: number,
+    resultBytes: number,
+    ok: boolean,
+  ): void {
+    if (r < 0) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_ID] !== id) return;
+    f[o + F_STARTED] = started;
+    f[o + F_FINISHED] = finished;
+    f[o + F_RESULT_BYTES] = resultBytes;
+    if (ok) f[o + F_STATUS] = S_OK;
+  }
+
+  /**
+   * Task `id` (record `r`) ended with `status` (error, cancelled or crashed) and `error`; it
+   * finished at `now` unless a finish time was already recorded.
+   */
+  failed(r: number, id: number, status: number, error: string, now: number): void {
+    if (r < 0) return;
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    if (f[o + F_ID] !== id) return;
+    f[o + F_STATUS] = status;
+    this.#errors.set(r, error);
+    if (Number.isNaN(f[o + F_FINISHED])) f[o + F_FINISHED] = now;
+  }
+
+  /** The record at ring index `r`, as an object. */
+  record(r: number): TaskRecord {
+    const f = this.#chunks[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    const rec: TaskRecord = {
       id: f[o + F_ID],
-      name: this.name[i],
+      name: this.#names[f[o + F_NAME]],
       kind: KINDS[f[o + F_KIND]],
       worker: f[o + F_WORKER],
       submitted: f[o + F_SUBMITTED],
@@ -309,24 +444,29 @@ export class TaskLog {
       awaited: f[o + F_AWAITED] === 1,
       retries: f[o + F_RETRIES],
     };
-    if (f[o + F_ACTOR] >= 0) r.actor = f[o + F_ACTOR];
-    if (!Number.isNaN(f[o + F_PARENT])) r.parent = f[o + F_PARENT];
-    if (f[o + F_STRINGS] === 1) {
-      if (this.callsite[i] !== undefined) r.callsite = this.callsite[i];
-      if (this.error[i] !== undefined) r.error = this.error[i];
+    if (f[o + F_ACTOR] >= 0) rec.actor = f[o + F_ACTOR];
+    if (!Number.isNaN(f[o + F_PARENT])) rec.parent = f[o + F_PARENT];
+    const callsite = this.#callsites?.[r];
+    if (callsite !== undefined) rec.callsite = callsite;
+    if (f[o + F_STATUS] >= S_ERROR) {
+      const error = this.#errors.get(r);
+      if (error !== undefined) rec.error = error;
     }
-    return r;
+    return rec;
   }
 
   /** Records, oldest first; with `since`, only those submitted at or after it (newest only). */
   toArray(since?: number): TaskRecord[] {
     const out: TaskRecord[] = [];
     const cap = this.capacity;
-    let i = this.#next;
+    let r = this.#next;
     for (let k = 0; k < this.#size; k++) {
-      i = i === 0 ? cap - 1 : i - 1;
-      if (since !== undefined && this.f[i * WIDTH + F_SUBMITTED] < since) break;
-      out.push(this.record(i));
+      r = r === 0 ? cap - 1 : r - 1;
+      if (
+        since !== undefined &&
+        this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_SUBMITTED] < since
+      ) break;
+      out.push(this.record(r));
     }
     return out.reverse();
   }
@@ -337,9 +477,14 @@ export class TaskLog {
   }
 
   clear(): void {
-    this.f.fill(0);
-    this.callsite = [];
-    this.error = [];
+    // Chunks are kept (zeroed): writers may still hold indices into them, and id 0 matches no task.
+    for (const f of this.#chunks) f.fill(0);
+    this.#names = [];
+    this.#nameIds = new Map();
+    this.#nameLimit = 1024;
+    this.#lastName = undefined;
+    this.#callsites = null;
+    this.#errors = new Map();
     this.#next = 0;
     this.#size = 0;
     this.dropped = 0;

@@ -10,7 +10,15 @@ import {
   type TraceEvent,
   WORKERS_PID,
 } from "../runtime/chrome_trace.ts";
-import type { Recording } from "../runtime/recorder.ts";
+import {
+  K_ACTOR_CALL,
+  K_TASK,
+  type Recording,
+  S_CANCELLED,
+  S_ERROR,
+  TaskLog,
+  type TaskRecord,
+} from "../runtime/recorder.ts";
 import { ex1, ex2, ex3, Sim } from "./fixtures/timeline/simulate.ts";
 import { validateTrace } from "./fixtures/timeline/validate_trace.ts";
 
@@ -272,4 +280,111 @@ test("toChromeTrace() counts the tasks waiting for a slot on a counter track", (
   assert.deepEqual(samples.map((e) => e.args?.queued), [1, 2, 3, 2, 1, 0]);
   assert.ok(samples.every((e, i) => i === 0 || e.ts > samples[i - 1].ts));
   assert.equal(valid(ex1(2)).filter((e) => e.ph === "C").length, 0);
+});
+
+test("TaskLog keeps every field of a record through its encoding", () => {
+  const log = new TaskLog(8);
+  const r = log.add(7, "Counter.incr", K_ACTOR_CALL, 10.25, 123, 3, 5);
+  log.setCallsite(r, 7, "file:///x.ts:12:5");
+  log.ready(r, 7, 10.5);
+  log.awaited(r, 7);
+  log.dispatched(r, 7, 11, 2);
+  log.ran(r, 7, 11.5, 12.75, 456, false);
+  log.retried(r, 7);
+  log.failed(r, 7, S_ERROR, "Error: bad", 20);
+  const plain = log.add(8, "f", K_TASK, 13, 0, -1, NaN);
+  log.ran(plain, 8, 14, 15, 8, true);
+  const expected: TaskRecord[] = [{
+    id: 7,
+    name: "Counter.incr",
+    kind: "actor_call",
+    worker: 2,
+    actor: 3,
+    submitted: 10.25,
+    ready: 10.5,
+    dispatched: 11,
+    started: 11.5,
+    finished: 12.75, // already set: a failure keeps it
+    argBytes: 123,
+    resultBytes: 456,
+    status: "error",
+    error: "Error: bad",
+    callsite: "file:///x.ts:12:5",
+    parent: 5,
+    awaited: true,
+    retries: 1,
+  }, {
+    id: 8,
+    name: "f",
+    kind: "task",
+    worker: -1,
+    submitted: 13,
+    ready: NaN,
+    dispatched: NaN,
+    started: 14,
+    finished: 15,
+    argBytes: 0,
+    resultBytes: 8,
+    status: "ok",
+    awaited: false,
+    retries: 0,
+  }];
+  assert.deepEqual(log.toArray(), expected);
+  assert.deepEqual(log.toArray(13), expected.slice(1));
+});
+
+test("TaskLog keeps the newest records when the ring wraps, and drops writes to overwritten ones", () => {
+  const cap = 2500; // over two chunks of the ring, the last one partial
+  const log = new TaskLog(cap);
+  const slots: number[] = [];
+  for (let id = 1; id <= 6000; id++) {
+    slots[id] = log.add(id, `f${id % 3}`, K_TASK, id, id, -1, NaN);
+    if (id % 7 === 0) log.failed(slots[id], id, S_CANCELLED, `E${id}`, id + 0.5);
+    if (id % 5 === 0) log.setCallsite(slots[id], id, `site${id}`);
+  }
+  // Records of tasks 1..3500 now hold tasks 3501..6000: writes for the old ids do nothing.
+  log.dispatched(slots[1], 1, 99, 9);
+  log.awaited(slots[2], 2);
+  const recs = log.toArray();
+  assert.equal(recs.length, cap);
+  assert.equal(log.dropped, 6000 - cap);
+  recs.forEach((t, i) => {
+    const id = 3501 + i;
+    assert.equal(t.id, id);
+    assert.equal(t.name, `f${id % 3}`);
+    assert.equal(t.submitted, id);
+    assert.equal(t.argBytes, id);
+    assert.equal(t.dispatched, NaN);
+    assert.equal(t.awaited, false);
+    assert.equal(t.error, id % 7 === 0 ? `E${id}` : undefined, `error of ${id}`);
+    assert.equal(t.status, id % 7 === 0 ? "cancelled" : "pending");
+    assert.equal(t.callsite, id % 5 === 0 ? `site${id}` : undefined, `callsite of ${id}`);
+  });
+  assert.deepEqual(log.toArray(5999).map((t) => t.id), [5999, 6000]);
+  log.clear();
+  assert.deepEqual(log.toArray(), []);
+  log.awaited(slots[6000], 6000);
+  assert.equal(log.add(1, "g", K_TASK, 1, 0, -1, NaN), 0);
+  assert.deepEqual(log.toArray().map((t) => [t.id, t.name, t.awaited, t.error]), [
+    [1, "g", false, undefined],
+  ]);
+});
+
+test("TaskLog keeps the names of the records it holds when tasks are named anew each time", () => {
+  const log = new TaskLog(100);
+  for (let id = 1; id <= 50_000; id++) log.add(id, `task ${id}`, K_TASK, id, 0, -1, NaN);
+  assert.deepEqual(
+    log.toArray().map((t) => t.name),
+    Array.from({ length: 100 }, (_, i) => `task ${49_901 + i}`),
+  );
+});
+
+test("TaskLog with capacity 0 keeps nothing and counts the drops", () => {
+  const log = new TaskLog(0);
+  const r = log.add(1, "f", K_TASK, 1, 0, -1, NaN);
+  assert.equal(r, -1);
+  log.ready(r, 1, 2);
+  log.failed(r, 1, S_ERROR, "Error: x", 3);
+  assert.deepEqual(log.toArray(), []);
+  assert.equal(log.dropped, 1);
 });
