@@ -85,6 +85,9 @@ export interface WorkerInit {
   kind: "pool" | "actor";
   /** Int32Array over it: [0] tasks dequeued so far (started or dropped), for crash accounting. */
   counter: SharedArrayBuffer;
+  /** The channels' shared memory (see _channel.ts): driver to worker, and worker to driver. */
+  toWorker: SharedArrayBuffer;
+  fromWorker: SharedArrayBuffer;
   preload: string[];
   data: Record<string, unknown>;
   /** For actor workers: how many calls may run at once. */

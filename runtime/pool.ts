@@ -29,6 +29,13 @@ import {
   type ToWorker,
   type WorkerInit,
 } from "./_protocol.ts";
+import {
+  channelBuffer,
+  ChannelReader,
+  ChannelWriter,
+  listen,
+  type PortEnvelope,
+} from "./_channel.ts";
 import { errorInfo, reviveRefs, scanValue } from "./_wire.ts";
 import {
   ActorDiedError,
@@ -202,22 +209,33 @@ export class PoolWorker {
     const sab = new SharedArrayBuffer(4);
     this.counter = new Int32Array(sab);
     const h = hooks();
+    const toWorker = channelBuffer();
+    const fromWorker = channelBuffer();
     const init: WorkerInit = {
       id,
       kind,
       counter: sab,
+      toWorker,
+      fromWorker,
       preload: h.workerPreload.slice(),
       data: { ...h.workerData },
       concurrency,
     };
     this.rec = { id, kind, label, started: performance.now(), ended: NaN };
     pool.recorder.workers.push(this.rec);
+    const reader = new ChannelReader(
+      fromWorker,
+      (m) =>
+        typeof m === "string" ? pool.onDoneText(this, m) : pool.onMessage(this, m as FromWorker),
+    );
     this.handle = spawnWorker(
       init,
       {
-        message: (m) =>
-          typeof m === "string" ? pool.onDoneText(this, m) : pool.onMessage(this, m as FromWorker),
-        exit: (code) => pool.onExit(this, code),
+        message: (m) => reader.fromPort(m as PortEnvelope),
+        exit: (code) => {
+          this.#stopListening();
+          pool.onExit(this, code);
+        },
         error: (e) => {
           this.fault ??= errorInfo(e);
         },
@@ -225,7 +243,12 @@ export class PoolWorker {
       label,
       pool.memoryLimitMb,
     );
+    this.#writer = new ChannelWriter(toWorker, (env) => this.handle.post(env));
+    this.#stopListening = listen(reader);
   }
+
+  #writer: ChannelWriter;
+  #stopListening: () => void;
 
   get description(): WorkerDescription {
     return { id: this.id, kind: this.kind, label: this.rec.label };
@@ -236,7 +259,7 @@ export class PoolWorker {
 
   post(msg: ToWorker | string): void {
     if (this.#early === null) {
-      this.handle.post(msg);
+      this.#writer.send(msg);
     } else {
       structuredClone(msg); // throws now, where the caller can tell which task cannot be sent
       this.#early.push(msg);
@@ -247,7 +270,7 @@ export class PoolWorker {
   release(): void {
     const early = this.#early;
     this.#early = null;
-    if (early) { for (const m of early) this.handle.post(m); }
+    if (early) { for (const m of early) this.#writer.send(m); }
   }
 }
 

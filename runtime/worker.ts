@@ -23,6 +23,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from "./_protocol.ts";
+import { ChannelReader, ChannelWriter, type PortEnvelope, waitAsync } from "./_channel.ts";
 import { ACTOR_TAG, errorInfo, estimateBytes, reviveRefs } from "./_wire.ts";
 import { _setWorkerData, workerCollectors } from "./hooks.ts";
 import { ObjectRef } from "./object_ref.ts";
@@ -32,8 +33,10 @@ const init = rawData as WorkerInit;
 const port = parentPort!;
 const counter = new Int32Array(init.counter);
 
-function post(msg: FromWorker): void {
-  port.postMessage(msg);
+const writer = new ChannelWriter(init.fromWorker, (env) => port.postMessage(env));
+
+function post(msg: FromWorker | string): void {
+  writer.send(msg);
 }
 
 let nextLocal = 1;
@@ -316,7 +319,7 @@ function start(job: Job, started: number): void {
         running--;
         finish(job, DONE_ERROR, errorInfo(e), started, refsBefore);
       },
-    ).then(pump);
+    ).then(afterAsync);
   } else {
     running--;
     finish(job, DONE_OK, r, started, refsBefore);
@@ -369,7 +372,7 @@ function flush(): void {
   const r = out;
   out = [];
   if (asText(r)) {
-    port.postMessage(JSON.stringify(r));
+    post(JSON.stringify(r));
     return;
   }
   try {
@@ -430,7 +433,7 @@ async function collect(names: string[]): Promise<void> {
   post({ t: "collected", data });
 }
 
-port.on("message", (msg: ToWorker | string) => {
+function onMessage(msg: ToWorker | string): void {
   let m: ToWorker;
   if (typeof msg === "string") {
     // A text batch (see jsonExact in _protocol.ts): definitions first when there are any.
@@ -444,7 +447,10 @@ port.on("message", (msg: ToWorker | string) => {
         for (const d of m.defs) {
           defs.set(d.fid, d);
           // Load it now; a failure surfaces when a task needs the function.
-          if (init.kind === "pool") resolveFn(d.fid).catch(() => {});
+          if (init.kind === "pool") {
+            loading++;
+            resolveFn(d.fid).catch(() => {}).finally(() => loading--);
+          }
         }
       }
       const tasks = m.tasks;
@@ -478,7 +484,113 @@ port.on("message", (msg: ToWorker | string) => {
       collect(m.names);
       return;
   }
+}
+
+// ---- taking messages ------------------------------------------------------------------------
+
+const reader = new ChannelReader(init.toWorker, (m) => onMessage(m as ToWorker | string));
+const [bellArr, bellIndex] = reader.waitTarget;
+
+/**
+ * How long an idle worker waits in `Atomics.wait` for its next message before it goes back to its
+ * event loop (and waits there with `Atomics.waitAsync`). Waking from `Atomics.wait` takes a few
+ * µs, from the event loop ≈ 20 µs in Deno: tasks submitted one after another (`await
+ * get(f.remote())` in a loop) arrive within this window. An idle worker sleeps in the kernel
+ * meanwhile (no spinning); only its own timers wait, by at most this long, and only while it has
+ * no task running.
+ */
+const BLOCK_MS = 1;
+let serving = false;
+let armed = false;
+/** Definitions being loaded ahead of their tasks. */
+let loading = 0;
+
+function idle(): boolean {
+  return running === 0 && qHead === queue.length && loading === 0 && !faulted;
+}
+
+/**
+ * Polls the bell for up to SPIN_MS before sleeping: a task submitted right after the last result
+ * (the driver's round trip takes ≈ 10–30 µs) is then seen at once, and the driver need not pay
+ * for waking this thread (5–10 µs per Atomics.notify here). Bounded, and only while idle.
+ */
+const SPIN_MS = 0.05;
+
+/** Takes the messages that came, then waits for more: briefly in place when idle, else armed. */
+function serve(): void {
+  if (serving) return;
+  serving = true;
+  let deadline = -1;
+  try {
+    for (;;) {
+      const bell = Atomics.load(bellArr, bellIndex);
+      if (reader.drain() !== 0) {
+        deadline = -1;
+        continue;
+      }
+      // A message that came by postMessage needs the event loop; so do running async tasks.
+      if (!reader.behind && idle()) {
+        let now = performance.now();
+        if (deadline < 0) {
+          deadline = now + BLOCK_MS;
+          const spinEnd = now + SPIN_MS;
+          let changed = false;
+          while (!changed && now < spinEnd) {
+            for (let i = 0; i < 64; i++) {
+              if (Atomics.load(bellArr, bellIndex) !== bell) {
+                changed = true;
+                break;
+              }
+            }
+            now = performance.now();
+          }
+          if (changed) continue;
+        }
+        if (now < deadline) {
+          reader.sleeping = true;
+          const r = Atomics.wait(bellArr, bellIndex, bell, deadline - now);
+          reader.sleeping = false;
+          if (r !== "timed-out") continue;
+        }
+      }
+      // Writers must notify from here on; check the bell once more after saying so.
+      reader.sleeping = true;
+      if (Atomics.load(bellArr, bellIndex) !== bell) {
+        if (!armed) reader.sleeping = false;
+        continue;
+      }
+      if (armed) return; // the pending wait fires on the next message
+      const r = waitAsync(bellArr, bellIndex, bell);
+      if (!r.async) {
+        reader.sleeping = false;
+        continue;
+      }
+      armed = true;
+      r.value.then(wake);
+      return;
+    }
+  } finally {
+    serving = false;
+  }
+}
+
+function wake(): void {
+  armed = false;
+  reader.sleeping = false;
+  serve();
+}
+
+/** An async task settled: start what waits, then take messages again. */
+function afterAsync(): void {
+  pump();
+  serve();
+}
+
+port.on("message", (env: PortEnvelope) => {
+  reader.fromPort(env);
+  serve();
 });
 
 for (const url of init.preload) await import(url);
 post({ t: "ready", origin: performance.timeOrigin });
+serve();
