@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 
 const H_WRITE = 0;
 const H_READ = 1;
@@ -206,27 +207,38 @@ export function listen(reader: ChannelReader): () => void {
   const [i32, index] = reader.waitTarget;
   let stopped = false;
   const loop = (): void => {
-    while (!stopped) {
+    if (!stopped) {
       const bell = Atomics.load(i32, index);
+      let n: number;
       try {
-        reader.drain();
+        n = reader.drain();
       } catch (e) {
         queueMicrotask(loop); // keep listening, and let the error surface as uncaught
         throw e;
       }
       if (stopped) return;
-      reader.sleeping = true;
-      if (Atomics.load(i32, index) !== bell) {
-        reader.sleeping = false;
-        continue;
-      }
+      if (n !== 0) {
+        // Wait again only after what these messages set off has run (the code awaiting a
+        // result): arming a wait costs ≈ 20 µs in Bun. Nothing is missed meanwhile: `arm` sees
+        // that the bell moved.
+        setImmediate(arm, bell);
+      } else arm(bell);
+      return;
+    }
+  };
+  /** Waits for the bell to move from `bell`, or drains again if it has. */
+  const arm = (bell: number): void => {
+    if (stopped) return;
+    reader.sleeping = true;
+    if (Atomics.load(i32, index) === bell) {
       const r = waitAsync(i32, index, bell);
       if (r.async) {
         r.value.then(wake);
         return;
       }
-      reader.sleeping = false;
     }
+    reader.sleeping = false;
+    queueMicrotask(loop);
   };
   const wake = (): void => {
     reader.sleeping = false;
