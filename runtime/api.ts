@@ -15,7 +15,14 @@ import { GetTimeoutError, RayError, RuntimeShutdownError } from "./errors.ts";
 import { hooks } from "./hooks.ts";
 import { type Entry, entryOf, ObjectRef } from "./object_ref.ts";
 import { type Actor, type Def, Pool, Task, type TaskOptions } from "./pool.ts";
-import { emptyRecording, type Recorder, type RecorderOptions, type Recording } from "./recorder.ts";
+import {
+  addTaskId,
+  emptyRecording,
+  type Recorder,
+  type RecorderOptions,
+  type Recording,
+  type SpanEntry,
+} from "./recorder.ts";
 
 export { ObjectRef } from "./object_ref.ts";
 
@@ -733,10 +740,13 @@ function blockedSpan(kind: "get" | "wait", entries: Entry[]): () => void {
   const start = performance.now();
   const callsite = hooks().captureCallsites ? captureCallsite() : undefined;
   return () => {
-    const taskIds: number[] = [];
-    for (const e of entries) if (e instanceof Task) taskIds.push(e.id);
-    const span = { kind, start, end: performance.now(), taskIds, callsite };
-    if (!callsite) delete span.callsite;
+    const runs: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      if (e instanceof Task) addTaskId(runs, e.id);
+    }
+    const span: SpanEntry = { kind, start, end: performance.now(), runs };
+    if (callsite) span.callsite = callsite;
     p.recorder.spans.push(span);
   };
 }

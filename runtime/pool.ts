@@ -49,6 +49,7 @@ import {
 import { hooks, type WorkerDescription } from "./hooks.ts";
 import { Entry, entryOf, ObjectRef, REF_TAG } from "./object_ref.ts";
 import {
+  addTaskId,
   K_ACTOR_CALL,
   K_ACTOR_CREATE,
   K_TASK,
@@ -1142,14 +1143,14 @@ export class Pool {
       done = true;
       if (timer !== undefined) clearTimeout(timer);
       if (this.recorder.enabled) {
-        const taskIds: number[] = [];
-        for (const e of entries) if (e instanceof Task) taskIds.push(e.id);
+        const runs: number[] = [];
+        for (const e of entries) if (e instanceof Task) addTaskId(runs, e.id);
         const kind = numReturns === null ? "get" : "wait";
         this.recorder.spans.push({
           kind,
           start,
           end: performance.now(),
-          taskIds,
+          runs,
           worker: w.id,
           task,
         });

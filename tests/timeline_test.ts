@@ -11,8 +11,10 @@ import {
   WORKERS_PID,
 } from "../runtime/chrome_trace.ts";
 import {
+  addTaskId,
   K_ACTOR_CALL,
   K_TASK,
+  Recorder,
   type Recording,
   S_CANCELLED,
   S_ERROR,
@@ -387,4 +389,19 @@ test("TaskLog with capacity 0 keeps nothing and counts the drops", () => {
   log.failed(r, 1, S_ERROR, "Error: x", 3);
   assert.deepEqual(log.toArray(), []);
   assert.equal(log.dropped, 1);
+});
+
+test("Recorder keeps a span's task ids as runs and gives them back in order, repeats included", () => {
+  const rec = new Recorder();
+  const ids = [5, 6, 7, 3, 4, 4, 10, 9, 11, 12];
+  const runs: number[] = [];
+  for (const id of ids) addTaskId(runs, id);
+  assert.deepEqual(runs, [5, 3, 3, 2, 4, 1, 10, 1, 9, 1, 11, 2]);
+  rec.spans.push({ kind: "get", start: 1, end: 2, runs, callsite: "file:///x.ts:1:1" });
+  rec.spans.push({ kind: "wait", start: 3, end: 4, runs: [], worker: 2, task: 8 });
+  assert.deepEqual(rec.snapshot().spans, [
+    { kind: "get", start: 1, end: 2, taskIds: ids, callsite: "file:///x.ts:1:1" },
+    { kind: "wait", start: 3, end: 4, taskIds: [], worker: 2, task: 8 },
+  ]);
+  assert.deepEqual(rec.snapshot(3).spans.map((s) => s.kind), ["wait"]);
 });
