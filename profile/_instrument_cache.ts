@@ -32,14 +32,24 @@ import {
 } from "./sync_fs.ts";
 
 /** Bumped when the layout of an entry changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** What the cache keeps of one instrumented module. */
 export interface CachedModule {
   /** What the runtime runs, or `null` when the module is left as it is. */
   code: string | null;
   /** The instrumenter's result, without its code. */
-  result: Omit<InstrumentResult, "code">;
+  result: Omit<InstrumentResult, "code" | "js" | "mappings">;
+  /** Whether making `code` took the transpiler (under Deno: blanking the types was not enough). */
+  transpiled?: boolean;
+}
+
+/** What the modules of the last run (in one scope) say about the next. */
+export interface Prediction {
+  /** Every one of them is cached for its current text: the run needs no parser. */
+  cached: boolean;
+  /** Some of them needed the transpiler, or there is no list to tell. */
+  transpiler: boolean;
 }
 
 interface Entry extends CachedModule {
@@ -50,8 +60,8 @@ interface Entry extends CachedModule {
   source: string;
 }
 
-/** One module a run loaded: its path and instrumentation options. */
-type RunItem = [path: string, key: string];
+/** One module a run loaded: its path, instrumentation options, and whether it was transpiled. */
+type RunItem = [path: string, key: string, transpiled: boolean];
 
 /**
  * The cache directory to use, from the environment.
@@ -90,7 +100,7 @@ export class InstrumentCache {
    *
    * @param dir The directory.
    * @param scope Names the run list: the entry script and the kind of thread. Without it, no
-   *   run list is kept and {@linkcode InstrumentCache.predictHits} is always `false`.
+   *   run list is kept and nothing can be predicted.
    * @returns The cache.
    */
   static open(dir: string, scope?: string): InstrumentCache {
@@ -98,25 +108,30 @@ export class InstrumentCache {
   }
 
   /**
-   * Whether every module the last run (in this scope) loaded is in the cache for its current
-   * text, so a run loading the same modules needs no parser. Reads those entries into memory.
+   * What the modules the last run (in this scope) loaded say about this run: whether all are
+   * cached for their current text (then a run loading the same modules needs no parser), and
+   * whether any needed the transpiler. Reads their entries into memory.
    *
-   * @returns `false` when there is no run list, or any of its modules changed.
+   * @returns `cached` is `false` when there is no run list or any of its modules changed.
    */
-  predictHits(): boolean {
-    if (this.#runFile === undefined) return false;
+  predict(): Prediction {
+    const unknown = { cached: false, transpiler: true };
+    if (this.#runFile === undefined) return unknown;
     let items: RunItem[];
     try {
       items = JSON.parse(readTextSync(this.#runFile));
-      if (!Array.isArray(items) || items.length === 0) return false;
+      if (!Array.isArray(items) || items.length === 0) return unknown;
     } catch {
-      return false;
+      return unknown;
     }
     const kept: RunItem[] = [];
     let all = true;
     for (const item of items) {
-      if (!Array.isArray(item) || typeof item[0] !== "string" || typeof item[1] !== "string") {
-        return false;
+      if (
+        !Array.isArray(item) || typeof item[0] !== "string" || typeof item[1] !== "string" ||
+        typeof item[2] !== "boolean"
+      ) {
+        return unknown;
       }
       let source: string;
       try {
@@ -131,7 +146,7 @@ export class InstrumentCache {
     // loads one module or another from run to run keeps predicting right.
     for (const item of kept) this.#runIds.add(`${item[0]}\0${item[1]}`);
     this.#run = kept;
-    return all;
+    return { cached: all, transpiler: items.some((item) => item[2]) };
   }
 
   /**
@@ -143,6 +158,7 @@ export class InstrumentCache {
    * @returns The entry, or `undefined` when there is none for exactly these inputs.
    */
   get(path: string, source: string, key: string): CachedModule | undefined {
+    // (An entry holds `transpiled` when it is true.)
     const id = this.#id(path, source, key);
     let entry = this.#memo.get(id);
     if (!entry) {
@@ -160,7 +176,7 @@ export class InstrumentCache {
       return undefined;
     }
     this.#memo.set(id, entry);
-    return { code: entry.code, result: entry.result };
+    return { code: entry.code, result: entry.result, transpiled: entry.transpiled === true };
   }
 
   /**
@@ -182,21 +198,23 @@ export class InstrumentCache {
       source,
       code: value.code,
       result: value.result,
+      ...(value.transpiled ? { transpiled: true } : {}),
     };
     this.#memo.set(id, entry);
     this.#write(join(this.#dir, `m-${id}.json`), JSON.stringify(entry));
   }
 
   /**
-   * Notes that this run loaded a module, for the next run's {@linkcode predictHits}.
+   * Notes that this run loaded a module, for the next run's {@linkcode predict}.
    *
    * @param path Absolute path.
    * @param key The instrumentation options, as a string.
+   * @param transpiled Whether the module took the transpiler.
    */
-  loaded(path: string, key: string): void {
+  loaded(path: string, key: string, transpiled: boolean): void {
     if (this.#runFile === undefined || this.#runIds.has(`${path}\0${key}`)) return;
     this.#runIds.add(`${path}\0${key}`);
-    this.#run.push([path, key]);
+    this.#run.push([path, key, transpiled]);
     this.#write(this.#runFile, JSON.stringify(this.#run));
   }
 

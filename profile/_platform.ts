@@ -119,6 +119,11 @@ export async function loadTransform(): Promise<void> {
   if (RUNTIME === "deno") transform ??= (await import("oxc-transform")).transformSync;
 }
 
+/** Whether oxc-transform is loaded (see {@linkcode loadTransform}). */
+export function transformLoaded(): boolean {
+  return transform !== undefined;
+}
+
 /**
  * Transpiles instrumented TypeScript to JavaScript with an inline source map back to the file,
  * which Deno applies to stack traces (what Deno's load hook must return).
@@ -142,6 +147,34 @@ export function toJavaScript(path: string, code: string, original: string = code
   }
   const map = { ...out.map, sources: [pathToFileURL(path).href], sourcesContent: [original] };
   return `${out.code}\n//# sourceMappingURL=data:application/json;base64,${
+    base64(JSON.stringify(map))
+  }\n`;
+}
+
+/**
+ * Appends an inline source map to JavaScript made from a module without a transpiler (its types
+ * blanked out): Deno applies it to stack traces, as it does {@linkcode toJavaScript}'s.
+ *
+ * @param path Absolute path of the module.
+ * @param code The JavaScript.
+ * @param original The file's original text.
+ * @param mappings The map's `mappings`, from `code` to `original`.
+ * @returns `code` ending in a `sourceMappingURL` comment.
+ */
+export function withSourceMap(
+  path: string,
+  code: string,
+  original: string,
+  mappings: string,
+): string {
+  const map = {
+    version: 3,
+    sources: [pathToFileURL(path).href],
+    sourcesContent: [original],
+    names: [],
+    mappings,
+  };
+  return `${code}\n//# sourceMappingURL=data:application/json;base64,${
     base64(JSON.stringify(map))
   }\n`;
 }

@@ -24,6 +24,7 @@ import { createRequire } from "node:module";
 import type * as OxcParser from "oxc-parser";
 import type { FunctionInfo } from "./collector.ts";
 import type { FuncSite } from "./func_collector.ts";
+import { typeBlanks } from "./_strip_types.ts";
 
 /** Which functions to profile. */
 export interface Selection {
@@ -78,6 +79,12 @@ export interface InstrumentOptions {
    * @default {1}
    */
   firstFunctionId?: number;
+  /**
+   * Also blank out TypeScript-only syntax when that is all it takes to make JavaScript (see
+   * `_strip_types.ts`), keeping every line and column; `js` in the result tells whether it did.
+   * @default {false}
+   */
+  stripTypes?: boolean;
 }
 
 /** What {@linkcode instrument} made. */
@@ -99,6 +106,13 @@ export interface InstrumentResult {
    * such a module on once rewritten (oxc-transform does not lower TC39 decorators).
    */
   decorator?: { file: string; line: number; column: number; codeFrame: string };
+  /** With `stripTypes`: the code is JavaScript (its TypeScript-only syntax blanked out). */
+  js?: boolean;
+  /**
+   * With `js`: a source map's `mappings` from the code back to the source (lines stay; columns
+   * move by what was inserted before them on their line).
+   */
+  mappings?: string;
 }
 
 /** Base of the errors that point at a place in a source file. */
@@ -479,6 +493,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         walk(d, fn, null, [], null);
       }
     }
+    if (!member.key) return walk(member.body, fn, null, [], null); // an index signature, a static block
     walk(member.key, fn, null, [], null);
     const key = keyName(member.key, member.computed);
     const value = member.value;
@@ -791,6 +806,14 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       Infinity,
     );
   }
+  let js = false;
+  if (options.stripTypes && lang !== "tsx" && lang !== "jsx") {
+    const types = typeBlanks(program, source);
+    if (types) {
+      blanks.push(...types);
+      js = true;
+    }
+  }
   let text = source;
   if (blanks.length || replacements.length) {
     const chars = source.split("");
@@ -817,6 +840,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     warnings,
     ...funcResult,
     ...(firstDecorator < Infinity ? { decorator: at(firstDecorator) } : {}),
+    ...(js ? { js, mappings: mappings(text, insertions) } : {}),
   };
 
   // `<await ray.get>` for `await ray.get(refs)`: what is awaited, when it is a short call.
@@ -863,6 +887,54 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       }
     }
   }
+}
+
+/**
+ * Source map mappings of `text` with `insertions` (sorted, none with a line break) made in it:
+ * a segment at every token, so a position anywhere in the output maps to its original column.
+ */
+function mappings(text: string, insertions: Insertion[]): string {
+  let out = "";
+  let line = 0, prevLine = 0, prevCol = 0, genPrev = 0, lineStart = 0, shift = 0, i = 0;
+  let firstInLine = true;
+  const token = /[\w$]+|[^\w$\s]+|\n/g;
+  for (let m = token.exec(text); m; m = token.exec(text)) {
+    const at = m.index;
+    if (m[0] === "\n") {
+      out += ";";
+      line++;
+      lineStart = at + 1;
+      genPrev = 0;
+      shift = 0;
+      firstInLine = true;
+      continue;
+    }
+    for (; i < insertions.length && insertions[i].at <= at; i++) {
+      if (insertions[i].at >= lineStart) shift += insertions[i].text.length;
+    }
+    const col = at - lineStart;
+    if (!firstInLine) out += ",";
+    firstInLine = false;
+    out += vlq(col + shift - genPrev) + "A" + vlq(line - prevLine) + vlq(col - prevCol);
+    genPrev = col + shift;
+    prevLine = line;
+    prevCol = col;
+  }
+  return out;
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function vlq(n: number): string {
+  let v = n < 0 ? (-n << 1) | 1 : n << 1;
+  let s = "";
+  do {
+    let digit = v & 31;
+    v >>>= 5;
+    if (v > 0) digit |= 32;
+    s += BASE64[digit];
+  } while (v > 0);
+  return s;
 }
 
 function compareInsertions(a: Insertion, b: Insertion): number {

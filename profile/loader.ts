@@ -29,6 +29,8 @@ import {
   RUNTIME,
   SCRIPT_EXTENSION,
   toJavaScript,
+  transformLoaded,
+  withSourceMap,
 } from "./_platform.ts";
 import { type CachedModule, hash, InstrumentCache } from "./_instrument_cache.ts";
 
@@ -141,11 +143,12 @@ export async function startLineProfiling(
     ? InstrumentCache.open(options.cache.dir, options.cache.scope)
     : undefined;
   // Under Deno the hook cannot load the parser or the transpiler itself (require() fails inside
-  // it), so they are loaded now unless every module the last run loaded is cached.
-  if (!cache?.predictHits()) {
-    await loadParser();
-    await loadTransform();
-  }
+  // it), so they are loaded now: the parser unless every module the last run loaded is cached,
+  // the transpiler only if one of them needed it (most need no more than their types blanked).
+  // A module that needs either anyway is instrumented in a child process.
+  const prediction = cache?.predict() ?? { cached: false, transpiler: true };
+  if (!prediction.cached) await loadParser();
+  if (!prediction.cached && prediction.transpiler) await loadTransform();
   state.stop = await registerLoader(
     (path, source) => {
       const select = inScope(path) ? options.select : undefined;
@@ -157,21 +160,21 @@ export async function startLineProfiling(
         entry: path === options.entry,
         functionProbes: funcCollector !== undefined,
         firstFunctionId: funcCollector?.nextId,
+        // Deno needs JavaScript: blanking the types spares most modules oxc-transform.
+        stripTypes: RUNTIME === "deno",
       };
       const key = JSON.stringify(instrumentOptions);
       let m = cache?.get(path, source, key);
       if (!m) {
         try {
-          m = RUNTIME === "deno" && !parserLoaded()
-            ? instrumentInChild(source, instrumentOptions)
-            : instrumentModule(source, instrumentOptions);
+          m = instrumentInHook(source, instrumentOptions);
         } catch (error) {
           if (error instanceof InstrumentError) state.errors.push(error);
           throw error;
         }
         cache?.put(path, source, key, m);
       }
-      cache?.loaded(path, key);
+      cache?.loaded(path, key, m.transpiled === true);
       const r = m.result;
       collector.register(r.functions, r.nextSlot);
       if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
@@ -189,15 +192,21 @@ export async function startLineProfiling(
 }
 
 /**
- * Instruments one module into what the runtime runs: under Deno, JavaScript with a source map.
+ * Instruments one module into what the runtime runs: under Deno, JavaScript (its types blanked
+ * out, lines and columns kept; or, where that is not enough, transpiled with a source map).
  *
  * @param source The module's text.
  * @param options Instrumentation options.
+ * @param transpile Makes JavaScript of instrumented TypeScript (under Deno).
  * @returns The code (`null`: unchanged) and the instrumenter's result.
  * @throws {InstrumentError} If it cannot be instrumented (or, under Deno, transpiled).
  */
-export function instrumentModule(source: string, options: InstrumentOptions): CachedModule {
-  const { code, ...result } = instrument(source, options);
+export function instrumentModule(
+  source: string,
+  options: InstrumentOptions,
+  transpile: (path: string, code: string, original: string) => string = toJavaScript,
+): CachedModule {
+  const { code, js, mappings, ...result } = instrument(source, options);
   if (code === source) return { code: null, result };
   if (RUNTIME === "bun") return { code, result };
   if (result.decorator) {
@@ -206,7 +215,28 @@ export function instrumentModule(source: string, options: InstrumentOptions): Ca
       result.decorator,
     );
   }
-  return { code: toJavaScript(options.file, code, source), result };
+  if (js) return { code: withSourceMap(options.file, code, source, mappings!), result };
+  return { code: transpile(options.file, code, source), result, transpiled: true };
+}
+
+class TranspileInChild extends Error {}
+
+/**
+ * Instruments a module inside the import hook: here when what it takes is loaded, else (Deno) in
+ * a child process — only in a run that predicted it would not need the parser, or the
+ * transpiler, and met a module that does.
+ */
+function instrumentInHook(source: string, options: InstrumentOptions): CachedModule {
+  if (RUNTIME === "deno" && !parserLoaded()) return instrumentInChild(source, options);
+  try {
+    return instrumentModule(source, options, (path, code, original) => {
+      if (RUNTIME === "deno" && !transformLoaded()) throw new TranspileInChild();
+      return toJavaScript(path, code, original);
+    });
+  } catch (error) {
+    if (error instanceof TranspileInChild) return instrumentInChild(source, options);
+    throw error;
+  }
 }
 
 const CHILD = fileURLToPath(new URL("./_instrument_child.ts", import.meta.url));
