@@ -7,8 +7,10 @@
  *
  * Medians of 11 interleaved runs of each command, wall time of the whole process. The profiler
  * caches instrumented modules: "warm" runs find the script in the cache (as every run after the
- * first does), "cold" runs start from an empty cache directory each time (as a first run or an
- * edited script does) and so also load the parser, instrument and write the cache.
+ * first does), "cold" runs start from an empty cache directory each time (as a first run does)
+ * and so also load the parser (and under Deno the transpiler), instrument and write the cache;
+ * "edited" runs profile a script changed since its last run (its cache knows the script, not its
+ * new text), so they load the parser and instrument it.
  *
  * @module
  */
@@ -31,31 +33,39 @@ writeFileSync(
 // A Ray-style script: imports the runtime (and with it Deno's Node compatibility layer), as the
 // scripts this profiler is for do.
 const rayScript = join(dir, "ray_small.ts");
-writeFileSync(
-  rayScript,
-  `import * as ray from ${
-    JSON.stringify(join(ROOT, "mod.ts"))
-  };\n// @profile\nfunction f(): number {\n  return typeof ray.init === "function" ? 1 : 0;\n}\nconsole.log(f());\n`,
-);
+const raySource = `import * as ray from ${
+  JSON.stringify(join(ROOT, "mod.ts"))
+};\n// @profile\nfunction f(): number {\n  return typeof ray.init === "function" ? 1 : 0;\n}\nconsole.log(f());\n`;
+writeFileSync(rayScript, raySource);
+// Edited before each run (the runtime's own caches of the file miss too: compare with a plain
+// run of a script edited the same way).
+const editedScript = join(dir, "ray_edited.ts");
+const editedPlain = join(dir, "ray_edited_plain.ts");
+let edits = 0;
+const edit = (file: string) => () => writeFileSync(file, `${raySource}// edit ${edits++}\n`);
 const run = IS_BUN ? [] : ["run", "-A"];
 const profile = [...run, join(ROOT, "cli.ts"), "profile", "-q", "-o", join(dir, "o.json")];
 const warmCache = join(dir, "cache");
 let cold = 0;
 // A fresh directory for each cold run: nothing cached.
 const coldCache = () => join(dir, `cold-${cold++}`);
-const commands: [string, string[], () => string][] = [
-  ["plain run", [...run, script], () => warmCache],
-  ["cli.ts profile -q", [...profile, script], () => warmCache],
+const warm = () => warmCache;
+const commands: [string, string[], () => string, (() => void)?][] = [
+  ["plain run", [...run, script], warm],
+  ["cli.ts profile -q", [...profile, script], warm],
   ["  cold cache", [...profile, script], coldCache],
-  ["plain run (ray)", [...run, rayScript], () => warmCache],
-  ["cli.ts profile (ray)", [...profile, rayScript], () => warmCache],
+  ["plain run (ray)", [...run, rayScript], warm],
+  ["cli.ts profile (ray)", [...profile, rayScript], warm],
   ["  cold cache (ray)", [...profile, rayScript], coldCache],
-  ["cli.ts --help", [...run, join(ROOT, "cli.ts"), "--help"], () => warmCache],
+  ["plain run (ray), edited", [...run, editedPlain], warm, edit(editedPlain)],
+  ["  edited script (ray)", [...profile, editedScript], warm, edit(editedScript)],
+  ["cli.ts --help", [...run, join(ROOT, "cli.ts"), "--help"], warm],
 ];
 const times: number[][] = commands.map(() => []);
 try {
   for (let r = 0; r < 12; r++) {
-    commands.forEach(([, args, cache], i) => {
+    commands.forEach(([, args, cache, before], i) => {
+      before?.();
       const env: Record<string, string | undefined> = {
         ...process.env,
         RAYPROF_CACHE_DIR: cache(),
@@ -77,6 +87,7 @@ const rows: [string, number, number][] = [
   ["  cold cache", 2, 0],
   ["overhead (ray)", 4, 3],
   ["  cold cache (ray)", 5, 3],
+  ["  edited script (ray)", 7, 6],
 ];
 for (const [name, a, b] of rows) {
   console.log(`${name.padEnd(22)} ${(med[a] - med[b]).toFixed(1)} ms`);
