@@ -510,11 +510,17 @@ function idle(): boolean {
 }
 
 /**
- * Polls the bell for up to SPIN_MS before sleeping: a task submitted right after the last result
- * (the driver's round trip takes ≈ 10–30 µs) is then seen at once, and the driver need not pay
- * for waking this thread (5–10 µs per Atomics.notify here). Bounded, and only while idle.
+ * An idle worker polls the bell before it sleeps: a task submitted right after the last result
+ * (`await get(f.remote())` in a loop: the driver turns round in ≈ 10–50 µs) is then seen at once,
+ * and the driver need not pay for waking this thread (5–25 µs per Atomics.notify here). It polls
+ * up to SPIN_MAX_MS while messages keep coming that soon after it goes idle, else only
+ * SPIN_PROBE_MS, so a worker whose tasks come seldom wastes almost no CPU.
  */
-const SPIN_MS = 0.05;
+const SPIN_MAX_MS = 0.2;
+const SPIN_PROBE_MS = 0.02;
+/** When this worker last went idle (-1: it is not), and how long that lasted last time. */
+let idleSince = -1;
+let lastGap = Infinity;
 
 /** Takes the messages that came, then waits for more: briefly in place when idle, else armed. */
 function serve(): void {
@@ -525,6 +531,10 @@ function serve(): void {
     for (;;) {
       const bell = Atomics.load(bellArr, bellIndex);
       if (reader.drain() !== 0) {
+        if (idleSince >= 0) {
+          lastGap = performance.now() - idleSince;
+          idleSince = -1;
+        }
         deadline = -1;
         continue;
       }
@@ -533,7 +543,8 @@ function serve(): void {
         let now = performance.now();
         if (deadline < 0) {
           deadline = now + BLOCK_MS;
-          const spinEnd = now + SPIN_MS;
+          if (idleSince < 0) idleSince = now;
+          const spinEnd = now + (lastGap <= SPIN_MAX_MS ? SPIN_MAX_MS : SPIN_PROBE_MS);
           let changed = false;
           while (!changed && now < spinEnd) {
             for (let i = 0; i < 64; i++) {
