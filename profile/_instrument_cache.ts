@@ -48,8 +48,8 @@ export interface CachedModule {
 export interface Prediction {
   /** Every one of them is cached for its current text: the run needs no parser. */
   cached: boolean;
-  /** Some of them needed the transpiler, or there is no list to tell. */
-  transpiler: boolean;
+  /** Some of them needed the transpiler; `undefined` when there is no list to tell. */
+  transpiler?: boolean;
 }
 
 interface Entry extends CachedModule {
@@ -115,7 +115,7 @@ export class InstrumentCache {
    * @returns `cached` is `false` when there is no run list or any of its modules changed.
    */
   predict(): Prediction {
-    const unknown = { cached: false, transpiler: true };
+    const unknown = { cached: false };
     if (this.#runFile === undefined) return unknown;
     let items: RunItem[];
     try {

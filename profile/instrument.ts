@@ -238,6 +238,31 @@ export function useFastParser(): boolean {
   parseSync("warm-up.ts", "", { lang: "ts", ...RAW_OPTIONS });
   return true;
 }
+/**
+ * Whether a module's TypeScript-only syntax can simply be blanked out to make JavaScript (see
+ * `stripTypes`), or it needs a real transform; and what it imports.
+ *
+ * @param source The module's text.
+ * @param file Its path (the extension picks the syntax).
+ * @returns The specifiers of its static imports and re-exports, or `undefined` when it needs a
+ *   real transform (or does not parse).
+ */
+export function strippableImports(source: string, file: string): string[] | undefined {
+  const lang = langOf(file);
+  if (lang === "tsx" || lang === "jsx") return undefined;
+  const parsed = parser().parseSync(file, source, {
+    lang,
+    sourceType: "module",
+    preserveParens: true,
+    ...RAW_OPTIONS,
+  });
+  if (parsed.errors.some((e) => e.severity === "Error")) return undefined;
+  if (typeBlanks(parsed.program, source) === undefined) return undefined;
+  return (parsed.program as Node).body.flatMap((s: Node) =>
+    typeof s.source?.value === "string" ? [s.source.value] : []
+  );
+}
+
 const FUNCTION_TYPES = new Set([
   "FunctionDeclaration",
   "FunctionExpression",

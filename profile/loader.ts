@@ -22,7 +22,9 @@ import {
   MarkerError,
   parserLoaded,
   type Selection,
+  strippableImports,
 } from "./instrument.ts";
+import { readTextSync } from "./sync_fs.ts";
 import {
   loadTransform,
   registerLoader,
@@ -146,9 +148,15 @@ export async function startLineProfiling(
   // it), so they are loaded now: the parser unless every module the last run loaded is cached,
   // the transpiler only if one of them needed it (most need no more than their types blanked).
   // A module that needs either anyway is instrumented in a child process.
-  const prediction = cache?.predict() ?? { cached: false, transpiler: true };
+  const prediction = cache?.predict() ?? { cached: false };
   if (!prediction.cached) await loadParser();
-  if (!prediction.cached && prediction.transpiler) await loadTransform();
+  if (!prediction.cached && RUNTIME === "deno") {
+    // With no earlier run to tell, the entry and the local modules it imports statically tell
+    // (a dynamic import may still need the child process once).
+    const transpiler = prediction.transpiler ??
+      (options.entry === undefined || !cache || needsTranspiler(options.entry));
+    if (transpiler) await loadTransform();
+  }
   state.stop = await registerLoader(
     (path, source) => {
       const select = inScope(path) ? options.select : undefined;
@@ -220,6 +228,30 @@ export function instrumentModule(
 }
 
 class TranspileInChild extends Error {}
+
+function needsTranspiler(entry: string): boolean {
+  const seen = new Set([entry]);
+  const queue = [entry];
+  while (queue.length > 0) {
+    if (seen.size > 100) return true; // a big program: parsing ahead costs more than it saves
+    const path = queue.shift()!;
+    let imports;
+    try {
+      imports = strippableImports(readTextSync(path), path);
+    } catch {
+      continue; // unreadable: its import fails the same way in the run
+    }
+    if (!imports) return true;
+    for (const spec of imports) {
+      if (!spec.startsWith("./") && !spec.startsWith("../")) continue;
+      const next = resolve(dirname(path), spec);
+      if (seen.has(next) || !isUserModule(next)) continue;
+      seen.add(next);
+      queue.push(next);
+    }
+  }
+  return false;
+}
 
 /**
  * Instruments a module inside the import hook: here when what it takes is loaded, else (Deno) in

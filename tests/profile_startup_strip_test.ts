@@ -220,3 +220,26 @@ test("a module that comes to need the transpiler after a run that needed none st
   const third = await run(args, { RAYPROF_CACHE_DIR: cache });
   assert.equal(third.stdout, "5\n");
 });
+
+test("a first run that needs no transpiler for its static imports still runs an import that does", async () => {
+  // Under Deno the entry and its static imports decide that oxc-transform is not loaded; the
+  // enum module, imported dynamically, then goes through the child process, and the next run
+  // (its list says a module needed it) loads the transpiler.
+  writeFileSync(
+    join(dir, "colors.ts"),
+    "export enum Color { Red = 1, Green = 2 }\nexport function green(): Color {\n  return Color.Green;\n}\n",
+  );
+  const script = join(dir, "uses_enum.ts");
+  writeFileSync(
+    script,
+    '// @profile\nasync function f(): Promise<number> {\n  const { green } = await import("./colors.ts");\n  return green() + 40;\n}\nconsole.log(await f());\n',
+  );
+  const cache = join(dir, "cache4");
+  const args = [CLI, "profile", "--all", "-o", join(dir, "c.json"), "--overwrite", script];
+  for (let i = 0; i < 2; i++) {
+    const r = await run(args, { RAYPROF_CACHE_DIR: cache });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split("\n")[0], "42");
+    assert.match(r.stdout, /Function: green at line 2/);
+  }
+});
