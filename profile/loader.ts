@@ -23,6 +23,7 @@ import {
   parserLoaded,
   type Selection,
   strippableImports,
+  useFastParser,
 } from "./instrument.ts";
 import { readTextSync } from "./sync_fs.ts";
 import {
@@ -67,6 +68,12 @@ export interface LineProfilingOptions {
    * without loading the parser.
    */
   cache?: { dir: string; scope?: string };
+  /**
+   * Parse with oxc's raw transfer where the runtime supports it (see `useFastParser`), when the
+   * parser is loaded at all.
+   * @default {false}
+   */
+  fastParser?: boolean;
 }
 
 /** The instrumentation of this thread. */
@@ -149,7 +156,10 @@ export async function startLineProfiling(
   // the transpiler only if one of them needed it (most need no more than their types blanked).
   // A module that needs either anyway is instrumented in a child process.
   const prediction = cache?.predict() ?? { cached: false };
-  if (!prediction.cached) await loadParser();
+  if (!prediction.cached) {
+    await loadParser();
+    if (options.fastParser) useFastParser();
+  }
   if (!prediction.cached && RUNTIME === "deno") {
     // With no earlier run to tell, the entry and the local modules it imports statically tell
     // (a dynamic import may still need the child process once).

@@ -141,8 +141,6 @@ export async function profileScript(
   options: ProfileScriptOptions = {},
 ): Promise<ProfileResult> {
   const path = resolveScript(script);
-  // A big program pays back the fast parser's start-up cost; a small script does not.
-  if (statSync(path).size > 32_768) (await import("./instrument.ts")).useFastParser();
   // No separate syntax check: the hook parses every static import while the module graph is
   // built, before any of it runs, so an error there still stops the run before it starts.
   let ticks: TickClock | undefined;
@@ -160,6 +158,8 @@ export async function profileScript(
       : { mode: "exact" },
     ...(options.functions ? { functions: options.functions } : {}),
     ...cacheOf("driver"),
+    // A big program pays back the fast parser's start-up cost; a small script does not.
+    fastParser: statSync(path).size > 32_768,
   });
   const workerStats: LineStats[] = [];
   const workerFunctions: FuncThreadResult[] = [];
