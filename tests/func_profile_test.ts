@@ -467,17 +467,17 @@ test(
     const r = await run("--functions", "examples/loops.ts");
     assert.equal(r.code, 0, r.stderr);
     const t = rows(r.stdout);
-    const func = row(t, "examples/loops.ts:12(func)", r.stdout);
+    const func = row(t, "examples/loops.ts:15(func)", r.stdout);
     assert.match(func.line, /^ {7}15 /);
     assert.ok(func.tottime >= 15 * 0.49, func.line); // sleepSync(500) in each
-    assert.match(row(t, "examples/loops.ts:17(other_func)", r.stdout).line, /^ {8}5 /);
-    for (const [key, min] of [["22(ex1)", 2.49], ["31(ex2)", 0.49], ["40(ex3)", 0.49]] as const) {
+    assert.match(row(t, "examples/loops.ts:20(other_func)", r.stdout).line, /^ {8}5 /);
+    for (const [key, min] of [["25(ex1)", 2.49], ["35(ex2)", 0.49], ["45(ex3)", 0.49]] as const) {
       const ex = row(t, `examples/loops.ts:${key}`, r.stdout);
       assert.equal(ex.calls, 1);
       assert.ok(ex.cumtime >= min && ex.tottime < 0.5, ex.line); // waiting is not its own time
     }
     // ex1 waits at its get() inside the loop, 5 times.
-    const get = row(t, "examples/loops.ts:25(<await ray.get>)", r.stdout);
+    const get = row(t, "examples/loops.ts:29(<await ray.get>)", r.stdout);
     assert.equal(get.calls, 5);
     assert.ok(get.tottime >= 2.45, get.line);
   },
