@@ -5,10 +5,11 @@
  *
  * An entry holds what the import hook hands the runtime for one module (under Deno the
  * transpiled JavaScript with its source map) and what the collectors need (functions, slots,
- * warnings). It is found by a hash of the module's path, text and instrumentation options and of
- * the profiler's own version (its instrumenting code and the oxc packages), and is used only when
- * all of those are equal to what it records, so a changed file, option or profiler is simply a
- * miss. A run also records which entries it used (a "run list", one per entry script and thread
+ * warnings). Its file is named by a hash of the module's path and instrumentation options, so
+ * an edited module (or a new profiler version) replaces its entry and the cache never holds more
+ * than one entry per module and set of options. An entry is used only when the module's text and
+ * the profiler's own version (its instrumenting code and the oxc packages) are also equal to what
+ * it records, so a changed file, option or profiler is simply a miss. A run also records which entries it used (a "run list", one per entry script and thread
  * kind), so the next run can tell before hooking the loader whether it will need the parser.
  *
  * Files are written to a temporary name and renamed into place, so concurrent runs never see a
@@ -159,7 +160,7 @@ export class InstrumentCache {
    */
   get(path: string, source: string, key: string): CachedModule | undefined {
     // (An entry holds `transpiled` when it is true.)
-    const id = this.#id(path, source, key);
+    const id = this.#id(path, key);
     let entry = this.#memo.get(id);
     if (!entry) {
       try {
@@ -189,7 +190,7 @@ export class InstrumentCache {
    * @param value What to keep.
    */
   put(path: string, source: string, key: string, value: CachedModule): void {
-    const id = this.#id(path, source, key);
+    const id = this.#id(path, key);
     const entry: Entry = {
       format: FORMAT,
       version: this.#version,
@@ -218,8 +219,8 @@ export class InstrumentCache {
     this.#write(this.#runFile, JSON.stringify(this.#run));
   }
 
-  #id(path: string, source: string, key: string): string {
-    return hash(`${FORMAT}\0${this.#version}\0${path}\0${key}\0${source}`);
+  #id(path: string, key: string): string {
+    return hash(`${FORMAT}\0${path}\0${key}`);
   }
 
   #write(file: string, text: string): void {

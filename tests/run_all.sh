@@ -15,7 +15,10 @@ for f in ./tests/*_bun_test.ts; do [ -e "$f" ] && BUN_TESTS+=("$f"); done
 
 deno_log=$(mktemp)
 bun_log=$(mktemp)
-trap 'rm -f "$deno_log" "$bun_log"' EXIT
+# The profiler's cache of instrumented modules: one for this run, not the user's.
+RAYPROF_CACHE_DIR=$(mktemp -d)
+export RAYPROF_CACHE_DIR
+trap 'rm -rf "$deno_log" "$bun_log" "$RAYPROF_CACHE_DIR"' EXIT
 
 echo "== deno check"
 deno check mod.ts cli.ts repl.ts runtime/worker.ts examples/ tests/ bench/ profile/
