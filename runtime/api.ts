@@ -153,6 +153,9 @@ export function init(options: InitOptions = {}): void {
     : checkCount("init", "memoryLimitMb", options.memoryLimitMb, 0);
   s.gen++;
   s.pool = new Pool({ numCpus, recording: options.recording ?? {}, memoryLimitMb }, s.gen);
+  // recording() now reads the new pool's records: the old ones are gone, their memory is reused.
+  if (s.lastRecorder) s.pool.recorder.tasks.takeChunks(s.lastRecorder.tasks);
+  s.lastRecorder = null;
   s.wasShutdown = false;
   for (const w of s.wires) s.pool.def(w);
   s.pool.actorHandleFor = (tag) => {
@@ -712,7 +715,12 @@ function checkTimeout(what: string, t: unknown): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
-function entriesOf(what: string, refs: readonly unknown[]): Entry[] {
+/**
+ * The entries of `refs`, each marked as awaited. With recording on, `runs` also gets their task ids
+ * (for the blocked span, see `blockedSpan`): read here, while each entry is at hand, rather than
+ * in a second pass over all of them.
+ */
+function entriesOf(what: string, refs: readonly unknown[], runs: number[] | null): Entry[] {
   const s = state();
   const out: Entry[] = new Array(refs.length);
   for (let i = 0; i < refs.length; i++) {
@@ -729,22 +737,25 @@ function entriesOf(what: string, refs: readonly unknown[]): Entry[] {
       );
     }
     s.pool.markAwaited(e);
+    if (runs !== null && e instanceof Task) addTaskId(runs, e.id);
     out[i] = e;
   }
   return out;
 }
 
-function blockedSpan(kind: "get" | "wait", entries: Entry[]): () => void {
+/** Task ids for a blocked span when recording is on, else null. */
+function spanRuns(): number[] | null {
   const p = state().pool;
-  if (!p || !p.recorder.enabled) return () => {};
+  return p !== null && p.recorder.enabled ? [] : null;
+}
+
+/** Starts a blocked span over the task ids in `runs` (from `entriesOf`); returns its end. */
+function blockedSpan(kind: "get" | "wait", runs: number[] | null): () => void {
+  const p = state().pool;
+  if (!p || runs === null) return () => {};
   const start = performance.now();
   const callsite = hooks().captureCallsites ? captureCallsite() : undefined;
   return () => {
-    const runs: number[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      if (e instanceof Task) addTaskId(runs, e.id);
-    }
     const span: SpanEntry = { kind, start, end: performance.now(), runs };
     if (callsite) span.callsite = callsite;
     p.recorder.spans.push(span);
@@ -796,8 +807,9 @@ export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
     );
   }
   let entries: Entry[];
+  const runs = spanRuns();
   try {
-    entries = entriesOf("get", list);
+    entries = entriesOf("get", list, runs);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -809,7 +821,7 @@ export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
   if (pending === 0) {
     return Promise.resolve(single ? entries[0].value : entries.map((e) => e.value));
   }
-  const endSpan = blockedSpan("get", entries);
+  const endSpan = blockedSpan("get", runs);
   return new Promise((resolve, reject) => {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -894,8 +906,9 @@ export function wait<T>(
     );
   }
   let entries: Entry[];
+  const runs = spanRuns();
   try {
-    entries = entriesOf("wait on", refs);
+    entries = entriesOf("wait on", refs, runs);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -903,7 +916,7 @@ export function wait<T>(
   for (const e of entries) if (e.state !== 0) ready++;
   const flags = () => entries.map((e) => e.state !== 0);
   if (ready >= numReturns || timeout === 0) return Promise.resolve(split(flags()));
-  const endSpan = blockedSpan("wait", entries);
+  const endSpan = blockedSpan("wait", runs);
   return new Promise((resolve) => {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -272,6 +272,8 @@ export class TaskLog {
   #callsites: (string | undefined)[] | null = null;
   /** Errors by ring index: the records with status error, cancelled or crashed. */
   #errors = new Map<number, string>();
+  /** Full-size chunks of a discarded log, used before allocating new ones (see `takeChunks`). */
+  #spare: Float64Array[] = [];
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -356,11 +358,14 @@ export class TaskLog {
     const c = r >>> CHUNK_BITS;
     let f = this.#chunks[c];
     if (f === undefined) {
-      f = new Float64Array(Math.min(CHUNK_MASK + 1, cap - (c << CHUNK_BITS)) * WIDTH);
+      f = this.#spare.pop() ??
+        new Float64Array(Math.min(CHUNK_MASK + 1, cap - (c << CHUNK_BITS)) * WIDTH);
       this.#chunks.push(f);
     }
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_STATUS] >= S_ERROR) this.#errors.delete(r);
+    // Not by the old record's status: reading the record first would wait for its cache line,
+    // where writes alone do not.
+    if (this.#errors.size !== 0) this.#errors.delete(r);
     if (this.#callsites !== null) this.#callsites[r] = undefined;
     f[o + F_ID] = id;
     f[o + F_SUBMITTED] = now;
@@ -385,7 +390,7 @@ export class TaskLog {
   setCallsite(r: number, id: number, callsite: string | undefined): void {
     if (r < 0 || callsite === undefined) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
-    if (f[(r & CHUNK_MASK) * WIDTH + F_ID] !== id) return;
+    if (f === undefined || f[(r & CHUNK_MASK) * WIDTH + F_ID] !== id) return;
     (this.#callsites ??= new Array(this.capacity))[r] = callsite;
   }
 
@@ -394,7 +399,7 @@ export class TaskLog {
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_ID] === id) f[o + F_READY] = now;
+    if (f !== undefined && f[o + F_ID] === id) f[o + F_READY] = now;
   }
 
   /** The result of task `id` (record `r`) was asked for. */
@@ -402,7 +407,7 @@ export class TaskLog {
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_ID] === id) f[o + F_AWAITED] = 1;
+    if (f !== undefined && f[o + F_ID] === id) f[o + F_AWAITED] = 1;
   }
 
   /** Task `id` (record `r`) is run again. */
@@ -410,7 +415,7 @@ export class TaskLog {
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_ID] === id) f[o + F_RETRIES]++;
+    if (f !== undefined && f[o + F_ID] === id) f[o + F_RETRIES]++;
   }
 
   /** Task `id` (record `r`) was sent to `worker` at `now`. */
@@ -418,7 +423,7 @@ export class TaskLog {
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_ID] !== id) return;
+    if (f === undefined || f[o + F_ID] !== id) return;
     f[o + F_DISPATCHED] = now;
     f[o + F_WORKER] = worker;
     f[o + F_STATUS] = S_RUNNING;
@@ -439,7 +444,7 @@ export class TaskLog {
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_ID] !== id) return;
+    if (f === undefined || f[o + F_ID] !== id) return;
     f[o + F_STARTED] = started;
     f[o + F_FINISHED] = finished;
     f[o + F_RESULT_BYTES] = resultBytes;
@@ -454,7 +459,7 @@ export class TaskLog {
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f[o + F_ID] !== id) return;
+    if (f === undefined || f[o + F_ID] !== id) return;
     f[o + F_STATUS] = status;
     this.#errors.set(r, error);
     if (Number.isNaN(f[o + F_FINISHED])) f[o + F_FINISHED] = now;
@@ -505,6 +510,24 @@ export class TaskLog {
       out.push(this.record(r));
     }
     return out.reverse();
+  }
+
+  /**
+   * Takes the memory of `old`, a log nobody will read again, for records to come; `old` is left
+   * empty and ignores writes. A runtime started again (tests, the REPL, a benchmark's rounds) then
+   * writes into memory that is already mapped: first writes to fresh pages cost about as much as
+   * the recording itself.
+   */
+  takeChunks(old: TaskLog): void {
+    // The runtime's state is shared by all copies of it in the thread (see hooks.ts): a log of
+    // another copy is another class.
+    if (old === this || !(#chunks in old)) return;
+    for (const f of old.#chunks.concat(old.#spare)) {
+      if (f.length === (CHUNK_MASK + 1) * WIDTH) this.#spare.push(f);
+    }
+    old.#chunks = [];
+    old.#spare = [];
+    old.clear();
   }
 
   /** Records kept. */

@@ -405,3 +405,24 @@ test("Recorder keeps a span's task ids as runs and gives them back in order, rep
   ]);
   assert.deepEqual(rec.snapshot(3).spans.map((s) => s.kind), ["wait"]);
 });
+
+test("TaskLog.takeChunks() reuses a discarded log's memory: the old log ignores writes, the new one starts empty", () => {
+  const old = new TaskLog(3000);
+  const slots: number[] = [];
+  for (let id = 1; id <= 3000; id++) slots[id] = old.add(id, "old", K_TASK, id, 0, -1, NaN);
+  old.failed(slots[3], 3, S_ERROR, "Error: old", 4);
+  const log = new TaskLog(3000);
+  log.takeChunks(old);
+  assert.deepEqual(old.toArray(), []);
+  old.dispatched(slots[1], 1, 5, 1); // a late write to the old log: no effect, no throw
+  for (let id = 1; id <= 3; id++) log.add(id, "new", K_TASK, 10 + id, 0, -1, NaN);
+  old.awaited(slots[2], 2);
+  assert.deepEqual(
+    log.toArray().map((t) => [t.id, t.name, t.submitted, t.status, t.error, t.awaited, t.worker]),
+    [
+      [1, "new", 11, "pending", undefined, false, -1],
+      [2, "new", 12, "pending", undefined, false, -1],
+      [3, "new", 13, "pending", undefined, false, -1],
+    ],
+  );
+});
