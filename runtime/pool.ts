@@ -415,11 +415,11 @@ export class Pool {
 
   /** Notes that a task's result was asked for (get, wait, passed on). */
   markAwaited(e: Entry): void {
-    if (e.slot >= 0) this.recorder.tasks.awaited(e.slot, e.id);
+    if (e.slot >= 0) this.recorder.tasks.awaited(e.slot);
   }
 
   #countRetry(t: Task): void {
-    if (t.slot >= 0) this.recorder.tasks.retried(t.slot, t.id);
+    if (t.slot >= 0) this.recorder.tasks.retried(t.slot);
   }
 
   /** Registers an entry as known to workers, so their messages can name it by id. */
@@ -469,7 +469,7 @@ export class Pool {
         actor ? actor.id : -1,
         parent ?? NaN,
       );
-      if (this.#hooks.captureCallsites) log.setCallsite(slot, id, def.callsite());
+      if (this.#hooks.captureCallsites) log.setCallsite(slot, def.callsite());
     }
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -533,7 +533,7 @@ export class Pool {
   }
 
   #ready(t: Task, now: number): void {
-    if (t.slot >= 0) this.recorder.tasks.ready(t.slot, t.id, now);
+    if (t.slot >= 0) this.recorder.tasks.ready(t.slot, now);
     if (t.actor) {
       this.#actorReady(t);
       return;
@@ -660,7 +660,7 @@ export class Pool {
       w.refd = true;
       w.handle.ref();
     }
-    if (t.slot >= 0) this.recorder.tasks.dispatched(t.slot, t.id, now, w.id);
+    if (t.slot >= 0) this.recorder.tasks.dispatched(t.slot, now, w.id);
     if (w.batch === null) {
       w.batch = [];
       w.batchText = true;
@@ -846,7 +846,6 @@ export class Pool {
       if (t.slot >= 0) {
         this.recorder.tasks.ran(
           t.slot,
-          id,
           started + off,
           finished + off,
           Math.abs(r[i + 5] as number),
@@ -918,7 +917,6 @@ export class Pool {
     if (t.slot >= 0) {
       this.recorder.tasks.failed(
         t.slot,
-        t.id,
         err instanceof TaskCancelledError
           ? S_CANCELLED
           : err instanceof WorkerCrashedError || status === "crashed"

@@ -253,15 +253,19 @@ const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
  * kept once each in a table and records hold their index. {@linkcode TaskRecord} objects are built
  * only for a snapshot.
  *
- * `add` returns the record's index in the ring. Writers pass it back with the task id, and a write
- * happens only while that record still holds the task: once the ring wraps, it belongs to a newer
- * task.
+ * `add` returns the record's number (records are numbered in the order added, from 0, across
+ * `clear`). Writers pass it back, and a write happens only while the ring still holds that record:
+ * whether it does is told by the number alone, so a write never waits for the record's cache line
+ * to be read first.
  */
 export class TaskLog {
   readonly capacity: number;
   dropped = 0;
+  /** Ring index of the next record. */
   #next = 0;
   #size = 0;
+  /** Records added so far: the number of the next one. */
+  #added = 0;
   #chunks: Float64Array[] = [];
   #names: string[] = [];
   #nameIds = new Map<string, number>();
@@ -333,7 +337,7 @@ export class TaskLog {
 
   /**
    * Adds a task submitted at `now`, not yet ready; `actor` is -1 and `parent` NaN when it has none.
-   * Returns the record's ring index, or -1 when nothing is kept.
+   * Returns the record's number, or -1 when nothing is kept.
    */
   add(
     id: number,
@@ -383,68 +387,62 @@ export class TaskLog {
     f[o + F_KIND] = kind;
     f[o + F_AWAITED] = 0;
     f[o + F_NAME] = nameId;
-    return r;
+    return this.#added++;
   }
 
-  /** Sets the callsite of record `r` (of task `id`). */
-  setCallsite(r: number, id: number, callsite: string | undefined): void {
+  /** Ring index of record number `n`, or -1 when the ring no longer holds it. */
+  #index(n: number): number {
+    const back = this.#added - n; // 1 for the newest record
+    if (back > this.#size || n < 0) return -1;
+    const r = this.#next - back;
+    return r < 0 ? r + this.capacity : r;
+  }
+
+  /** Sets the callsite of record `n`. */
+  setCallsite(n: number, callsite: string | undefined): void {
+    const r = this.#index(n);
     if (r < 0 || callsite === undefined) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
-    if (f === undefined || f[(r & CHUNK_MASK) * WIDTH + F_ID] !== id) return;
     (this.#callsites ??= new Array(this.capacity))[r] = callsite;
   }
 
-  /** Task `id` (record `r`) has its arguments and entered the queue at `now`. */
-  ready(r: number, id: number, now: number): void {
-    if (r < 0) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
-    const o = (r & CHUNK_MASK) * WIDTH;
-    if (f !== undefined && f[o + F_ID] === id) f[o + F_READY] = now;
+  /** The task of record `n` has its arguments and entered the queue at `now`. */
+  ready(n: number, now: number): void {
+    const r = this.#index(n);
+    if (r >= 0) this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_READY] = now;
   }
 
-  /** The result of task `id` (record `r`) was asked for. */
-  awaited(r: number, id: number): void {
-    if (r < 0) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
-    const o = (r & CHUNK_MASK) * WIDTH;
-    if (f !== undefined && f[o + F_ID] === id) f[o + F_AWAITED] = 1;
+  /** The result of the task of record `n` was asked for. */
+  awaited(n: number): void {
+    const r = this.#index(n);
+    if (r >= 0) this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
   }
 
-  /** Task `id` (record `r`) is run again. */
-  retried(r: number, id: number): void {
-    if (r < 0) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
-    const o = (r & CHUNK_MASK) * WIDTH;
-    if (f !== undefined && f[o + F_ID] === id) f[o + F_RETRIES]++;
+  /** The task of record `n` is run again. */
+  retried(n: number): void {
+    const r = this.#index(n);
+    if (r >= 0) this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_RETRIES]++;
   }
 
-  /** Task `id` (record `r`) was sent to `worker` at `now`. */
-  dispatched(r: number, id: number, now: number, worker: number): void {
+  /** The task of record `n` was sent to `worker` at `now`. */
+  dispatched(n: number, now: number, worker: number): void {
+    const r = this.#index(n);
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f === undefined || f[o + F_ID] !== id) return;
     f[o + F_DISPATCHED] = now;
     f[o + F_WORKER] = worker;
     f[o + F_STATUS] = S_RUNNING;
   }
 
   /**
-   * Task `id` (record `r`) ran from `started` to `finished` (driver clock) and returned
+   * The task of record `n` ran from `started` to `finished` (driver clock) and returned
    * `resultBytes`; with `ok` it succeeded, otherwise its status is left for `failed` or a retry.
    */
-  ran(
-    r: number,
-    id: number,
-    started: number,
-    finished: number,
-    resultBytes: number,
-    ok: boolean,
-  ): void {
+  ran(n: number, started: number, finished: number, resultBytes: number, ok: boolean): void {
+    const r = this.#index(n);
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f === undefined || f[o + F_ID] !== id) return;
     f[o + F_STARTED] = started;
     f[o + F_FINISHED] = finished;
     f[o + F_RESULT_BYTES] = resultBytes;
@@ -452,14 +450,14 @@ export class TaskLog {
   }
 
   /**
-   * Task `id` (record `r`) ended with `status` (error, cancelled or crashed) and `error`; it
+   * The task of record `n` ended with `status` (error, cancelled or crashed) and `error`; it
    * finished at `now` unless a finish time was already recorded.
    */
-  failed(r: number, id: number, status: number, error: string, now: number): void {
+  failed(n: number, status: number, error: string, now: number): void {
+    const r = this.#index(n);
     if (r < 0) return;
     const f = this.#chunks[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    if (f === undefined || f[o + F_ID] !== id) return;
     f[o + F_STATUS] = status;
     this.#errors.set(r, error);
     if (Number.isNaN(f[o + F_FINISHED])) f[o + F_FINISHED] = now;
@@ -514,7 +512,7 @@ export class TaskLog {
 
   /**
    * Takes the memory of `old`, a log nobody will read again, for records to come; `old` is left
-   * empty and ignores writes. A runtime started again (tests, the REPL, a benchmark's rounds) then
+   * empty, and writes for its records are dropped. A runtime started again (tests, the REPL, a benchmark's rounds) then
    * writes into memory that is already mapped: first writes to fresh pages cost about as much as
    * the recording itself.
    */
@@ -536,8 +534,7 @@ export class TaskLog {
   }
 
   clear(): void {
-    // Chunks are kept (zeroed): writers may still hold indices into them, and id 0 matches no task.
-    for (const f of this.#chunks) f.fill(0);
+    // Records keep their numbers: writes for those from before the clear are dropped (size is 0).
     this.#names = [];
     this.#nameIds = new Map();
     this.#nameLimit = 1024;

@@ -287,15 +287,15 @@ test("toChromeTrace() counts the tasks waiting for a slot on a counter track", (
 test("TaskLog keeps every field of a record through its encoding", () => {
   const log = new TaskLog(8);
   const r = log.add(7, "Counter.incr", K_ACTOR_CALL, 10.25, 123, 3, 5);
-  log.setCallsite(r, 7, "file:///x.ts:12:5");
-  log.ready(r, 7, 10.5);
-  log.awaited(r, 7);
-  log.dispatched(r, 7, 11, 2);
-  log.ran(r, 7, 11.5, 12.75, 456, false);
-  log.retried(r, 7);
-  log.failed(r, 7, S_ERROR, "Error: bad", 20);
+  log.setCallsite(r, "file:///x.ts:12:5");
+  log.ready(r, 10.5);
+  log.awaited(r);
+  log.dispatched(r, 11, 2);
+  log.ran(r, 11.5, 12.75, 456, false);
+  log.retried(r);
+  log.failed(r, S_ERROR, "Error: bad", 20);
   const plain = log.add(8, "f", K_TASK, 13, 0, -1, NaN);
-  log.ran(plain, 8, 14, 15, 8, true);
+  log.ran(plain, 14, 15, 8, true);
   const expected: TaskRecord[] = [{
     id: 7,
     name: "Counter.incr",
@@ -341,12 +341,12 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
   const slots: number[] = [];
   for (let id = 1; id <= 6000; id++) {
     slots[id] = log.add(id, `f${id % 3}`, K_TASK, id, id, -1, NaN);
-    if (id % 7 === 0) log.failed(slots[id], id, S_CANCELLED, `E${id}`, id + 0.5);
-    if (id % 5 === 0) log.setCallsite(slots[id], id, `site${id}`);
+    if (id % 7 === 0) log.failed(slots[id], S_CANCELLED, `E${id}`, id + 0.5);
+    if (id % 5 === 0) log.setCallsite(slots[id], `site${id}`);
   }
-  // Records of tasks 1..3500 now hold tasks 3501..6000: writes for the old ids do nothing.
-  log.dispatched(slots[1], 1, 99, 9);
-  log.awaited(slots[2], 2);
+  // Records of tasks 1..3500 now hold tasks 3501..6000: writes for the old records do nothing.
+  log.dispatched(slots[1], 99, 9);
+  log.awaited(slots[2]);
   const recs = log.toArray();
   assert.equal(recs.length, cap);
   assert.equal(log.dropped, 6000 - cap);
@@ -363,10 +363,16 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
     assert.equal(t.callsite, id % 5 === 0 ? `site${id}` : undefined, `callsite of ${id}`);
   });
   assert.deepEqual(log.toArray(5999).map((t) => t.id), [5999, 6000]);
+  log.dispatched(slots[3501], 7, 3); // the oldest record kept, and the newest
+  log.dispatched(slots[6000], 8, 4);
+  assert.deepEqual(log.toArray().filter((t) => t.worker >= 0).map((t) => [t.id, t.dispatched]), [
+    [3501, 7],
+    [6000, 8],
+  ]);
   log.clear();
   assert.deepEqual(log.toArray(), []);
-  log.awaited(slots[6000], 6000);
-  assert.equal(log.add(1, "g", K_TASK, 1, 0, -1, NaN), 0);
+  log.awaited(slots[6000]);
+  assert.equal(log.add(1, "g", K_TASK, 1, 0, -1, NaN), 6000); // numbers go on after a clear
   assert.deepEqual(log.toArray().map((t) => [t.id, t.name, t.awaited, t.error]), [
     [1, "g", false, undefined],
   ]);
@@ -385,8 +391,8 @@ test("TaskLog with capacity 0 keeps nothing and counts the drops", () => {
   const log = new TaskLog(0);
   const r = log.add(1, "f", K_TASK, 1, 0, -1, NaN);
   assert.equal(r, -1);
-  log.ready(r, 1, 2);
-  log.failed(r, 1, S_ERROR, "Error: x", 3);
+  log.ready(r, 2);
+  log.failed(r, S_ERROR, "Error: x", 3);
   assert.deepEqual(log.toArray(), []);
   assert.equal(log.dropped, 1);
 });
@@ -410,13 +416,13 @@ test("TaskLog.takeChunks() reuses a discarded log's memory: the old log ignores 
   const old = new TaskLog(3000);
   const slots: number[] = [];
   for (let id = 1; id <= 3000; id++) slots[id] = old.add(id, "old", K_TASK, id, 0, -1, NaN);
-  old.failed(slots[3], 3, S_ERROR, "Error: old", 4);
+  old.failed(slots[3], S_ERROR, "Error: old", 4);
   const log = new TaskLog(3000);
   log.takeChunks(old);
   assert.deepEqual(old.toArray(), []);
-  old.dispatched(slots[1], 1, 5, 1); // a late write to the old log: no effect, no throw
+  old.dispatched(slots[1], 5, 1); // a late write to the old log: no effect, no throw
   for (let id = 1; id <= 3; id++) log.add(id, "new", K_TASK, 10 + id, 0, -1, NaN);
-  old.awaited(slots[2], 2);
+  old.awaited(slots[2]);
   assert.deepEqual(
     log.toArray().map((t) => [t.id, t.name, t.submitted, t.status, t.error, t.awaited, t.worker]),
     [
