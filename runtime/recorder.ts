@@ -242,7 +242,7 @@ export const F_ID = 0,
 /**
  * Records per chunk. The ring is allocated a chunk at a time as it fills and never copied: growing
  * one array by doubling cost more than all the writes of a 200,000-task run (≈0.09 µs a task in
- * Deno, copies plus the collections that the large allocations set off).
+ * Deno: the copies, and first writes to the fresh memory of each larger array).
  */
 const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
