@@ -544,6 +544,8 @@ function serve(): void {
         if (deadline < 0) {
           deadline = now + BLOCK_MS;
           if (idleSince < 0) idleSince = now;
+          // Polling: writers need not notify (a wait armed earlier is told again at the end).
+          reader.sleeping = false;
           const spinEnd = now + (lastGap <= SPIN_MAX_MS ? SPIN_MAX_MS : SPIN_PROBE_MS);
           let changed = false;
           while (!changed && now < spinEnd) {
