@@ -139,7 +139,7 @@ export function typeBlanks(program: Node, source: string): [number, number][] | 
     if (isTypeOnly(node)) return blank(node.start, node.end);
     if (top) {
       if (node.type === "VariableDeclaration") {
-        for (const d of node.declarations) bindingNames(d.id, declared);
+        for (const d of node.declarations) bindingNames(d.id, (n) => declared.add(n));
       } else if (
         (node.type === "FunctionDeclaration" || node.type === "ClassDeclaration") && node.id
       ) {
@@ -305,23 +305,27 @@ function idLength(id: Node): number {
   return id.type === "Identifier" ? id.name.length : id.end - id.start;
 }
 
-function bindingNames(pattern: Node, into: Set<string>): void {
+/**
+ * Calls `add` with each name a binding pattern declares (`a`, `{ b, c: [d] }`, `...e`, `f = 1`).
+ * Shared with the REPL's transform.
+ */
+export function bindingNames(pattern: Node, add: (name: string) => void): void {
   if (!pattern) return;
   switch (pattern.type) {
     case "Identifier":
-      into.add(pattern.name);
+      add(pattern.name);
       return;
     case "ObjectPattern":
       for (const p of pattern.properties) {
-        bindingNames(p.type === "RestElement" ? p : p.value, into);
+        bindingNames(p.type === "RestElement" ? p : p.value, add);
       }
       return;
     case "ArrayPattern":
-      for (const e of pattern.elements) bindingNames(e, into);
+      for (const e of pattern.elements) bindingNames(e, add);
       return;
     case "RestElement":
-      return bindingNames(pattern.argument, into);
+      return bindingNames(pattern.argument, add);
     case "AssignmentPattern":
-      return bindingNames(pattern.left, into);
+      return bindingNames(pattern.left, add);
   }
 }

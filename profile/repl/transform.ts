@@ -13,6 +13,7 @@
 import { parseSync } from "oxc-parser";
 import { transformSync } from "oxc-transform";
 import { lineLookup } from "../instrument.ts";
+import { bindingNames } from "../_strip_types.ts";
 
 /** Name of the helper object the generated code calls (`import()`, `import.meta`). */
 export const HELPER = "__rayprofRepl";
@@ -380,7 +381,7 @@ function topLevelNames(body: Node[]): string[] {
   for (let node of body) {
     if (node.type.startsWith("Export") && node.declaration) node = node.declaration;
     if (node.type === "VariableDeclaration") {
-      for (const d of node.declarations) collectNames(d.id, out);
+      for (const d of node.declarations) bindingNames(d.id, (n) => out.push(n));
     } else if (node.id?.type === "Identifier") out.push(node.id.name);
     else if (node.type === "ImportDeclaration") {
       for (const s of node.specifiers) out.push(s.local.name);
@@ -428,7 +429,7 @@ function variableText(
 ): string {
   const out: string[] = [];
   for (const d of node.declarations) {
-    collectNames(d.id, declared);
+    bindingNames(d.id, (n) => declared.push(n));
     const init = d.init ? text(d.init.start, d.init.end) : undefined;
     if (d.id.type === "Identifier") {
       if (init !== undefined) out.push(`${d.id.name} = (${init});`);
@@ -439,29 +440,6 @@ function variableText(
     }
   }
   return out.join(" ");
-}
-
-function collectNames(p: Node, out: string[]): void {
-  if (!p) return;
-  switch (p.type) {
-    case "Identifier":
-      out.push(p.name);
-      break;
-    case "ObjectPattern":
-      for (const prop of p.properties) {
-        collectNames(prop.type === "RestElement" ? prop : prop.value, out);
-      }
-      break;
-    case "ArrayPattern":
-      for (const el of p.elements) collectNames(el, out);
-      break;
-    case "RestElement":
-      collectNames(p.argument, out);
-      break;
-    case "AssignmentPattern":
-      collectNames(p.left, out);
-      break;
-  }
 }
 
 /**
@@ -539,7 +517,7 @@ export function freeNames(fn: Node): string[] {
   const used = new Set<string>();
   const declare = (p: Node) => {
     const names: string[] = [];
-    collectNames(p, names);
+    bindingNames(p, (n) => names.push(n));
     for (const n of names) declared.add(n);
   };
   const visit = (node: Node, parent: Node, key: string): void => {
