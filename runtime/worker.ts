@@ -495,9 +495,9 @@ const [bellArr, bellIndex] = reader.waitTarget;
  * How long an idle worker waits in `Atomics.wait` for its next message before it goes back to its
  * event loop (and waits there with `Atomics.waitAsync`). Waking from `Atomics.wait` takes a few
  * µs, from the event loop ≈ 20 µs in Deno: tasks submitted one after another (`await
- * get(f.remote())` in a loop) arrive within this window. An idle worker sleeps in the kernel
- * meanwhile (no spinning); only its own timers wait, by at most this long, and only while it has
- * no task running.
+ * get(f.remote())` in a loop) arrive within this window. After its short poll (below) an idle
+ * worker sleeps in the kernel meanwhile; only its own timers wait, by at most this long, and only
+ * while it has no task running.
  */
 const BLOCK_MS = 1;
 let serving = false;
