@@ -49,6 +49,29 @@ describe("runtime on a pool of 2", () => {
     assert.deepEqual(await ray.get(identity.remote(v)), v);
   });
 
+  test("arguments and results of every size and kind arrive intact and in order", async () => {
+    // Small JSON-exact values travel through the shared-memory ring, long strings (more than a
+    // quarter of the ring) and non-JSON values (Map, -0, undefined) by postMessage: mixed, in
+    // sequence, many times round the ring, both ways.
+    const values: unknown[] = [];
+    for (let i = 0; i < 3000; i++) {
+      values.push(
+        i % 97 === 0
+          ? "é—".repeat(9000 + i)
+          : i % 31 === 0
+          ? new Map([[i, "m"]])
+          : i % 53 === 0
+          ? -0
+          : i % 89 === 0
+          ? undefined
+          : { i, s: "x".repeat(i % 200) },
+      );
+    }
+    const got = await ray.get(values.map((v) => identity.remote(v)), { timeout: 30_000 });
+    assert.equal(got.length, values.length);
+    for (let i = 0; i < values.length; i++) assert.deepStrictEqual(got[i], values[i], `item ${i}`);
+  });
+
   test("top-level refs are resolved before the task runs; nested refs arrive as refs", async () => {
     const top = add.remote(1, 1);
     const nested = ray.put(41);
