@@ -10,7 +10,10 @@ export class Entry {
   state: 0 | 1 | 2 = 0;
   value: unknown = undefined;
   waiters: ((e: Entry) => void)[] | null = null;
-  /** Slot of its task's record in the recorder's TaskLog; -1 for `put` values or none. */
+  /**
+   * Number of its task's record in the recorder's TaskLog (the order it was added, which tells
+   * whether the ring still holds it); -1 for `put` values or none.
+   */
   slot = -1;
 
   constructor(
