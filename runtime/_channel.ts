@@ -189,6 +189,22 @@ export function channelBuffer(bytes = CHANNEL_BYTES): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER + bytes);
 }
 
+const turnTasks: (() => void)[] = [];
+
+function runTurnTasks(): void {
+  const tasks = turnTasks.splice(0);
+  for (const f of tasks) f();
+}
+
+/**
+ * Runs `fn` once the current turn of the event loop is over, after the promise reactions it set
+ * off (the code awaiting a result): one `setImmediate` for all that is deferred in a turn, since
+ * scheduling one costs ≈ 2 µs in Deno (≈ 0.2 µs in Bun).
+ */
+export function afterTurn(fn: () => void): void {
+  if (turnTasks.push(fn) === 1) setImmediate(runTurnTasks);
+}
+
 type WaitAsync = (
   a: Int32Array,
   i: number,
@@ -221,7 +237,7 @@ export function listen(reader: ChannelReader): () => void {
         // Wait again only after what these messages set off has run (the code awaiting a
         // result): arming a wait costs ≈ 20 µs in Bun. Nothing is missed meanwhile: `arm` sees
         // that the bell moved.
-        setImmediate(arm, bell);
+        afterTurn(() => arm(bell));
       } else arm(bell);
       return;
     }

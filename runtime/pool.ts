@@ -9,7 +9,7 @@
  * @module
  */
 import process from "node:process";
-import { clearInterval, setImmediate, setInterval } from "node:timers";
+import { clearInterval, setInterval } from "node:timers";
 import {
   captureCallsite,
   hardwareConcurrency,
@@ -30,6 +30,7 @@ import {
   type WorkerInit,
 } from "./_protocol.ts";
 import {
+  afterTurn,
   channelBuffer,
   ChannelReader,
   ChannelWriter,
@@ -911,7 +912,7 @@ export class Pool {
       // Let go of the process later, after the code awaiting this result has run: a round trip
       // submits its next task first (ref and unref cost ≈ 1 µs together in Bun).
       w.unrefQueued = true;
-      setImmediate(() => {
+      afterTurn(() => {
         w.unrefQueued = false;
         if (w.inflight.size === 0 && w.refd && !w.dead) {
           w.refd = false;
