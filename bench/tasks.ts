@@ -196,6 +196,9 @@ export async function runTaskBench(o: TaskBenchOptions): Promise<TaskBenchResult
   progress("round trips");
   const echoes: [Echo, Echo] = [await nodeEcho(), await webEcho()];
   await warmPool(true);
+  // The same warm-up for each of the three (JIT: Bun takes several thousand round trips).
+  for (const e of echoes) await roundTrips(e, 5000);
+  await syncRoundTrip(5000);
   const slices = 10;
   const per = Math.max(1, Math.round(o.rt / slices));
   for (let rep = 0; rep < o.reps; rep++) {
