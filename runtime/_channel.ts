@@ -44,22 +44,18 @@ export class ChannelWriter {
   #w = 0;
   #seq = 0;
 
-  readonly #ring: boolean;
-
-  /** With `ring` false every message goes by postMessage (still in sequence). */
-  constructor(sab: SharedArrayBuffer, post: (m: PortEnvelope) => void, ring = true) {
+  constructor(sab: SharedArrayBuffer, post: (m: PortEnvelope) => void) {
     this.#i32 = new Int32Array(sab, 0, HEADER >> 2);
     this.#u8 = new Uint8Array(sab, HEADER);
     this.#dv = new DataView(sab, HEADER);
     this.#cap = sab.byteLength - HEADER;
     this.#post = post;
-    this.#ring = ring;
   }
 
   /** Sends `msg`; throws (as postMessage does) when it cannot be cloned, and then sends nothing. */
   send(msg: unknown): void {
     const seq = this.#seq;
-    if (!this.#ring || typeof msg !== "string" || !this.#write(msg, seq)) this.#post([seq, msg]);
+    if (typeof msg !== "string" || !this.#write(msg, seq)) this.#post([seq, msg]);
     this.#seq = (seq + 1) | 0;
     Atomics.add(this.#i32, H_BELL, 1);
     // Waking a sleeping thread costs the writer 5–10 µs here; a reader that is busy or polling
@@ -107,9 +103,8 @@ export class ChannelReader {
   readonly #deliver: (msg: unknown) => void;
   #r = 0;
   #next = 0;
-  /** Messages that came by postMessage, in order, waiting for their turn. */
+  /** Messages that came by postMessage (the rare path), in order, waiting for their turn. */
   #port: PortEnvelope[] = [];
-  #portHead = 0;
 
   constructor(sab: SharedArrayBuffer, deliver: (msg: unknown) => void) {
     this.#i32 = new Int32Array(sab, 0, HEADER >> 2);
@@ -117,11 +112,6 @@ export class ChannelReader {
     this.#dv = new DataView(sab, HEADER);
     this.#cap = sab.byteLength - HEADER;
     this.#deliver = deliver;
-  }
-
-  /** The counter to wait on: read it before `drain()`, then wait while it is unchanged. */
-  get bell(): number {
-    return Atomics.load(this.#i32, H_BELL);
   }
 
   /** The Int32Array and index to pass to Atomics.wait / waitAsync. */
@@ -145,13 +135,8 @@ export class ChannelReader {
     let n = 0;
     for (;;) {
       const next = this.#next;
-      if (this.#portHead < this.#port.length && this.#port[this.#portHead][0] === next) {
-        const env = this.#port[this.#portHead];
-        this.#port[this.#portHead++] = undefined as unknown as PortEnvelope;
-        if (this.#portHead === this.#port.length) {
-          this.#port.length = 0;
-          this.#portHead = 0;
-        }
+      if (this.#port.length !== 0 && this.#port[0][0] === next) {
+        const env = this.#port.shift()!;
         this.#next = (next + 1) | 0;
         n++;
         this.#deliver(env[1]);
