@@ -513,14 +513,22 @@ function idle(): boolean {
  * An idle worker polls the bell before it sleeps: a task submitted right after the last result
  * (`await get(f.remote())` in a loop: the driver turns round in ≈ 10–50 µs) is then seen at once,
  * and the driver need not pay for waking this thread (5–25 µs per Atomics.notify here). It polls
- * up to SPIN_MAX_MS while messages keep coming that soon after it goes idle, else only
- * SPIN_PROBE_MS, so a worker whose tasks come seldom wastes almost no CPU.
+ * for three times the usual gap between going idle and the next message (at least SPIN_PROBE_MS),
+ * and not at all when that would exceed SPIN_MAX_MS: a worker whose tasks come seldom, or whose
+ * driver is slow to answer, wastes no CPU. Polling longer than needed costs more than CPU: while
+ * this thread holds a core, another thread of the process (in Bun, the garbage collector's or the
+ * compiler's) may take the driver's, and the driver stalls until the poll ends. With a fixed
+ * 200 µs poll, every ≈ 10th round trip in Bun took ≈ 250 µs, even on a quiet machine, and on a
+ * loaded one a tenth of all. For the same reason it stops polling once it notices that it lost
+ * its core for a while.
  */
 const SPIN_MAX_MS = 0.2;
 const SPIN_PROBE_MS = 0.02;
-/** When this worker last went idle (-1: it is not), and how long that lasted last time. */
+/** A pause this long between two looks at the clock while polling: another thread had the core. */
+const PREEMPTED_MS = 0.05;
+/** When this worker last went idle (-1: it is not), and the usual (smoothed) idle gap, in ms. */
 let idleSince = -1;
-let lastGap = Infinity;
+let usualGap = SPIN_PROBE_MS;
 
 /** Takes the messages that came, then waits for more: briefly in place when idle, else armed. */
 function serve(): void {
@@ -532,8 +540,9 @@ function serve(): void {
       const bell = Atomics.load(bellArr, bellIndex);
       if (reader.drain() !== 0) {
         if (idleSince >= 0) {
-          lastGap = performance.now() - idleSince;
+          const gap = performance.now() - idleSince;
           idleSince = -1;
+          usualGap += (Math.min(gap, 1) - usualGap) / 8;
         }
         deadline = -1;
         continue;
@@ -546,7 +555,8 @@ function serve(): void {
           if (idleSince < 0) idleSince = now;
           // Polling: writers need not notify (a wait armed earlier is told again at the end).
           reader.sleeping = false;
-          const spinEnd = now + (lastGap <= SPIN_MAX_MS ? SPIN_MAX_MS : SPIN_PROBE_MS);
+          const spin = 3 * usualGap;
+          const spinEnd = spin > SPIN_MAX_MS ? now : now + Math.max(SPIN_PROBE_MS, spin);
           let changed = false;
           while (!changed && now < spinEnd) {
             for (let i = 0; i < 64; i++) {
@@ -555,7 +565,9 @@ function serve(): void {
                 break;
               }
             }
+            const then = now;
             now = performance.now();
+            if (now - then > PREEMPTED_MS) break;
           }
           if (changed) continue;
         }
