@@ -26,6 +26,7 @@ import {
 import { ChannelReader, ChannelWriter, type PortEnvelope, waitAsync } from "./_channel.ts";
 import { ACTOR_TAG, errorInfo, estimateBytes, reviveRefs } from "./_wire.ts";
 import { _setWorkerData, workerCollectors } from "./hooks.ts";
+import { runtimeName } from "./_platform.ts";
 import { ObjectRef } from "./object_ref.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
 
@@ -493,13 +494,15 @@ const [bellArr, bellIndex] = reader.waitTarget;
 
 /**
  * How long an idle worker waits in `Atomics.wait` for its next message before it goes back to its
- * event loop (and waits there with `Atomics.waitAsync`). Waking from `Atomics.wait` takes a few
- * µs, from the event loop ≈ 20 µs in Deno: tasks submitted one after another (`await
- * get(f.remote())` in a loop) arrive within this window. After its short poll (below) an idle
- * worker sleeps in the kernel meanwhile; only its own timers wait, by at most this long, and only
- * while it has no task running.
+ * event loop (and waits there with `Atomics.waitAsync`). Which wait wakes sooner depends on the
+ * runtime (a ping-pong whose far end sleeps in each way, 2 cores, medians): in Deno, waking a
+ * thread from `Atomics.wait` takes 13–18 µs a round trip, from its event loop 25–33 µs; in Bun the
+ * reverse, 26–32 µs from `Atomics.wait` and 13–17 µs from the event loop (a postMessage ping-pong:
+ * 13–24 µs). So a Deno worker blocks for up to this long first, and only its own timers wait
+ * meanwhile (by at most this long, and only while it has no task running); a Bun worker goes back
+ * to its event loop at once.
  */
-const BLOCK_MS = 1;
+const BLOCK_MS = runtimeName === "bun" ? 0 : 1;
 let serving = false;
 let armed = false;
 /** Definitions being loaded ahead of their tasks. */
