@@ -31,10 +31,12 @@ import {
 } from "./_protocol.ts";
 import {
   afterTurn,
+  BELLS_BY_MESSAGE,
   channelBuffer,
   ChannelReader,
   ChannelWriter,
   listen,
+  type Listener,
   type PortEnvelope,
 } from "./_channel.ts";
 import { errorInfo, reviveRefs, scanValue } from "./_wire.ts";
@@ -235,9 +237,9 @@ export class PoolWorker {
     this.handle = spawnWorker(
       init,
       {
-        message: (m) => reader.fromPort(m as PortEnvelope),
+        message: (m) => m === null ? this.#listener.bell() : reader.fromPort(m as PortEnvelope),
         exit: (code) => {
-          this.#stopListening();
+          this.#listener.stop();
           pool.onExit(this, code);
         },
         error: (e) => {
@@ -248,11 +250,11 @@ export class PoolWorker {
       pool.memoryLimitMb,
     );
     this.#writer = new ChannelWriter(toWorker, (env) => this.handle.post(env));
-    this.#stopListening = listen(reader);
+    this.#listener = listen(reader, BELLS_BY_MESSAGE);
   }
 
   #writer: ChannelWriter;
-  #stopListening: () => void;
+  #listener: Listener;
 
   get description(): WorkerDescription {
     return { id: this.id, kind: this.kind, label: this.rec.label };

@@ -23,7 +23,13 @@ import {
   type ToWorker,
   type WorkerInit,
 } from "./_protocol.ts";
-import { ChannelReader, ChannelWriter, type PortEnvelope, waitAsync } from "./_channel.ts";
+import {
+  BELLS_BY_MESSAGE,
+  ChannelReader,
+  ChannelWriter,
+  type PortEnvelope,
+  waitAsync,
+} from "./_channel.ts";
 import { ACTOR_TAG, errorInfo, estimateBytes, reviveRefs } from "./_wire.ts";
 import { _setWorkerData, workerCollectors } from "./hooks.ts";
 import { runtimeName } from "./_platform.ts";
@@ -581,13 +587,15 @@ function serve(): void {
           if (r !== "timed-out") continue;
         }
       }
-      // Writers must notify from here on; check the bell once more after saying so.
-      reader.sleeping = true;
+      // Writers must wake this thread from here on; check the bell once more after saying so.
+      if (BELLS_BY_MESSAGE) reader.listening();
+      else reader.sleeping = true;
       if (Atomics.load(bellArr, bellIndex) !== bell) {
         if (!armed) reader.sleeping = false;
         continue;
       }
-      if (armed) return; // the pending wait fires on the next message
+      // The pending wait fires on the next message, or a writer posts a bell to the port.
+      if (armed || BELLS_BY_MESSAGE) return;
       const r = waitAsync(bellArr, bellIndex, bell);
       if (!r.async) {
         reader.sleeping = false;
