@@ -60,3 +60,26 @@ Deno.test("bench/peers.mjs runs piscina and tinypool under Node", async () => {
     assert.ok(pools[name].tasksPerSec[0] > 0, name);
   }
 });
+
+for (
+  const [name, cmd, pre] of [
+    ["Deno", "deno", ["run", "-A"]],
+    ["Bun", "bun", []],
+  ] as const
+) {
+  Deno.test(`bench/wake.mjs runs under ${name}, measures each way of sleeping, and ends`, async () => {
+    const out = await new Deno.Command(new URL(cmd, BIN).pathname, {
+      args: [...pre, "bench/wake.mjs", "--n=200", "--reps=1"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    for (const way of ["Atomics.wait", "Atomics.waitAsync", "postMessage"]) {
+      const m = new RegExp(`${way.replace(".", "\\.")}\\s+([\\d.]+) /\\s+([\\d.]+)`).exec(text);
+      assert.ok(m && Number(m[1]) > 0 && Number(m[2]) > 0, `${way} in:\n${text}`);
+    }
+  });
+}
