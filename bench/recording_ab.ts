@@ -1,20 +1,30 @@
 /**
- * Cost of task recording: 200,000 pipelined no-op tasks on 2 workers with recording on and off,
- * alternating in one process (12 rounds, a full GC before each), medians per task. The time of `.remote()` alone is shown
- * beside the total, since recording writes at submission, dispatch and completion.
+ * Cost of task recording: pipelined no-op tasks on 2 workers (submit `--n`, then get them all),
+ * recording off and on, interleaved `--pairs` times in one process. One pool runs all rounds (its
+ * workers stay warm); between rounds the bench switches the pool's recorder on or off, or to the
+ * task log of another mode, and runs a full GC. Each pair gives a ratio on/off − 1 from rounds run
+ * back to back; the figure is the median of those ratios (with their range and quartiles), so a
+ * burst of load from elsewhere on the machine spoils a few pairs instead of one mode's median.
  *
- * On Linux a second row gives the CPU time of the driver's thread (where all recording happens),
- * from /proc/thread-self/schedstat: wall-clock time swings with whatever else runs on the machine,
- * CPU time much less.
+ * Two ratios per pair: wall-clock time (the target: ≤ 5% of no-op task throughput) and the CPU
+ * time of the driver's thread, where all recording happens (Linux: /proc/thread-self/schedstat).
+ * Neither is steady on 2 cores shared by the driver and 2 workers: how many results each message
+ * carries, and so the driver's work per task, changes with how the three threads are scheduled.
+ * Read the quartiles, and run it more than once. The time and load average at start and end are
+ * printed for that reason.
+ *
+ * `--capacity=100000,8192` runs one "on" mode per ring capacity ("default": the recorder's own log,
+ * of init's default capacity), each paired with the same round's "off": an A/B of the ring's size.
  *
  *   deno run -A --v8-flags=--expose-gc bench/recording_ab.ts      bun bench/recording_ab.ts
- *   (CAPACITY=8192 to vary the ring's size)
+ *   options: --pairs=40 --n=50000 --capacity=default --warm=2 (rounds of each mode not counted)
  *
  * @module
  */
 import { readFileSync } from "node:fs";
-import process from "node:process";
 import * as ray from "../mod.ts";
+import { type Recorder, TaskLog } from "../runtime/recorder.ts";
+import { hostVersion, median, parseArgs } from "./_util.mjs";
 
 /** The task whose cost is all overhead. */
 export const noop = ray.remote(function noop() {});
@@ -28,55 +38,123 @@ function threadCpuMs(): number {
   }
 }
 
+/** The 1-, 5- and 15-minute load averages (Linux), or "?". */
+function loadAverage(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
+
 /** A full collection between rounds, so one round's garbage is not charged to the next. */
-function collectGarbage(): void {
+function collectGarbage(): boolean {
   const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
   if (g.Bun) g.Bun.gc(true);
-  else g.gc?.();
+  else if (g.gc) g.gc();
+  else return false;
+  return true;
+}
+
+/** One mode: recording off, or on into a task log of its own (with a ring capacity). */
+interface Mode {
+  label: string;
+  log: TaskLog | null;
+}
+
+/** Per task, in µs: the `.remote()` loop, submission to the last result, the driver's CPU. */
+interface Round {
+  submit: number;
+  total: number;
+  cpu: number;
+}
+
+/** The running pool's recorder (the bench switches it between modes, between rounds). */
+function recorder(): Recorder {
+  const s = (globalThis as { [k: symbol]: { pool: { recorder: Recorder } | null } })[
+    Symbol.for("rayprof.state")
+  ];
+  if (!s?.pool) throw new Error("Cannot find the runtime's recorder: the pool is not running");
+  return s.pool.recorder;
+}
+
+async function round(mode: Mode, n: number): Promise<Round> {
+  const rec = recorder();
+  rec.enabled = mode.log !== null;
+  if (mode.log) rec.tasks = mode.log;
+  collectGarbage();
+  const c0 = threadCpuMs();
+  const t0 = performance.now();
+  const refs = new Array(n);
+  for (let i = 0; i < n; i++) refs[i] = noop.remote();
+  const t1 = performance.now();
+  await ray.get(refs);
+  const t2 = performance.now();
+  const c2 = threadCpuMs();
+  return { submit: (t1 - t0) * 1000 / n, total: (t2 - t0) * 1000 / n, cpu: (c2 - c0) * 1000 / n };
+}
+
+/** "median (min…max, quartiles q1…q3)" of ratios, as percentages. */
+function ratios(xs: number[]): string {
+  const s = xs.slice().sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  const pc = (x: number) => `${(x * 100).toFixed(1)}%`;
+  return `${pc(median(s))} (range ${pc(s[0])}…${pc(s[s.length - 1])}, quartiles ${pc(q(0.25))}…${
+    pc(q(0.75))
+  })`;
 }
 
 if (import.meta.main) {
-  const N = 200_000;
-  const capacity = Number(process.env.CAPACITY ?? 100_000);
-  const res: Record<string, { submit: number[]; total: number[]; cpu: number[] }> = {
-    on: { submit: [], total: [], cpu: [] },
-    off: { submit: [], total: [], cpu: [] },
+  const opts = parseArgs({ pairs: 40, n: 50_000, capacity: "default", warm: 2 }) as {
+    pairs: number;
+    n: number;
+    capacity: string;
+    warm: number;
   };
-  for (let round = 0; round < 12; round++) {
-    for (const mode of round % 2 ? ["on", "off"] : ["off", "on"]) {
-      collectGarbage();
-      ray.init({ numCpus: 2, recording: { enabled: mode === "on", capacity } });
-      await ray.get(Array.from({ length: 2000 }, () => noop.remote()));
-      const c0 = threadCpuMs();
-      const t0 = performance.now();
-      const refs = new Array(N);
-      for (let i = 0; i < N; i++) refs[i] = noop.remote();
-      const t1 = performance.now();
-      await ray.get(refs);
-      const t2 = performance.now();
-      const c2 = threadCpuMs();
-      res[mode].submit.push((t1 - t0) * 1000 / N);
-      res[mode].total.push((t2 - t0) * 1000 / N);
-      res[mode].cpu.push((c2 - c0) * 1000 / N);
-      await ray.shutdown();
-    }
-  }
-  const med = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1];
-  const runtime = "Bun" in globalThis ? "bun" : "deno";
-  for (const m of ["on", "off"]) {
-    console.log(
-      `${runtime} recording ${m.padEnd(3)}  .remote() ${med(res[m].submit).toFixed(3)} µs/task` +
-        `  total ${med(res[m].total).toFixed(3)} µs/task`,
+  ray.init({ numCpus: 2 });
+  const modes: Mode[] = [{ label: "off", log: null }];
+  for (const c of opts.capacity.split(",")) {
+    modes.push(
+      c === "default"
+        ? { label: `on (capacity ${recorder().tasks.capacity})`, log: recorder().tasks }
+        : { label: `on, capacity ${c}`, log: new TaskLog(Number(c)) },
     );
   }
-  const cost = med(res.on.total) / med(res.off.total) - 1;
-  console.log(`recording cost: ${(cost * 100).toFixed(1)}% of no-op task time (target ≤ 5%)`);
-  if (!Number.isNaN(med(res.on.cpu))) {
-    const cpu = med(res.on.cpu) / med(res.off.cpu) - 1;
+  console.log(
+    `${hostVersion()}, ${navigator.hardwareConcurrency} CPUs, ${opts.n} tasks a round, ${opts.pairs} rounds of ${modes.length} modes`,
+  );
+  console.log(`start ${new Date().toISOString().slice(11, 19)} UTC, load ${loadAverage()}`);
+  if (!collectGarbage()) {
+    console.log("(no GC between rounds: run Deno with --v8-flags=--expose-gc)");
+  }
+  for (let k = 0; k < opts.warm; k++) for (const m of modes) await round(m, opts.n);
+  const res = modes.map(() => [] as Round[]);
+  for (let p = 0; p < opts.pairs; p++) {
+    // The order turns each round, so that no mode always runs first or right after another.
+    const order = modes.map((_, i) => i);
+    for (let k = 0; k < p % modes.length; k++) order.push(order.shift()!);
+    if (p % 2) order.reverse();
+    const got: Round[] = new Array(modes.length);
+    for (const i of order) got[i] = await round(modes[i], opts.n);
+    got.forEach((r, i) => res[i].push(r));
+  }
+  await ray.shutdown();
+  console.log(`end   ${new Date().toISOString().slice(11, 19)} UTC, load ${loadAverage()}`);
+  for (let i = 0; i < modes.length; i++) {
+    const r = res[i];
     console.log(
-      `driver thread CPU: on ${med(res.on.cpu).toFixed(3)} µs/task, off ${
-        med(res.off.cpu).toFixed(3)
-      } µs/task: recording costs ${(cpu * 100).toFixed(1)}% of the driver's CPU time`,
+      `${modes[i].label.padEnd(24)} .remote() ${
+        median(r.map((x) => x.submit)).toFixed(3)
+      } µs/task` +
+        `  total ${median(r.map((x) => x.total)).toFixed(3)} µs/task` +
+        `  driver CPU ${median(r.map((x) => x.cpu)).toFixed(3)} µs/task`,
     );
+  }
+  for (let i = 1; i < modes.length; i++) {
+    const wall = res[i].map((r, p) => r.total / res[0][p].total - 1);
+    const cpu = res[i].map((r, p) => r.cpu / res[0][p].cpu - 1);
+    console.log(`${modes[i].label} vs off, median of ${opts.pairs} pairs:`);
+    console.log(`  wall time  ${ratios(wall)}  (target ≤ 5%)`);
+    if (!cpu.some(Number.isNaN)) console.log(`  driver CPU ${ratios(cpu)}`);
   }
 }
