@@ -220,48 +220,73 @@ export const S_PENDING = 0, S_RUNNING = 1, S_OK = 2, S_ERROR = 3, S_CANCELLED = 
 export const K_TASK = 0, K_ACTOR_CALL = 1, K_ACTOR_CREATE = 2;
 
 /**
- * Fields of a record in {@linkcode TaskLog}'s chunks, and the record's width. The fields written
- * after submission come first, together: by the time a task is awaited, dispatched and done its
- * record has left the cache, and each of those writes then touches one or two cache lines, not
- * three.
+ * Fields of a record in {@linkcode TaskLog}'s chunks: indices of 32-bit words, 16 a record (64
+ * bytes: one cache line, or parts of two when the engine did not align the chunk's memory to 64).
+ * The id is a float64 in the last two words (index `F64_ID` of a float64 view). Times are signed
+ * whole microseconds from the base time of the record's block (see {@linkcode TaskLog});
+ * `F_NAME_KIND` holds the name's index in the log's name table times 4 plus the kind. Worker and
+ * actor ids are taken to fit in 31 bits (they count workers and actors started).
  */
-export const F_STATUS = 0,
-  F_DISPATCHED = 1,
-  F_WORKER = 2,
+export const F_SUBMITTED = 0,
+  F_READY = 1,
+  F_DISPATCHED = 2,
   F_STARTED = 3,
   F_FINISHED = 4,
-  F_RESULT_BYTES = 5,
-  F_AWAITED = 6,
-  F_RETRIES = 7,
-  F_ID = 8,
-  F_SUBMITTED = 9,
-  F_READY = 10,
-  F_ARG_BYTES = 11,
+  F_STATUS = 5,
+  F_WORKER = 6,
+  F_RESULT_BYTES = 7,
+  F_AWAITED = 8,
+  F_RETRIES = 9,
+  F_NAME_KIND = 10,
+  F_ACTOR = 11,
   F_PARENT = 12,
-  F_ACTOR = 13,
-  F_KIND = 14,
-  /** Index of the name in the log's name table. */
-  F_NAME = 15,
+  F_ARG_BYTES = 13,
+  /** Float64 index of the id within a record (words 14 and 15). */
+  F64_ID = 7,
   WIDTH = 16;
 
+/** A time not recorded yet (`NaN`). */
+const T_NONE = -0x80000000;
+/** A value kept in the chunk's wide store: a time too far from its base, a size over 2 GB. */
+const ESCAPED = -0x7fffffff;
 /**
- * Records per chunk. The ring is allocated a chunk at a time as it fills and never copied: growing
- * one array by doubling cost more than all the writes of a 200,000-task run (≈0.09 µs a task in
- * Deno: the copies, and first writes to the fresh memory of each larger array).
+ * Times are kept in 32 bits when they lie less than this many microseconds from their base
+ * (≈35.8 min), rounded to the nearest microsecond: they then come out between -T_LIM and T_LIM,
+ * never as `T_NONE` or `ESCAPED`.
+ */
+const T_LIM = 0x7ffffffe;
+/** Float64s a record takes in a chunk's wide store: its 5 times, result and argument bytes, parent. */
+const WIDE = 8;
+const W_RESULT_BYTES = 5, W_ARG_BYTES = 6, W_PARENT = 7;
+
+/**
+ * Records per chunk, and per block of record numbers sharing a base time. The ring is allocated a
+ * chunk at a time as it fills and never copied: growing one array by doubling cost more than all
+ * the writes of a 200,000-task run (≈0.09 µs a task in Deno: the copies, and first writes to the
+ * fresh memory of each larger array).
  */
 const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+const CHUNK_BYTES = (CHUNK_MASK + 1) * WIDTH * 4;
 
 /**
- * The task records, as a ring of Float64Array chunks (16 numbers a record) rather than an object
- * per task: recording then allocates nothing per task and writes one contiguous record. Names are
- * kept once each in a table and records hold their index. {@linkcode TaskRecord} objects are built
- * only for a snapshot.
+ * The task records, as a ring of 64-byte records in chunks of 1,024 rather than an object per task:
+ * recording then allocates nothing per task and writes one cache line per task. Names are kept
+ * once each in a table and records hold their index. {@linkcode TaskRecord} objects are built only
+ * for a snapshot.
  *
  * `add` returns the record's number (records are numbered in the order added, from 0, across
  * `clear`). Writers pass it back, and a write happens only while the ring still holds that record:
- * whether it does is told by the number alone, so a write never waits for the record's cache line
- * to be read first.
+ * whether it does is told by the number alone, so a write never reads the record first (reading
+ * would wait for its cache line, where writes alone do not).
+ *
+ * Times are whole microseconds from a base time, in 32 bits: the base of records 1024·b to
+ * 1024·b + 1023 is the submission time of the first of them, kept in a small table outside the
+ * records and found from the record's number. A time is then within 0.5 µs of the one recorded
+ * however long the run (the base is a float64 on the driver's clock, the time lies within 35.8 min
+ * of it, and rounding keeps equal times equal and ordered times in order). A time further from its
+ * base (a long task, or 1,024 submissions spread over more than 35 minutes), a size over 2 GB or a
+ * parent id from 2^31 is kept exactly in a float64 store of its chunk, allocated when first needed.
  */
 export class TaskLog {
   readonly capacity: number;
@@ -271,7 +296,14 @@ export class TaskLog {
   #size = 0;
   /** Records added so far: the number of the next one. */
   #added = 0;
-  #chunks: Float64Array[] = [];
+  /** The records, as 32-bit words and (for ids) float64s over the same memory. */
+  #words: Int32Array<ArrayBuffer>[] = [];
+  #floats: Float64Array[] = [];
+  /** Per chunk: exact values of what did not fit in its records' words. */
+  #wide: (Float64Array | undefined)[] = [];
+  /** Base times of the blocks of record numbers the ring may hold, by block number & #blockMask. */
+  #bases: Float64Array;
+  #blockMask: number;
   #names: string[] = [];
   #nameIds = new Map<string, number>();
   #nameLimit = 1024;
@@ -281,11 +313,17 @@ export class TaskLog {
   #callsites: (string | undefined)[] | null = null;
   /** Errors by ring index: the records with status error, cancelled or crashed. */
   #errors = new Map<number, string>();
-  /** Full-size chunks of a discarded log, used before allocating new ones (see `takeChunks`). */
-  #spare: Float64Array[] = [];
+  /** Chunk memory of a discarded log, used before allocating new (see `takeChunks`). */
+  #spare: ArrayBuffer[] = [];
 
   constructor(capacity: number) {
     this.capacity = capacity;
+    // The records held span at most this many blocks; a power of two, so that `n >>> CHUNK_BITS`
+    // (exact below 2^32, then modulo 2^22) still picks the right entry for any record number.
+    let blocks = 2;
+    while (blocks < Math.ceil(capacity / (CHUNK_MASK + 1)) + 1) blocks *= 2;
+    this.#bases = new Float64Array(blocks);
+    this.#blockMask = blocks - 1;
   }
 
   /** Index of `name` in the name table, adding it if new. */
@@ -318,16 +356,16 @@ export class TaskLog {
       k < this.#size;
       k++, r = r + 1 === this.capacity ? 0 : r + 1
     ) {
-      const f = this.#chunks[r >>> CHUNK_BITS];
-      const o = (r & CHUNK_MASK) * WIDTH;
-      const was = f[o + F_NAME];
+      const w = this.#words[r >>> CHUNK_BITS];
+      const o = (r & CHUNK_MASK) * WIDTH + F_NAME_KIND;
+      const was = w[o] >> 2;
       let id = map[was];
       if (id < 0) {
         id = map[was] = names.length;
         names.push(old[was]);
         ids.set(old[was], id);
       }
-      f[o + F_NAME] = id;
+      w[o] = (id << 2) | (w[o] & 3);
     }
     this.#names = names;
     this.#nameIds = ids;
@@ -338,6 +376,61 @@ export class TaskLog {
   /** Ring index of the oldest record. */
   #oldest(): number {
     return (this.#next - this.#size + this.capacity) % this.capacity;
+  }
+
+  /** The base time of record number `n`. */
+  #base(n: number): number {
+    return this.#bases[(n >>> CHUNK_BITS) & this.#blockMask];
+  }
+
+  /**
+   * Writes time `t` (ms) into word `f` of the record at ring index `r`, `base` its base time: the
+   * general case of what the writers inline.
+   */
+  #setTime(r: number, f: number, t: number, base: number): void {
+    const x = (t - base) * 1000;
+    const w = this.#words[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH + f;
+    // `| 0` truncates toward zero: ±0.5 first makes it round to the nearest.
+    if (x < T_LIM && x > -T_LIM) w[o] = (x < 0 ? x - 0.5 : x + 0.5) | 0;
+    else if (t !== t) w[o] = T_NONE;
+    else {
+      w[o] = ESCAPED;
+      this.#wideOf(r)[(r & CHUNK_MASK) * WIDE + f] = t;
+    }
+  }
+
+  /** Time word `f` of the record at ring index `r`, in ms (`NaN` if none). */
+  #time(r: number, f: number, base: number): number {
+    const v = this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + f];
+    if (v === T_NONE) return NaN;
+    if (v === ESCAPED) return this.#wide[r >>> CHUNK_BITS]![(r & CHUNK_MASK) * WIDE + f];
+    return base + v / 1000;
+  }
+
+  /** Writes `x`, a non-negative integer or `NaN` for none, into word `f` (`wf` in the wide store). */
+  #setCount(r: number, f: number, wf: number, x: number): void {
+    const w = this.#words[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH + f;
+    if ((x | 0) === x && x >= 0) w[o] = x;
+    else if (x !== x) w[o] = -1;
+    else {
+      w[o] = ESCAPED;
+      this.#wideOf(r)[(r & CHUNK_MASK) * WIDE + wf] = x;
+    }
+  }
+
+  /** The value of word `f` written by `#setCount` (`NaN` for none). */
+  #count(r: number, f: number, wf: number): number {
+    const v = this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + f];
+    if (v >= 0) return v;
+    if (v === ESCAPED) return this.#wide[r >>> CHUNK_BITS]![(r & CHUNK_MASK) * WIDE + wf];
+    return NaN;
+  }
+
+  #wideOf(r: number): Float64Array {
+    const c = r >>> CHUNK_BITS;
+    return this.#wide[c] ??= new Float64Array(this.#words[c].length / WIDTH * WIDE);
   }
 
   /**
@@ -365,34 +458,43 @@ export class TaskLog {
     if (this.#size === cap) this.dropped++;
     else this.#size++;
     const c = r >>> CHUNK_BITS;
-    let f = this.#chunks[c];
-    if (f === undefined) {
-      f = this.#spare.pop() ??
-        new Float64Array(Math.min(CHUNK_MASK + 1, cap - (c << CHUNK_BITS)) * WIDTH);
-      this.#chunks.push(f);
+    let w = this.#words[c];
+    if (w === undefined) {
+      const buf = this.#spare.pop() ??
+        new ArrayBuffer(Math.min(CHUNK_MASK + 1, cap - (c << CHUNK_BITS)) * WIDTH * 4);
+      w = new Int32Array(buf);
+      this.#words.push(w);
+      this.#floats.push(new Float64Array(buf));
+      this.#wide.push(undefined);
     }
-    const o = (r & CHUNK_MASK) * WIDTH;
-    // Not by the old record's status: reading the record first would wait for its cache line,
-    // where writes alone do not.
+    const n = this.#added++;
+    const b = (n >>> CHUNK_BITS) & this.#blockMask;
+    if ((n & CHUNK_MASK) === 0) this.#bases[b] = now;
+    const k = r & CHUNK_MASK;
+    const o = k * WIDTH;
+    // Not by the old record's status: reading the record first would wait for its cache line.
     if (this.#errors.size !== 0) this.#errors.delete(r);
     if (this.#callsites !== null) this.#callsites[r] = undefined;
-    f[o + F_STATUS] = S_PENDING;
-    f[o + F_DISPATCHED] = NaN;
-    f[o + F_WORKER] = -1;
-    f[o + F_STARTED] = NaN;
-    f[o + F_FINISHED] = NaN;
-    f[o + F_RESULT_BYTES] = 0;
-    f[o + F_AWAITED] = 0;
-    f[o + F_RETRIES] = 0;
-    f[o + F_ID] = id;
-    f[o + F_SUBMITTED] = now;
-    f[o + F_READY] = NaN;
-    f[o + F_ARG_BYTES] = argBytes;
-    f[o + F_PARENT] = parent;
-    f[o + F_ACTOR] = actor;
-    f[o + F_KIND] = kind;
-    f[o + F_NAME] = nameId;
-    return this.#added++;
+    const x = (now - this.#bases[b]) * 1000;
+    if (x < T_LIM && x >= 0) w[o + F_SUBMITTED] = (x + 0.5) | 0;
+    else this.#setTime(r, F_SUBMITTED, now, this.#bases[b]);
+    w[o + F_READY] = T_NONE;
+    w[o + F_DISPATCHED] = T_NONE;
+    w[o + F_STARTED] = T_NONE;
+    w[o + F_FINISHED] = T_NONE;
+    w[o + F_STATUS] = S_PENDING;
+    w[o + F_WORKER] = -1;
+    w[o + F_RESULT_BYTES] = 0;
+    w[o + F_AWAITED] = 0;
+    w[o + F_RETRIES] = 0;
+    w[o + F_NAME_KIND] = (nameId << 2) | kind;
+    w[o + F_ACTOR] = actor;
+    if (parent !== parent) w[o + F_PARENT] = -1;
+    else this.#setCount(r, F_PARENT, W_PARENT, parent);
+    if ((argBytes | 0) === argBytes && argBytes >= 0) w[o + F_ARG_BYTES] = argBytes;
+    else this.#setCount(r, F_ARG_BYTES, W_ARG_BYTES, argBytes);
+    this.#floats[c][(k << 3) + F64_ID] = id;
+    return n;
   }
 
   /** Ring index of record number `n`, or -1 when the ring no longer holds it. */
@@ -413,30 +515,36 @@ export class TaskLog {
   /** The task of record `n` has its arguments and entered the queue at `now`. */
   ready(n: number, now: number): void {
     const r = this.#index(n);
-    if (r >= 0) this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_READY] = now;
+    if (r < 0) return;
+    const x = (now - this.#base(n)) * 1000;
+    if (x < T_LIM && x >= 0) {
+      this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_READY] = (x + 0.5) | 0;
+    } else this.#setTime(r, F_READY, now, this.#base(n));
   }
 
   /** The result of the task of record `n` was asked for. */
   awaited(n: number): void {
     const r = this.#index(n);
-    if (r >= 0) this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
+    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
   }
 
   /** The task of record `n` is run again. */
   retried(n: number): void {
     const r = this.#index(n);
-    if (r >= 0) this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_RETRIES]++;
+    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_RETRIES]++;
   }
 
   /** The task of record `n` was sent to `worker` at `now`. */
   dispatched(n: number, now: number, worker: number): void {
     const r = this.#index(n);
     if (r < 0) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
+    const w = this.#words[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    f[o + F_DISPATCHED] = now;
-    f[o + F_WORKER] = worker;
-    f[o + F_STATUS] = S_RUNNING;
+    const x = (now - this.#base(n)) * 1000;
+    if (x < T_LIM && x >= 0) w[o + F_DISPATCHED] = (x + 0.5) | 0;
+    else this.#setTime(r, F_DISPATCHED, now, this.#base(n));
+    w[o + F_WORKER] = worker;
+    w[o + F_STATUS] = S_RUNNING;
   }
 
   /**
@@ -446,12 +554,20 @@ export class TaskLog {
   ran(n: number, started: number, finished: number, resultBytes: number, ok: boolean): void {
     const r = this.#index(n);
     if (r < 0) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
+    const w = this.#words[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    f[o + F_STARTED] = started;
-    f[o + F_FINISHED] = finished;
-    f[o + F_RESULT_BYTES] = resultBytes;
-    if (ok) f[o + F_STATUS] = S_OK;
+    const base = this.#base(n);
+    // A worker's time mapped onto the driver's clock may fall a little before the base: the
+    // general case writes it.
+    const x = (started - base) * 1000;
+    if (x < T_LIM && x >= 0) w[o + F_STARTED] = (x + 0.5) | 0;
+    else this.#setTime(r, F_STARTED, started, base);
+    const y = (finished - base) * 1000;
+    if (y < T_LIM && y >= 0) w[o + F_FINISHED] = (y + 0.5) | 0;
+    else this.#setTime(r, F_FINISHED, finished, base);
+    if ((resultBytes | 0) === resultBytes && resultBytes >= 0) w[o + F_RESULT_BYTES] = resultBytes;
+    else this.#setCount(r, F_RESULT_BYTES, W_RESULT_BYTES, resultBytes);
+    if (ok) w[o + F_STATUS] = S_OK;
   }
 
   /**
@@ -461,38 +577,41 @@ export class TaskLog {
   failed(n: number, status: number, error: string, now: number): void {
     const r = this.#index(n);
     if (r < 0) return;
-    const f = this.#chunks[r >>> CHUNK_BITS];
+    const w = this.#words[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    f[o + F_STATUS] = status;
+    w[o + F_STATUS] = status;
     this.#errors.set(r, error);
-    if (Number.isNaN(f[o + F_FINISHED])) f[o + F_FINISHED] = now;
+    if (w[o + F_FINISHED] === T_NONE) this.#setTime(r, F_FINISHED, now, this.#base(n));
   }
 
-  /** The record at ring index `r`, as an object. */
-  record(r: number): TaskRecord {
-    const f = this.#chunks[r >>> CHUNK_BITS];
+  /** The record at ring index `r`, number `n`, as an object. */
+  #record(r: number, n: number): TaskRecord {
+    const w = this.#words[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
+    const base = this.#base(n);
+    const nameKind = w[o + F_NAME_KIND];
     const rec: TaskRecord = {
-      id: f[o + F_ID],
-      name: this.#names[f[o + F_NAME]],
-      kind: KINDS[f[o + F_KIND]],
-      worker: f[o + F_WORKER],
-      submitted: f[o + F_SUBMITTED],
-      ready: f[o + F_READY],
-      dispatched: f[o + F_DISPATCHED],
-      started: f[o + F_STARTED],
-      finished: f[o + F_FINISHED],
-      argBytes: f[o + F_ARG_BYTES],
-      resultBytes: f[o + F_RESULT_BYTES],
-      status: STATUSES[f[o + F_STATUS]],
-      awaited: f[o + F_AWAITED] === 1,
-      retries: f[o + F_RETRIES],
+      id: this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + F64_ID],
+      name: this.#names[nameKind >> 2],
+      kind: KINDS[nameKind & 3],
+      worker: w[o + F_WORKER],
+      submitted: this.#time(r, F_SUBMITTED, base),
+      ready: this.#time(r, F_READY, base),
+      dispatched: this.#time(r, F_DISPATCHED, base),
+      started: this.#time(r, F_STARTED, base),
+      finished: this.#time(r, F_FINISHED, base),
+      argBytes: this.#count(r, F_ARG_BYTES, W_ARG_BYTES),
+      resultBytes: this.#count(r, F_RESULT_BYTES, W_RESULT_BYTES),
+      status: STATUSES[w[o + F_STATUS]],
+      awaited: w[o + F_AWAITED] === 1,
+      retries: w[o + F_RETRIES],
     };
-    if (f[o + F_ACTOR] >= 0) rec.actor = f[o + F_ACTOR];
-    if (!Number.isNaN(f[o + F_PARENT])) rec.parent = f[o + F_PARENT];
+    if (w[o + F_ACTOR] >= 0) rec.actor = w[o + F_ACTOR];
+    const parent = this.#count(r, F_PARENT, W_PARENT);
+    if (!Number.isNaN(parent)) rec.parent = parent;
     const callsite = this.#callsites?.[r];
     if (callsite !== undefined) rec.callsite = callsite;
-    if (f[o + F_STATUS] >= S_ERROR) {
+    if (w[o + F_STATUS] >= S_ERROR) {
       const error = this.#errors.get(r);
       if (error !== undefined) rec.error = error;
     }
@@ -504,31 +623,29 @@ export class TaskLog {
     const out: TaskRecord[] = [];
     const cap = this.capacity;
     let r = this.#next;
-    for (let k = 0; k < this.#size; k++) {
+    for (let k = 0, n = this.#added - 1; k < this.#size; k++, n--) {
       r = r === 0 ? cap - 1 : r - 1;
-      if (
-        since !== undefined &&
-        this.#chunks[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_SUBMITTED] < since
-      ) break;
-      out.push(this.record(r));
+      if (since !== undefined && this.#time(r, F_SUBMITTED, this.#base(n)) < since) break;
+      out.push(this.#record(r, n));
     }
     return out.reverse();
   }
 
   /**
    * Takes the memory of `old`, a log nobody will read again, for records to come; `old` is left
-   * empty, and writes for its records are dropped. A runtime started again (tests, the REPL, a benchmark's rounds) then
-   * writes into memory that is already mapped: first writes to fresh pages cost about as much as
-   * the recording itself.
+   * empty, and writes for its records are dropped. A runtime started again (tests, the REPL, a
+   * benchmark's rounds) then writes into memory that is already mapped: first writes to fresh
+   * pages cost about as much as the recording itself.
    */
   takeChunks(old: TaskLog): void {
     // The runtime's state is shared by all copies of it in the thread (see hooks.ts): a log of
     // another copy is another class.
-    if (old === this || !(#chunks in old)) return;
-    for (const f of old.#chunks.concat(old.#spare)) {
-      if (f.length === (CHUNK_MASK + 1) * WIDTH) this.#spare.push(f);
-    }
-    old.#chunks = [];
+    if (old === this || !(#words in old)) return;
+    for (const w of old.#words) if (w.buffer.byteLength === CHUNK_BYTES) this.#spare.push(w.buffer);
+    for (const b of old.#spare) this.#spare.push(b);
+    old.#words = [];
+    old.#floats = [];
+    old.#wide = [];
     old.#spare = [];
     old.clear();
   }

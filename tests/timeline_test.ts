@@ -363,12 +363,13 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
     assert.equal(t.callsite, id % 5 === 0 ? `site${id}` : undefined, `callsite of ${id}`);
   });
   assert.deepEqual(log.toArray(5999).map((t) => t.id), [5999, 6000]);
-  log.dispatched(slots[3501], 7, 3); // the oldest record kept, and the newest
-  log.dispatched(slots[6000], 8, 4);
-  assert.deepEqual(log.toArray().filter((t) => t.worker >= 0).map((t) => [t.id, t.dispatched]), [
-    [3501, 7],
-    [6000, 8],
-  ]);
+  log.dispatched(slots[3501], 3507.5, 3); // the oldest record kept, and the newest
+  log.dispatched(slots[6000], 6008.25, 4);
+  log.ran(slots[3501], 3510, 3511.125, 4, true);
+  assert.deepEqual(
+    log.toArray().filter((t) => t.worker >= 0).map((t) => [t.id, t.dispatched, t.finished]),
+    [[3501, 3507.5, 3511.125], [6000, 6008.25, NaN]],
+  );
   log.clear();
   assert.deepEqual(log.toArray(), []);
   log.awaited(slots[6000]);
@@ -376,6 +377,83 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
   assert.deepEqual(log.toArray().map((t) => [t.id, t.name, t.awaited, t.error]), [
     [1, "g", false, undefined],
   ]);
+});
+
+test("TaskLog keeps sizes over 2 GB, large ids and parents, and times far from their base exactly", () => {
+  const log = new TaskLog(8);
+  const big = log.add(2 ** 40, "big", K_TASK, 5, 5e9, 7, 2 ** 31 + 5);
+  log.ready(big, 5 + 3 * 3600_000); // a dependency that took 3 hours
+  log.dispatched(big, 5 + 3 * 3600_000 + 0.25, 1);
+  log.ran(big, 4.75, 5 + 5 * 3600_000, 3e9, true); // started before its base (worker clock)
+  const neg = log.add(2, "neg", K_TASK, 6, 0, -1, 0);
+  log.ran(neg, 5.9996, 6.0004, 0, true); // just before and after the base: rounded, not escaped
+  const [a, b] = log.toArray();
+  assert.deepEqual(
+    [a.id, a.argBytes, a.resultBytes, a.parent, a.actor, a.submitted, a.ready, a.dispatched],
+    [2 ** 40, 5e9, 3e9, 2 ** 31 + 5, 7, 5, 5 + 3 * 3600_000, 5 + 3 * 3600_000 + 0.25],
+  );
+  assert.deepEqual([a.started, a.finished], [4.75, 5 + 5 * 3600_000]);
+  assert.equal(b.parent, 0);
+  assert.ok(Math.abs(b.started - 5.9996) <= 0.0005 && Math.abs(b.finished - 6.0004) <= 0.0005);
+});
+
+test("TaskLog times stay within 0.5 µs after hours of running, at any rate of submission", () => {
+  // Times as performance.now() gives them after 10 hours; tasks every 0.7 µs to every 50 minutes.
+  const t0 = 10 * 3600_000 + 0.123456789;
+  for (const gap of [0.0007, 1.3, 3000_000]) {
+    const log = new TaskLog(3000);
+    const slots: number[] = [];
+    const times: number[][] = [];
+    let now = t0;
+    for (let i = 0; i < 5000; i++) {
+      now += gap;
+      const t = [now, now + 0.0003, now + 1.00049, now + 2.5e-7, now + 40 + i * 0.00011];
+      slots.push(log.add(i, "f", K_TASK, t[0], 0, -1, NaN));
+      times.push(t);
+      log.ready(slots[i], t[1]);
+      if (i >= 1000) { // written late, as pipelined tasks are: after 1,000 later submissions
+        const j = i - 1000;
+        log.dispatched(slots[j], times[j][2], 0);
+        log.ran(slots[j], times[j][3], times[j][4], 0, true);
+      }
+    }
+    const recs = log.toArray();
+    assert.equal(recs.length, 3000);
+    let worst = 0;
+    for (const r of recs) {
+      const t = times[r.id];
+      assert.ok(r.submitted <= r.ready, `gap ${gap}: ${JSON.stringify(r)}`);
+      const got = [r.submitted, r.ready];
+      if (r.id < 4000) got.push(r.dispatched, r.started, r.finished);
+      else assert.deepEqual([r.dispatched, r.started, r.finished], [NaN, NaN, NaN]);
+      got.forEach((x, k) => (worst = Math.max(worst, Math.abs(x - t[k]))));
+    }
+    assert.ok(worst <= 0.0005, `gap ${gap} ms: off by ${worst * 1000} µs`);
+  }
+});
+
+test("TaskLog times of equal or ordered events keep their order in a record", () => {
+  const log = new TaskLog(4);
+  const n = log.add(1, "f", K_TASK, 100.0001, 0, -1, NaN);
+  log.ready(n, 100.0001);
+  log.dispatched(n, 100.00049, 1);
+  log.ran(n, 100.00051, 100.00051, 0, true);
+  const [r] = log.toArray();
+  assert.equal(r.ready, r.submitted);
+  assert.equal(r.started, r.finished);
+  assert.ok(r.submitted <= r.dispatched && r.dispatched <= r.started);
+});
+
+test("Recorder keeps 100,000 task records by default, and any non-negative integer capacity", () => {
+  assert.equal(new Recorder().tasks.capacity, 100_000);
+  const log = new Recorder({ capacity: 3 }).tasks;
+  for (let id = 1; id <= 7; id++) log.add(id, "f", K_TASK, id, 0, -1, NaN);
+  assert.deepEqual(log.toArray().map((t) => [t.id, t.submitted]), [[5, 5], [6, 6], [7, 7]]);
+  assert.throws(() => new Recorder({ capacity: -1 }), {
+    name: "RangeError",
+    message: "Cannot record tasks as 'capacity' must be a non-negative integer: received -1",
+  });
+  assert.throws(() => new Recorder({ capacity: 1.5 }), RangeError);
 });
 
 test("TaskLog keeps the names of the records it holds when tasks are named anew each time", () => {
