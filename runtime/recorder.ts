@@ -403,9 +403,12 @@ export class TaskLog {
   /** Time word `f` of the record at ring index `r`, in ms (`NaN` if none). */
   #time(r: number, f: number, base: number): number {
     const v = this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + f];
-    if (v === T_NONE) return NaN;
-    if (v === ESCAPED) return this.#wide[r >>> CHUNK_BITS]![(r & CHUNK_MASK) * WIDE + f];
-    return base + v / 1000;
+    return v > ESCAPED ? base + v / 1000 : this.#odd(r, f, v);
+  }
+
+  /** A time word that holds no time (`NaN`) or an escaped one. */
+  #odd(r: number, f: number, v: number): number {
+    return v === T_NONE ? NaN : this.#wide[r >>> CHUNK_BITS]![(r & CHUNK_MASK) * WIDE + f];
   }
 
   /** Writes `x`, a non-negative integer or `NaN` for none, into word `f` (`wf` in the wide store). */
@@ -590,16 +593,18 @@ export class TaskLog {
     const o = (r & CHUNK_MASK) * WIDTH;
     const base = this.#base(n);
     const nameKind = w[o + F_NAME_KIND];
+    const sub = w[o + F_SUBMITTED], ready = w[o + F_READY], disp = w[o + F_DISPATCHED];
+    const start = w[o + F_STARTED], fin = w[o + F_FINISHED];
     const rec: TaskRecord = {
       id: this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + F64_ID],
       name: this.#names[nameKind >> 2],
       kind: KINDS[nameKind & 3],
       worker: w[o + F_WORKER],
-      submitted: this.#time(r, F_SUBMITTED, base),
-      ready: this.#time(r, F_READY, base),
-      dispatched: this.#time(r, F_DISPATCHED, base),
-      started: this.#time(r, F_STARTED, base),
-      finished: this.#time(r, F_FINISHED, base),
+      submitted: sub > ESCAPED ? base + sub / 1000 : this.#odd(r, F_SUBMITTED, sub),
+      ready: ready > ESCAPED ? base + ready / 1000 : this.#odd(r, F_READY, ready),
+      dispatched: disp > ESCAPED ? base + disp / 1000 : this.#odd(r, F_DISPATCHED, disp),
+      started: start > ESCAPED ? base + start / 1000 : this.#odd(r, F_STARTED, start),
+      finished: fin > ESCAPED ? base + fin / 1000 : this.#odd(r, F_FINISHED, fin),
       argBytes: this.#count(r, F_ARG_BYTES, W_ARG_BYTES),
       resultBytes: this.#count(r, F_RESULT_BYTES, W_RESULT_BYTES),
       status: STATUSES[w[o + F_STATUS]],
