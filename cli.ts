@@ -14,6 +14,7 @@
 import process from "node:process";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { importLazily } from "./profile/_lazy_import.ts";
 
 const HELP = `rayprof: profile Ray-style TypeScript programs on Deno and Bun
 
@@ -149,7 +150,10 @@ export async function main(args: string[], io: CliIO = defaultIO): Promise<numbe
     }
     if (command === "profile") return await profileCommand(rest, io);
     if (command === "show") return await showCommand(rest, io);
-    if (command === "repl") return await (await import("./repl.ts")).main(rest);
+    if (command === "repl") {
+      return await (await importLazily<typeof import("./repl.ts")>("./repl.ts", import.meta.url))
+        .main(rest);
+    }
     throw new UsageError(`Unknown command '${command}': expected 'profile', 'show' or 'repl'`);
   } catch (error) {
     return reportError(error, io);
@@ -193,10 +197,22 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const color = () => io.isTTY && !process.env.NO_COLOR;
   const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
   // The profiler (and its parser) is loaded only for this command; what only some runs need
-  // (reports, the function profiler's tables) only when they need it.
-  const { profileScript } = await import("./profile/session.ts");
-  const { saveLineStatsSync } = await import("./profile/line_stats.ts");
-  const { showText } = await import("./profile/report.ts");
+  // (the report, the function profiler's tables) only when they need it. The report is loaded
+  // before the run as an early exit prints it synchronously.
+  const { profileScript } = await importLazily<typeof import("./profile/session.ts")>(
+    "./profile/session.ts",
+    import.meta.url,
+  );
+  const { saveLineStatsSync } = await importLazily<typeof import("./profile/line_stats.ts")>(
+    "./profile/line_stats.ts",
+    import.meta.url,
+  );
+  const showText = values.quiet
+    ? undefined
+    : (await importLazily<typeof import("./profile/report.ts")>(
+      "./profile/report.ts",
+      import.meta.url,
+    )).showText;
   const select = {
     ...(values.all && !values.module ? { all: true } : {}),
     ...(values.func ? { names: values.func } : {}),
@@ -206,9 +222,17 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const functions = values.functions || values.sort !== undefined || values["per-worker"] ||
     values.speedscope !== undefined;
   const sort = values.sort?.flatMap((s) => s.split(",")) ?? ["cumulative"];
-  const funcProfile = functions ? await import("./profile/func_profile.ts") : undefined;
+  const funcProfile = functions
+    ? await importLazily<typeof import("./profile/func_profile.ts")>(
+      "./profile/func_profile.ts",
+      import.meta.url,
+    )
+    : undefined;
   if (functions) {
-    const { resolveSortKey } = await import("./profile/func_stats.ts");
+    const { resolveSortKey } = await importLazily<typeof import("./profile/func_stats.ts")>(
+      "./profile/func_stats.ts",
+      import.meta.url,
+    );
     try {
       sort.forEach(resolveSortKey);
     } catch (error) {
@@ -223,7 +247,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     name: basename(split.script),
   };
   const report = (stats: import("./profile/line_stats.ts").LineStats) =>
-    showText(stats, {
+    showText!(stats, {
       unit,
       skipZero: values["skip-zero"],
       summarize: values.summarize,
@@ -231,8 +255,12 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       cwd: process.cwd(),
     });
   // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
-  (await import("./runtime/hooks.ts")).hooks().captureCallsites = true;
-  writeSync = (await import("./profile/sync_fs.ts")).writeFdSync;
+  (await importLazily<typeof import("./runtime/hooks.ts")>("./runtime/hooks.ts", import.meta.url))
+    .hooks().captureCallsites = true;
+  writeSync = (await importLazily<typeof import("./profile/sync_fs.ts")>(
+    "./profile/sync_fs.ts",
+    import.meta.url,
+  )).writeFdSync;
   const result = await profileScript(split.script, {
     args: split.rest,
     select: values.module ? { ...select, all: true } : select,
@@ -280,7 +308,10 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   // The reports (diagnostics, Gantt, trace, HTML) have nothing to do for a quiet run without
   // tasks and files to write, so their modules are not loaded then.
   if (values.timeline || values.gantt || values.html || (hasTasks && !values.quiet)) {
-    const { afterProfiledRun } = await import("./profile/reports.ts");
+    const { afterProfiledRun } = await importLazily<typeof import("./profile/reports.ts")>(
+      "./profile/reports.ts",
+      import.meta.url,
+    );
     const tasks = await afterProfiledRun(rec, {
       timeline: values.timeline,
       gantt: values.gantt,
@@ -318,8 +349,13 @@ async function showCommand(args: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length === 0) throw new UsageError("Missing FILE: 'cli.ts show FILE...'");
   const unit = parseUnit(values.unit);
-  const { loadLineStats, mergeLineStats } = await import("./profile/line_stats.ts");
-  const { showText } = await import("./profile/report.ts");
+  const { loadLineStats, mergeLineStats } = await importLazily<
+    typeof import("./profile/line_stats.ts")
+  >("./profile/line_stats.ts", import.meta.url);
+  const { showText } = await importLazily<typeof import("./profile/report.ts")>(
+    "./profile/report.ts",
+    import.meta.url,
+  );
   const all = [];
   for (const file of positionals) {
     try {

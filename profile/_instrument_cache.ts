@@ -245,8 +245,13 @@ let version: string | undefined;
 function profilerVersion(): string {
   if (version !== undefined) return version;
   const parts = [typeof Deno === "undefined" ? "bun" : "deno"];
-  const files = ["./instrument.ts", "./loader.ts", "./_platform.ts", "./_instrument_cache.ts"]
-    .map((f) => new URL(f, import.meta.url));
+  const files = [
+    "./instrument.ts",
+    "./_strip_types.ts",
+    "./loader.ts",
+    "./_platform.ts",
+    "./_instrument_cache.ts",
+  ].map((f) => new URL(f, import.meta.url));
   for (const pkg of ["oxc-parser", "oxc-transform"]) {
     try {
       files.push(new URL(import.meta.resolve(pkg))); // reinstalling rewrites it

@@ -8,13 +8,14 @@
 
 import { readFileSync, writeSync } from "node:fs";
 import { InstrumentError, type InstrumentOptions, loadParser } from "./instrument.ts";
-import { instrumentModule } from "./loader.ts";
+import { instrumentModule, loadInstrumenter } from "./loader.ts";
 import { loadTransform } from "./_platform.ts";
 import { hash } from "./_instrument_cache.ts";
 
 const options = JSON.parse(Deno.args[0]) as InstrumentOptions;
 let reply;
 try {
+  await loadInstrumenter();
   await loadParser();
   await loadTransform();
   const source = readFileSync(options.file, "utf8");

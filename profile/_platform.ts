@@ -15,6 +15,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { readTextSync } from "./sync_fs.ts";
+import { importLazily } from "./_lazy_import.ts";
 
 /** Which runtime this is. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -116,7 +117,10 @@ let transform: typeof import("oxc-transform").transformSync | undefined;
  * (where `require()` cannot load it). Only Deno needs it: Bun takes TypeScript.
  */
 export async function loadTransform(): Promise<void> {
-  if (RUNTIME === "deno") transform ??= (await import("oxc-transform")).transformSync;
+  if (RUNTIME === "deno") {
+    transform ??=
+      (await importLazily<typeof import("oxc-transform")>("oxc-transform")).transformSync;
+  }
 }
 
 /** Whether oxc-transform is loaded (see {@linkcode loadTransform}). */

@@ -25,6 +25,10 @@ import type * as OxcParser from "oxc-parser";
 import type { FunctionInfo } from "./collector.ts";
 import type { FuncSite } from "./func_collector.ts";
 import { typeBlanks } from "./_strip_types.ts";
+import { importLazily } from "./_lazy_import.ts";
+import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./_instrument_errors.ts";
+
+export { InstrumentError, InstrumentSyntaxError, MarkerError };
 
 /** Which functions to profile. */
 export interface Selection {
@@ -115,56 +119,6 @@ export interface InstrumentResult {
   mappings?: string;
 }
 
-/** Base of the errors that point at a place in a source file. */
-export class InstrumentError extends Error {
-  /** File of the problem. */
-  file: string;
-  /** Line (1-based). */
-  line: number;
-  /** Column (1-based). */
-  column: number;
-  /** The source lines around the place, with a caret under it. */
-  codeFrame: string;
-
-  /** Creates the error. */
-  constructor(
-    message: string,
-    at: { file: string; line: number; column: number; codeFrame: string },
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "InstrumentError";
-    this.file = at.file;
-    this.line = at.line;
-    this.column = at.column;
-    this.codeFrame = at.codeFrame;
-  }
-}
-
-/** Thrown when a file to profile does not parse. */
-export class InstrumentSyntaxError extends InstrumentError {
-  /** Creates the error. */
-  constructor(
-    message: string,
-    at: { file: string; line: number; column: number; codeFrame: string },
-  ) {
-    super(message, at);
-    this.name = "InstrumentSyntaxError";
-  }
-}
-
-/** Thrown when a `@profile` marker is not directly above something that can be profiled. */
-export class MarkerError extends InstrumentError {
-  /** Creates the error. */
-  constructor(
-    message: string,
-    at: { file: string; line: number; column: number; codeFrame: string },
-  ) {
-    super(message, at);
-    this.name = "MarkerError";
-  }
-}
-
 // deno-lint-ignore no-explicit-any
 type Node = any;
 
@@ -210,7 +164,7 @@ let oxc: typeof OxcParser | undefined;
  * cannot load it (inside a Deno import hook). Elsewhere `instrument` loads it on first use.
  */
 export async function loadParser(): Promise<void> {
-  oxc ??= await import("oxc-parser");
+  oxc ??= await importLazily<typeof import("oxc-parser")>("oxc-parser");
 }
 
 /** Whether the parser is loaded. */

@@ -12,20 +12,11 @@
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
-import { FuncCollector, type FuncCollectorOptions } from "./func_collector.ts";
-import {
-  instrument,
-  InstrumentError,
-  type InstrumentOptions,
-  InstrumentSyntaxError,
-  loadParser,
-  MarkerError,
-  parserLoaded,
-  type Selection,
-  strippableImports,
-  useFastParser,
-} from "./instrument.ts";
+import type { FuncCollector, FuncCollectorOptions } from "./func_collector.ts";
+import type { InstrumentOptions, Selection } from "./instrument.ts";
+import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./_instrument_errors.ts";
 import { readTextSync } from "./sync_fs.ts";
+import { importLazily } from "./_lazy_import.ts";
 import {
   loadTransform,
   registerLoader,
@@ -133,7 +124,12 @@ export async function startLineProfiling(
 ): Promise<LineProfiling> {
   const collector = new LineCollector(options.clock);
   collector.install();
-  const funcCollector = options.functions ? new FuncCollector(options.functions) : undefined;
+  const funcCollector = options.functions
+    ? new (await importLazily<typeof import("./func_collector.ts")>(
+      "./func_collector.ts",
+      import.meta.url,
+    )).FuncCollector(options.functions)
+    : undefined;
   funcCollector?.install();
   const state: LineProfiling = {
     collector,
@@ -156,9 +152,12 @@ export async function startLineProfiling(
   // the transpiler only if one of them needed it (most need no more than their types blanked).
   // A module that needs either anyway is instrumented in a child process.
   const prediction = cache?.predict() ?? { cached: false };
+  // The instrumenter itself (a big module) is loaded only when a module may need it: under Bun
+  // always (its hook instruments a module it meets in place), under Deno with the parser.
+  if (!prediction.cached || RUNTIME === "bun") await loadInstrumenter();
   if (!prediction.cached) {
-    await loadParser();
-    if (options.fastParser) useFastParser();
+    await instrumenter!.loadParser();
+    if (options.fastParser) instrumenter!.useFastParser();
   }
   if (!prediction.cached && RUNTIME === "deno") {
     // With no earlier run to tell, the entry and the local modules it imports statically tell
@@ -209,6 +208,20 @@ export async function startLineProfiling(
   return state;
 }
 
+let instrumenter: typeof import("./instrument.ts") | undefined;
+
+/**
+ * Loads the instrumenter (not its parser: see `loadParser` in `instrument.ts`), which
+ * {@linkcode instrumentModule} needs. {@linkcode startLineProfiling} loads it when the cache does
+ * not hold every module the run is expected to load.
+ */
+export async function loadInstrumenter(): Promise<void> {
+  instrumenter ??= await importLazily<typeof import("./instrument.ts")>(
+    "./instrument.ts",
+    import.meta.url,
+  );
+}
+
 /**
  * Instruments one module into what the runtime runs: under Deno, JavaScript (its types blanked
  * out, lines and columns kept; or, where that is not enough, transpiled with a source map).
@@ -218,13 +231,15 @@ export async function startLineProfiling(
  * @param transpile Makes JavaScript of instrumented TypeScript (under Deno).
  * @returns The code (`null`: unchanged) and the instrumenter's result.
  * @throws {InstrumentError} If it cannot be instrumented (or, under Deno, transpiled).
+ * @throws {Error} If {@linkcode loadInstrumenter} has not been called.
  */
 export function instrumentModule(
   source: string,
   options: InstrumentOptions,
   transpile: (path: string, code: string, original: string) => string = toJavaScript,
 ): CachedModule {
-  const { code, js, mappings, ...result } = instrument(source, options);
+  if (!instrumenter) throw new Error("Cannot instrument a module before loadInstrumenter()");
+  const { code, js, mappings, ...result } = instrumenter.instrument(source, options);
   if (code === source) return { code: null, result };
   if (RUNTIME === "bun") return { code, result };
   if (result.decorator) {
@@ -247,7 +262,7 @@ function needsTranspiler(entry: string): boolean {
     const path = queue.shift()!;
     let imports;
     try {
-      imports = strippableImports(readTextSync(path), path);
+      imports = instrumenter!.strippableImports(readTextSync(path), path);
     } catch {
       continue; // unreadable: its import fails the same way in the run
     }
@@ -269,7 +284,9 @@ function needsTranspiler(entry: string): boolean {
  * transpiler, and met a module that does.
  */
 function instrumentInHook(source: string, options: InstrumentOptions): CachedModule {
-  if (RUNTIME === "deno" && !parserLoaded()) return instrumentInChild(source, options);
+  if (RUNTIME === "deno" && !instrumenter?.parserLoaded()) {
+    return instrumentInChild(source, options);
+  }
   try {
     return instrumentModule(source, options, (path, code, original) => {
       if (RUNTIME === "deno" && !transformLoaded()) throw new TranspileInChild();

@@ -12,7 +12,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hooks } from "../runtime/hooks.ts";
 import type { Recording } from "../runtime/recorder.ts";
-import { InstrumentError, type Selection } from "./instrument.ts";
+import type { Selection } from "./instrument.ts";
+import { InstrumentError } from "./_instrument_errors.ts";
 import { type LineStats, mergeLineStats } from "./line_stats.ts";
 import { startLineProfiling } from "./loader.ts";
 import type { TickClock } from "./clock.ts";
@@ -20,6 +21,7 @@ import type { FuncCollectorOptions, FuncThreadData } from "./func_collector.ts";
 import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "./_platform.ts";
 import { defaultCacheDir } from "./_instrument_cache.ts";
 import { readTextSync, statSync } from "./sync_fs.ts";
+import { importLazily } from "./_lazy_import.ts";
 
 /** Key of the profiler's entries in the runtime's worker data and collectors. */
 export const WORKER_CONFIG_KEY = "rayprof.lineProfiler";
@@ -144,7 +146,10 @@ export async function profileScript(
   // No separate syntax check: the hook parses every static import while the module graph is
   // built, before any of it runs, so an error there still stops the run before it starts.
   let ticks: TickClock | undefined;
-  if (options.sample) ticks = (await import("./clock.ts")).startTickClock();
+  if (options.sample) {
+    ticks = (await importLazily<typeof import("./clock.ts")>("./clock.ts", import.meta.url))
+      .startTickClock();
+  }
   await preloadRuntime(path);
   const cacheDir = options.cache ? defaultCacheDir() : undefined;
   const cacheOf = (thread: string) =>
@@ -241,7 +246,10 @@ export async function profileScript(
   if (error === undefined) await drained();
   const state = (globalThis as Record<symbol, { pool?: unknown } | undefined>)[STATE];
   if (state?.pool) {
-    const { shutdown } = await import("../runtime/api.ts");
+    const { shutdown } = await importLazily<typeof import("../runtime/api.ts")>(
+      "../runtime/api.ts",
+      import.meta.url,
+    );
     await shutdown();
   }
   if (finished) return result(error); // an early exit already reported
@@ -288,7 +296,7 @@ async function preloadRuntime(script: string): Promise<void> {
       continue;
     }
     if (path === MOD) {
-      await import("../mod.ts");
+      await importLazily<typeof import("../mod.ts")>("../mod.ts", import.meta.url);
       return;
     }
   }
