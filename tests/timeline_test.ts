@@ -379,6 +379,41 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
   ]);
 });
 
+test("TaskLog writes the same fields whichever way add() takes (common case, or in full)", () => {
+  // The second and later adds of one name take add()'s short path; a parent, an error recorded
+  // before or a new block of 1,024 records take the full one. Both must write the same record.
+  const log = new TaskLog(4096);
+  const want: TaskRecord[] = [];
+  for (let i = 0; i < 2100; i++) {
+    const parent = i % 500 === 7 ? i - 1 : NaN;
+    const n = log.add(i + 10, "Counter.incr", K_ACTOR_CALL, 100 + i / 8, i * 3, 4, parent);
+    const rec: TaskRecord = {
+      id: i + 10,
+      name: "Counter.incr",
+      kind: "actor_call",
+      worker: -1,
+      actor: 4,
+      submitted: 100 + i / 8,
+      ready: NaN,
+      dispatched: NaN,
+      started: NaN,
+      finished: NaN,
+      argBytes: i * 3,
+      resultBytes: 0,
+      status: "pending",
+      awaited: false,
+      retries: 0,
+    };
+    if (!Number.isNaN(parent)) rec.parent = parent;
+    if (i === 1500) {
+      log.failed(n, S_ERROR, "Error: x", 300);
+      Object.assign(rec, { status: "error", error: "Error: x", finished: 300 });
+    }
+    want.push(rec);
+  }
+  assert.deepEqual(log.toArray(), want);
+});
+
 test("TaskLog keeps sizes over 2 GB, large ids and parents, and times far from their base exactly", () => {
   const log = new TaskLog(8);
   const big = log.add(2 ** 40, "big", K_TASK, 5, 5e9, 7, 2 ** 31 + 5);
