@@ -12,6 +12,10 @@
  * "edited" runs profile a script changed since its last run (its cache knows the script, not its
  * new text), so they load the parser and instrument it.
  *
+ * The "node:module alone" row is the floor of the profiler's start-up under Deno: the small script
+ * with `import "node:module"` added, which is what the load hook (`registerHooks`) needs and which
+ * starts Deno's Node compatibility layer. Under Bun it costs nothing.
+ *
  * @module
  */
 
@@ -32,6 +36,11 @@ writeFileSync(
 );
 // A Ray-style script: imports the runtime (and with it Deno's Node compatibility layer), as the
 // scripts this profiler is for do.
+const moduleScript = join(dir, "small_node_module.ts");
+writeFileSync(
+  moduleScript,
+  `import "node:module";\n// @profile\nfunction f(n: number): number {\n  let s = 0;\n  for (let i = 0; i < n; i++) s += i;\n  return s;\n}\nconsole.log(f(10));\n`,
+);
 const rayScript = join(dir, "ray_small.ts");
 const raySource = `import * as ray from ${
   JSON.stringify(join(ROOT, "mod.ts"))
@@ -54,6 +63,7 @@ const commands: [string, string[], () => string, (() => void)?][] = [
   ["plain run", [...run, script], warm],
   ["cli.ts profile -q", [...profile, script], warm],
   ["  cold cache", [...profile, script], coldCache],
+  ["plain, node:module", [...run, moduleScript], warm],
   ["plain run (ray)", [...run, rayScript], warm],
   ["cli.ts profile (ray)", [...profile, rayScript], warm],
   ["  cold cache (ray)", [...profile, rayScript], coldCache],
@@ -85,9 +95,10 @@ commands.forEach(([name], i) => console.log(`${name.padEnd(22)} ${med[i].toFixed
 const rows: [string, number, number][] = [
   ["profile overhead", 1, 0],
   ["  cold cache", 2, 0],
-  ["overhead (ray)", 4, 3],
-  ["  cold cache (ray)", 5, 3],
-  ["  edited script (ray)", 7, 6],
+  ["  node:module alone", 3, 0],
+  ["overhead (ray)", 5, 4],
+  ["  cold cache (ray)", 6, 4],
+  ["  edited script (ray)", 8, 7],
 ];
 for (const [name, a, b] of rows) {
   console.log(`${name.padEnd(22)} ${(med[a] - med[b]).toFixed(1)} ms`);

@@ -5,7 +5,8 @@
  * when it loads the module holding it — before anything runs, and whether or not the import
  * ever runs (it reads each file and looks up its analysis). For `cli.ts profile` that was the
  * REPL, the reports, the runtime and the oxc packages: ≈8 ms of every start. A specifier made at
- * run time is resolved only when the import runs.
+ * run time is resolved only when the import runs. (Deno then asks for read permission on the
+ * module, which every command of the CLI needs anyway: it is run with `-A`.)
  *
  * @module
  */
