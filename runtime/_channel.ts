@@ -160,10 +160,13 @@ export class ChannelReader {
     Atomics.store(this.#i32, H_SLEEP, LISTENING);
   }
 
-  /** A message that arrived by postMessage (a bell brings nothing: see `listening`). */
-  fromPort(env: PortEnvelope): void {
+  /**
+   * A message that arrived by postMessage (a bell brings nothing: see `listening`); delivers what
+   * can be delivered now, unless told to leave that to the next `drain()`.
+   */
+  fromPort(env: PortEnvelope, deliver = true): void {
     if (env !== null) this.#port.push(env);
-    this.drain();
+    if (deliver) this.drain();
   }
 
   /** Delivers every message whose turn has come, and returns how many. */

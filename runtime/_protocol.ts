@@ -85,6 +85,13 @@ export interface WorkerInit {
   kind: "pool" | "actor";
   /** Int32Array over it: [0] tasks dequeued so far (started or dropped), for crash accounting. */
   counter: SharedArrayBuffer;
+  /**
+   * Int32Array over it, shared by the pool's workers: [0] the highest slot in use, [slot] 1 while
+   * that worker is awake (running or polling), so an idle worker polls only while a core is to
+   * spare. Slot 0: this worker has none, and does not poll.
+   */
+  awake: SharedArrayBuffer;
+  awakeSlot: number;
   /** The channels' shared memory (see _channel.ts): driver to worker, and worker to driver. */
   toWorker: SharedArrayBuffer;
   fromWorker: SharedArrayBuffer;

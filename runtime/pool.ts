@@ -214,6 +214,7 @@ export class PoolWorker {
   ) {
     const sab = new SharedArrayBuffer(4);
     this.counter = new Int32Array(sab);
+    const awakeSlot = pool.awakeSlot();
     const h = hooks();
     const toWorker = channelBuffer();
     const fromWorker = channelBuffer();
@@ -221,6 +222,8 @@ export class PoolWorker {
       id,
       kind,
       counter: sab,
+      awake: pool.awake.buffer as SharedArrayBuffer,
+      awakeSlot,
       toWorker,
       fromWorker,
       preload: h.workerPreload.slice(),
@@ -240,6 +243,7 @@ export class PoolWorker {
         message: (m) => m === null ? this.#listener.bell() : reader.fromPort(m as PortEnvelope),
         exit: (code) => {
           this.#listener.stop();
+          pool.releaseAwakeSlot(awakeSlot);
           pool.onExit(this, code);
         },
         error: (e) => {
@@ -289,6 +293,8 @@ export interface PoolOptions {
 }
 
 const DEPTH_WINDOW_MS = 1;
+/** Workers that can tell each other whether they are awake (see WorkerInit.awake), plus one. */
+const AWAKE_SLOTS = 256;
 const MAX_DEPTH = 256;
 /** Expected run time of a task whose function has not run yet: treated as long. */
 const UNKNOWN_MS = 1e9;
@@ -298,6 +304,9 @@ export class Pool {
   readonly numCpus: number;
   readonly gen: number;
   readonly recorder: Recorder;
+  /** Which workers are awake (see WorkerInit.awake), and the slots of ended workers. */
+  readonly awake: Int32Array = new Int32Array(new SharedArrayBuffer(4 * AWAKE_SLOTS));
+  #freeAwakeSlots: number[] = [];
   closed = false;
   used = 0;
   #nextTaskId = 1;
@@ -945,6 +954,23 @@ export class Pool {
   }
 
   // ---- worker exits ------------------------------------------------------------------------
+
+  /** A slot in `awake` for a new worker, or 0 when all are taken. */
+  awakeSlot(): number {
+    const free = this.#freeAwakeSlots.pop();
+    if (free !== undefined) return free;
+    const top = Atomics.load(this.awake, 0);
+    if (top + 1 >= AWAKE_SLOTS) return 0;
+    Atomics.store(this.awake, 0, top + 1);
+    return top + 1;
+  }
+
+  /** The worker holding `slot` has ended: it is not awake, and its slot is free again. */
+  releaseAwakeSlot(slot: number): void {
+    if (slot === 0) return;
+    Atomics.store(this.awake, slot, 0);
+    this.#freeAwakeSlots.push(slot);
+  }
 
   onExit(w: PoolWorker, code: number): void {
     if (w.dead) return;

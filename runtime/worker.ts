@@ -39,6 +39,23 @@ import { type RemoteErrorInfo, reviveError } from "./errors.ts";
 const init = rawData as WorkerInit;
 const port = parentPort!;
 const counter = new Int32Array(init.counter);
+const awake = new Int32Array(init.awake);
+const awakeSlot = init.awakeSlot;
+/** Threads that may be awake at once without one taking a core from another: all but the driver's. */
+const SPARE = (globalThis.navigator?.hardwareConcurrency ?? 2) - 1;
+
+/** Tells the other workers whether this one is awake. */
+function setAwake(on: 0 | 1): void {
+  if (awakeSlot !== 0) Atomics.store(awake, awakeSlot, on);
+}
+
+/** Whether a core is to spare: the awake workers, this one included, and the driver fit. */
+function coreToSpare(): boolean {
+  if (awakeSlot === 0) return false;
+  let n = 0;
+  for (let i = Atomics.load(awake, 0); i > 0; i--) n += Atomics.load(awake, i);
+  return n <= SPARE;
+}
 
 const writer = new ChannelWriter(init.fromWorker, (env) => port.postMessage(env));
 
@@ -350,7 +367,12 @@ function call(job: Job): unknown {
   if (fnP === undefined) {
     const p = resolveFn(job.fid).then((fn) => {
       resolved.set(job.fid as number, fn);
-      return invoke(fn, job);
+      setAwake(1);
+      try {
+        return invoke(fn, job);
+      } finally {
+        setAwake(0);
+      }
     });
     if (init.kind === "actor") constructing = p.then(() => {}, () => {});
     return p;
@@ -523,13 +545,15 @@ function idle(): boolean {
  * (`await get(f.remote())` in a loop: the driver turns round in ≈ 10–50 µs) is then seen at once,
  * and the driver need not pay for waking this thread (5–25 µs per Atomics.notify here). It polls
  * for three times the usual gap between going idle and the next message (at least SPIN_PROBE_MS),
- * and not at all when that would exceed SPIN_MAX_MS: a worker whose tasks come seldom, or whose
- * driver is slow to answer, wastes no CPU. Polling longer than needed costs more than CPU: while
+ * and only SPIN_PROBE_MS when that would exceed SPIN_MAX_MS: a worker whose tasks come seldom, or
+ * whose driver is slow to answer, wastes little CPU (the short probe still sees quick answers, so
+ * the usual gap can come down again). Polling longer than needed costs more than CPU: while
  * this thread holds a core, another thread of the process (in Bun, the garbage collector's or the
  * compiler's) may take the driver's, and the driver stalls until the poll ends. With a fixed
  * 200 µs poll, every ≈ 10th round trip in Bun took ≈ 250 µs, even on a quiet machine, and on a
- * loaded one a tenth of all. For the same reason it stops polling once it notices that it lost
- * its core for a while.
+ * loaded one a tenth of all. For the same reason it polls only while the awake workers and the
+ * driver leave a core to spare (2 workers with tasks on 2 cores: neither polls), and stops once it
+ * notices that it lost its core for a while.
  */
 const SPIN_MAX_MS = 0.2;
 const SPIN_PROBE_MS = 0.02;
@@ -543,6 +567,7 @@ let usualGap = SPIN_PROBE_MS;
 function serve(): void {
   if (serving) return;
   serving = true;
+  setAwake(1);
   let deadline = -1;
   try {
     for (;;) {
@@ -565,7 +590,9 @@ function serve(): void {
           // Polling: writers need not notify (a wait armed earlier is told again at the end).
           reader.sleeping = false;
           const spin = 3 * usualGap;
-          const spinEnd = spin > SPIN_MAX_MS ? now : now + Math.max(SPIN_PROBE_MS, spin);
+          const spinEnd = !coreToSpare()
+            ? now
+            : now + (spin > SPIN_MAX_MS ? SPIN_PROBE_MS : Math.max(SPIN_PROBE_MS, spin));
           let changed = false;
           while (!changed && now < spinEnd) {
             for (let i = 0; i < 64; i++) {
@@ -576,13 +603,15 @@ function serve(): void {
             }
             const then = now;
             now = performance.now();
-            if (now - then > PREEMPTED_MS) break;
+            if (now - then > PREEMPTED_MS || !coreToSpare()) break;
           }
           if (changed) continue;
         }
         if (now < deadline) {
           reader.sleeping = true;
+          setAwake(0);
           const r = Atomics.wait(bellArr, bellIndex, bell, deadline - now);
+          setAwake(1);
           reader.sleeping = false;
           if (r !== "timed-out") continue;
         }
@@ -606,6 +635,7 @@ function serve(): void {
       return;
     }
   } finally {
+    setAwake(0);
     serving = false;
   }
 }
@@ -618,13 +648,18 @@ function wake(): void {
 
 /** An async task settled: start what waits, then take messages again. */
 function afterAsync(): void {
-  pump();
+  setAwake(1);
+  try {
+    pump();
+  } finally {
+    setAwake(0);
+  }
   serve();
 }
 
 port.on("message", (env: PortEnvelope) => {
-  reader.fromPort(env);
-  serve();
+  reader.fromPort(env, false);
+  serve(); // delivers it, awake
 });
 
 for (const url of init.preload) await import(url);

@@ -130,6 +130,36 @@ describe("worker faults", () => {
     });
   });
 
+  test("workers tell each other when they are awake; a worker that dies awake frees its place", async () => {
+    // Idle workers poll only while a core is to spare, judged by these flags: a flag left set by
+    // a dead worker would stop them polling for good.
+    const awake = (globalThis as Record<symbol, { pool: { awake: Int32Array } }>)[
+      Symbol.for("rayprof.state")
+    ].pool.awake;
+    const count = () => {
+      let n = 0;
+      for (let i = Atomics.load(awake, 0); i > 0; i--) n += Atomics.load(awake, i);
+      return n;
+    };
+    const settle = async () => {
+      for (let i = 0; i < 100 && count() !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+      return count();
+    };
+    await ray.get([add.remote(1, 2), add.remote(3, 4)]);
+    assert.equal(await settle(), 0, "idle workers are asleep");
+    const busy = sleepy.remote(300);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(count(), 1, `the worker running a task is awake (count ${count()})`);
+    await ray.get(busy);
+    for (let i = 0; i < 5; i++) {
+      // Dies in the middle of a task, so awake.
+      await ray.get(exitWorker.options({ maxRetries: 0 }).remote(4)).catch(() => {});
+    }
+    assert.equal(await ray.get(add.remote(2, 2)), 4);
+    assert.equal(await settle(), 0, "no dead worker still counts as awake");
+    assert.ok(Atomics.load(awake, 0) <= 8, `places in use: ${Atomics.load(awake, 0)}`);
+  });
+
   test("the driver survives many crashes in a row", async () => {
     const refs = Array.from({ length: 6 }, () => exitWorker.options({ maxRetries: 0 }).remote(1));
     const results = await Promise.allSettled(refs.map((r) => ray.get(r)));
