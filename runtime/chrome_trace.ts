@@ -1,6 +1,7 @@
 /**
  * Export of a {@linkcode Recording} as Chrome Trace Event JSON, the format that
- * {@link https://ui.perfetto.dev | Perfetto} and `chrome://tracing` open.
+ * {@link https://ui.perfetto.dev | Perfetto}, Chrome's DevTools Performance panel (and
+ * `chrome://tracing` in Chromes that still have it) and speedscope open.
  *
  * A pure function from records to events (Ray's `ray.timeline` does the same): process 1 is the
  * driver, with one thread for the spans where it was blocked in `get`/`wait` and async "queued"

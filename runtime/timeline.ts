@@ -1,6 +1,7 @@
 /**
  * `timeline()`: the task timeline of this runtime as Chrome Trace Event JSON, like
- * `ray.timeline()`. Open the file in https://ui.perfetto.dev or chrome://tracing.
+ * `ray.timeline()`. Open the file in https://ui.perfetto.dev, in Chrome's DevTools Performance
+ * panel (Load profile; older Chromes: chrome://tracing), or in speedscope.
  *
  * @example Write the timeline of a run
  * ```ts ignore
