@@ -20,28 +20,10 @@ import { setImmediate } from "node:timers";
 const H_WRITE = 0;
 const H_READ = 1;
 const H_BELL = 2;
-/**
- * What the reader is doing: AWAKE (reading, or polling), WAITING (in Atomics.wait or waitAsync: a
- * writer notifies), or LISTENING (in its event loop, for a message: a writer posts a bell).
- */
+/** 1 while the reader waits (in Atomics.wait or waitAsync): only then does a writer notify. */
 const H_SLEEP = 3;
-const AWAKE = 0;
-const WAITING = 1;
-const LISTENING = 2;
 const HEADER = 16;
 const WRAP = -1;
-
-/**
- * Whether a reader that sleeps in its event loop is woken by a bell on its port (a postMessage)
- * rather than by `Atomics.notify` on a pending `Atomics.waitAsync`: in Bun a ping-pong through
- * sleeping threads takes 13.6–15.9 µs a round trip with bells, 18.4–18.6 µs with waitAsync
- * (bench/wake.mjs); in Deno waitAsync is the quicker (26 vs 27–34 µs), and its workers sleep in
- * Atomics.wait anyway. `RAYPROF_BELLS=message` or `=notify` in the environment overrides the
- * choice, to compare the two in a benchmark.
- */
-const BELLS_ENV = (globalThis as { process?: { env: Record<string, string | undefined> } })
-  .process?.env.RAYPROF_BELLS;
-export const BELLS_BY_MESSAGE: boolean = BELLS_ENV ? BELLS_ENV === "message" : "Bun" in globalThis;
 
 /** Ring size in bytes; a message longer than a quarter of it goes by postMessage. */
 export const CHANNEL_BYTES = 64 * 1024;
@@ -49,11 +31,8 @@ export const CHANNEL_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/**
- * A message that went by postMessage: its sequence number and the message; or `null`, a bell that
- * wakes a reader listening for messages (see `ChannelReader.listening`).
- */
-export type PortEnvelope = [seq: number, msg: unknown] | null;
+/** A message that went by postMessage: its sequence number and the message. */
+export type PortEnvelope = [seq: number, msg: unknown];
 
 /** The sending end. `post` is the thread's postMessage towards the reader. */
 export class ChannelWriter {
@@ -81,14 +60,8 @@ export class ChannelWriter {
     Atomics.add(this.#i32, H_BELL, 1);
     // Waking a sleeping thread costs the writer 5–10 µs here; a reader that is busy or polling
     // sees the bell without it. (Sequentially consistent: the reader sets SLEEP before it checks
-    // the bell and waits, so one of the two sees the other.) One bell per sleep: the writer that
-    // takes LISTENING away posts it.
-    const sleep = Atomics.load(this.#i32, H_SLEEP);
-    if (sleep === WAITING) Atomics.notify(this.#i32, H_BELL);
-    else if (
-      sleep === LISTENING &&
-      Atomics.compareExchange(this.#i32, H_SLEEP, LISTENING, AWAKE) === LISTENING
-    ) this.#post(null);
+    // the bell and waits, so one of the two sees the other.)
+    if (Atomics.load(this.#i32, H_SLEEP) !== 0) Atomics.notify(this.#i32, H_BELL);
   }
 
   #write(s: string, seq: number): boolean {
@@ -131,7 +104,7 @@ export class ChannelReader {
   #r = 0;
   #next = 0;
   /** Messages that came by postMessage (the rare path), in order, waiting for their turn. */
-  #port: [seq: number, msg: unknown][] = [];
+  #port: PortEnvelope[] = [];
 
   constructor(sab: SharedArrayBuffer, deliver: (msg: unknown) => void) {
     this.#i32 = new Int32Array(sab, 0, HEADER >> 2);
@@ -148,24 +121,15 @@ export class ChannelReader {
 
   /** Tells writers to notify (call before waiting), or that they need not (after waking). */
   set sleeping(on: boolean) {
-    Atomics.store(this.#i32, H_SLEEP, on ? WAITING : AWAKE);
+    Atomics.store(this.#i32, H_SLEEP, on ? 1 : 0);
   }
 
   /**
-   * Tells writers to wake this reader with a bell on its port (a `null` message) instead of a
-   * notify: call before going back to the event loop without a waitAsync, then check the bell once
-   * more. A bell may come after the reader has woken by itself: it then finds nothing to read.
-   */
-  listening(): void {
-    Atomics.store(this.#i32, H_SLEEP, LISTENING);
-  }
-
-  /**
-   * A message that arrived by postMessage (a bell brings nothing: see `listening`); delivers what
-   * can be delivered now, unless told to leave that to the next `drain()`.
+   * A message that arrived by postMessage; delivers what can be delivered now, unless told to
+   * leave that to the next `drain()`.
    */
   fromPort(env: PortEnvelope, deliver = true): void {
-    if (env !== null) this.#port.push(env);
+    this.#port.push(env);
     if (deliver) this.drain();
   }
 
@@ -239,21 +203,11 @@ type WaitAsync = (
 /** `Atomics.waitAsync` (V8 and JSC have it; the types of some hosts lack it). */
 export const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-/** A reader's listener from the event loop: see `listen`. */
-export interface Listener {
-  /** Stops listening. */
-  stop(): void;
-  /** A bell came on the reader's port (a `null` message). */
-  bell(): void;
-}
-
 /**
- * Drains `reader` from the event loop each time its writer sends, until stopped. Between messages
- * it waits with `Atomics.waitAsync`, or, `byMessage`, for a bell on the reader's port (pass
- * those to `bell()`). A pending `Atomics.waitAsync` does not keep the process alive (checked in
- * Deno and Bun), nor does a listening port whose worker is unref'd.
+ * Drains `reader` from the event loop each time its writer sends, until the returned function is
+ * called. A pending `Atomics.waitAsync` does not keep the process alive (checked in Deno and Bun).
  */
-export function listen(reader: ChannelReader, byMessage = false): Listener {
+export function listen(reader: ChannelReader): () => void {
   const [i32, index] = reader.waitTarget;
   let stopped = false;
   const loop = (): void => {
@@ -279,10 +233,8 @@ export function listen(reader: ChannelReader, byMessage = false): Listener {
   /** Waits for the bell to move from `bell`, or drains again if it has. */
   const arm = (bell: number): void => {
     if (stopped) return;
-    if (byMessage) reader.listening();
-    else reader.sleeping = true;
+    reader.sleeping = true;
     if (Atomics.load(i32, index) === bell) {
-      if (byMessage) return; // a writer posts a bell
       const r = waitAsync(i32, index, bell);
       if (r.async) {
         r.value.then(wake);
@@ -297,14 +249,11 @@ export function listen(reader: ChannelReader, byMessage = false): Listener {
     loop();
   };
   loop();
-  return {
-    stop() {
-      stopped = true;
-      reader.sleeping = true;
-      // Wake the pending wait so its promise settles and nothing stays queued on the buffer.
-      Atomics.add(i32, index, 1);
-      Atomics.notify(i32, index);
-    },
-    bell: wake,
+  return () => {
+    stopped = true;
+    reader.sleeping = true;
+    // Wake the pending wait so its promise settles and nothing stays queued on the buffer.
+    Atomics.add(i32, index, 1);
+    Atomics.notify(i32, index);
   };
 }

@@ -31,12 +31,10 @@ import {
 } from "./_protocol.ts";
 import {
   afterTurn,
-  BELLS_BY_MESSAGE,
   channelBuffer,
   ChannelReader,
   ChannelWriter,
   listen,
-  type Listener,
   type PortEnvelope,
 } from "./_channel.ts";
 import { errorInfo, reviveRefs, scanValue } from "./_wire.ts";
@@ -240,9 +238,9 @@ export class PoolWorker {
     this.handle = spawnWorker(
       init,
       {
-        message: (m) => m === null ? this.#listener.bell() : reader.fromPort(m as PortEnvelope),
+        message: (m) => reader.fromPort(m as PortEnvelope),
         exit: (code) => {
-          this.#listener.stop();
+          this.#stopListening();
           pool.releaseAwakeSlot(awakeSlot);
           pool.onExit(this, code);
         },
@@ -254,11 +252,11 @@ export class PoolWorker {
       pool.memoryLimitMb,
     );
     this.#writer = new ChannelWriter(toWorker, (env) => this.handle.post(env));
-    this.#listener = listen(reader, BELLS_BY_MESSAGE);
+    this.#stopListening = listen(reader);
   }
 
   #writer: ChannelWriter;
-  #listener: Listener;
+  #stopListening: () => void;
 
   get description(): WorkerDescription {
     return { id: this.id, kind: this.kind, label: this.rec.label };

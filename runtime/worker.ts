@@ -23,13 +23,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from "./_protocol.ts";
-import {
-  BELLS_BY_MESSAGE,
-  ChannelReader,
-  ChannelWriter,
-  type PortEnvelope,
-  waitAsync,
-} from "./_channel.ts";
+import { ChannelReader, ChannelWriter, type PortEnvelope, waitAsync } from "./_channel.ts";
 import { ACTOR_TAG, errorInfo, estimateBytes, reviveRefs } from "./_wire.ts";
 import { _setWorkerData, workerCollectors } from "./hooks.ts";
 import { runtimeName } from "./_platform.ts";
@@ -523,12 +517,13 @@ const [bellArr, bellIndex] = reader.waitTarget;
 /**
  * How long an idle worker waits in `Atomics.wait` for its next message before it goes back to its
  * event loop (and waits there with `Atomics.waitAsync`). Which wait wakes sooner depends on the
- * runtime (a ping-pong whose far end sleeps in each way, 2 cores, medians): in Deno, waking a
- * thread from `Atomics.wait` takes 13–18 µs a round trip, from its event loop 25–33 µs; in Bun the
- * reverse, 26–32 µs from `Atomics.wait` and 13–17 µs from the event loop (a postMessage ping-pong:
- * 13–24 µs). So a Deno worker blocks for up to this long first, and only its own timers wait
- * meanwhile (by at most this long, and only while it has no task running); a Bun worker goes back
- * to its event loop at once.
+ * runtime (bench/wake.mjs, a ping-pong whose far end sleeps in each way, medians on 2 cores): in
+ * Deno a round trip takes ≈ 10 µs through `Atomics.wait` and 26–31 µs through `Atomics.waitAsync`;
+ * in Bun the reverse, 27–28 µs and ≈ 18 µs. So a Deno worker blocks for up to this long first,
+ * and only its own timers wait meanwhile (by at most this long, and only while it has no task
+ * running); a Bun worker goes back to its event loop at once. (A postMessage ping-pong is quicker
+ * still in Bun, ≈ 13–16 µs, but waking the driver and the worker with postMessage "bells" made our
+ * own round trip slower there, ≈ 1.12x against ≈ 0.91x of the raw ping-pong: not kept.)
  */
 const BLOCK_MS = runtimeName === "bun" ? 0 : 1;
 let serving = false;
@@ -616,15 +611,13 @@ function serve(): void {
           if (r !== "timed-out") continue;
         }
       }
-      // Writers must wake this thread from here on; check the bell once more after saying so.
-      if (BELLS_BY_MESSAGE) reader.listening();
-      else reader.sleeping = true;
+      // Writers must notify from here on; check the bell once more after saying so.
+      reader.sleeping = true;
       if (Atomics.load(bellArr, bellIndex) !== bell) {
         if (!armed) reader.sleeping = false;
         continue;
       }
-      // The pending wait fires on the next message, or a writer posts a bell to the port.
-      if (armed || BELLS_BY_MESSAGE) return;
+      if (armed) return; // the pending wait fires on the next message
       const r = waitAsync(bellArr, bellIndex, bell);
       if (!r.async) {
         reader.sleeping = false;
