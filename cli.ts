@@ -63,7 +63,8 @@ Output:
 
 Tasks (when SCRIPT uses the runtime; the parallelism diagnostics follow the report):
   --timeline FILE       Write the task timeline as Chrome trace JSON; open it in
-                        https://ui.perfetto.dev or chrome://tracing
+                        https://ui.perfetto.dev, Chrome DevTools (Performance,
+                        Load profile) or speedscope
   --gantt               Draw the task timeline in the terminal, a row per worker
   --html FILE           Write a self-contained HTML report: task Gantt, diagnostics and the
                         profiled source with a heat map of line times

@@ -106,7 +106,7 @@ export async function afterProfiledRun(
     files.push(options.timeline);
     parts.push(
       `Timeline: wrote ${recording.tasks.length} tasks to ${options.timeline}\n` +
-        `  open it in https://ui.perfetto.dev (Open trace file) or chrome://tracing (Load)\n`,
+        `  open it in https://ui.perfetto.dev (Open trace file) or Chrome DevTools (Performance, Load profile)\n`,
     );
   }
   if (options.html) {

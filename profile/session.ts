@@ -167,7 +167,8 @@ export async function profileScript(
     fastParser: statSync(path).size > 32_768,
   });
   const workerStats: LineStats[] = [];
-  const workerFunctions: FuncThreadResult[] = [];
+  /** Each worker's function profile, with its worker id: kept in worker order, whatever order they come in. */
+  const workerFunctions: (FuncThreadResult & { id: number })[] = [];
   const h = hooks();
   const config: WorkerConfig = {
     select: options.select,
@@ -182,7 +183,10 @@ export async function profileScript(
   h.collected.set(WORKER_CONFIG_KEY, (data, worker) => {
     const d = data as { stats?: LineStats; warnings?: string[]; functions?: FuncThreadData };
     if (d?.stats) workerStats.push(d.stats);
-    if (d?.functions) workerFunctions.push({ label: worker.label, data: d.functions });
+    if (d?.functions) {
+      workerFunctions.push({ id: worker.id, label: worker.label, data: d.functions });
+      workerFunctions.sort((a, b) => a.id - b.id);
+    }
     for (const w of d?.warnings ?? []) {
       if (!profiling.warnings.includes(w)) profiling.warnings.push(w);
     }
@@ -200,7 +204,7 @@ export async function profileScript(
       ? {
         functions: [
           { label: "driver", data: profiling.funcCollector.snapshot() },
-          ...workerFunctions,
+          ...workerFunctions.map(({ label, data }) => ({ label, data })),
         ],
       }
       : {}),

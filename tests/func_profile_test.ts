@@ -579,6 +579,13 @@ test("profile --speedscope writes a file valid against speedscope's schema", SLO
   // What speedscope's importer checks beyond the schema: balanced, ordered events in range.
   assert.equal(file.profiles[0].name, "driver");
   assert.ok(file.profiles.length >= 2);
+  // Workers follow the driver in worker order, whatever order they handed their data over in.
+  const ids = file.profiles.slice(1).map((p: { name: string }) => Number(/\d+$/.exec(p.name)?.[0]));
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+    file.profiles.map((p: { name: string }) => p.name).join(),
+  );
   const names = new Set<string>();
   for (const p of file.profiles) {
     const stack: number[] = [];

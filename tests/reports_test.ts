@@ -20,7 +20,7 @@ test("afterProfiledRun() writes the trace and says how to open it", async () => 
     assert.deepEqual(validateTrace(readFileSync(path, "utf8")), []);
     assert.equal(
       text,
-      `Timeline: wrote 5 tasks to ${path}\n  open it in https://ui.perfetto.dev (Open trace file) or chrome://tracing (Load)\n`,
+      `Timeline: wrote 5 tasks to ${path}\n  open it in https://ui.perfetto.dev (Open trace file) or Chrome DevTools (Performance, Load profile)\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

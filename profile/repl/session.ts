@@ -552,7 +552,7 @@ export class Session {
       }
       return {
         output:
-          `Wrote ${rec.tasks.length} tasks${which} to ${arg}: open it in https://ui.perfetto.dev or chrome://tracing`,
+          `Wrote ${rec.tasks.length} tasks${which} to ${arg}: open it in https://ui.perfetto.dev or Chrome DevTools (Performance, Load profile)`,
         failed: false,
         warnings: [],
       };
