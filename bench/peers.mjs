@@ -5,7 +5,7 @@
  *
  *   node bench/peers.mjs      bun bench/peers.mjs
  *
- * Options: --reps=5 --rt=2000 --n=100000 --pools=piscina,tinypool --json
+ * Options: --reps=5 --rt=2000 --warm=30000 --n=100000 --pools=piscina,tinypool --json
  * Figures are medians over the reps; a pool that does not run on this host is reported, not fatal.
  *
  * @module
@@ -73,7 +73,7 @@ async function pipelined(pool, n) {
 
 /**
  * Measures each pool; round trips are interleaved in slices with the raw floor.
- * @param {{ reps: number, rt: number, n: number, pools: string }} o
+ * @param {{ reps: number, rt: number, warm: number, n: number, pools: string }} o
  */
 export async function runPeers(o) {
   const names = o.pools.split(",").filter(Boolean);
@@ -85,9 +85,10 @@ export async function runPeers(o) {
     console.error(`[peers ${hostVersion()}] ${name}`);
     try {
       const pool = await makePool(name);
-      // Warm: both threads up, JIT warm.
+      // Warm: both threads up, JIT warm; as many warm-up round trips as bench/tasks.ts gives ours.
       for (let i = 0; i < 3; i++) await pipelined(pool, 5000);
-      await syncRoundTrip(pool, 200);
+      await roundTrips(echo, o.warm);
+      await syncRoundTrip(pool, o.warm);
       const slices = 10;
       const per = Math.max(1, Math.round(o.rt / slices));
       for (let rep = 0; rep < o.reps; rep++) {
@@ -144,7 +145,14 @@ export function formatPeers(r) {
 }
 
 if (import.meta.main ?? import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const o = parseArgs({ reps: 5, rt: 2000, n: 100_000, pools: "piscina,tinypool", json: false });
+  const o = parseArgs({
+    reps: 5,
+    rt: 2000,
+    warm: 30_000,
+    n: 100_000,
+    pools: "piscina,tinypool",
+    json: false,
+  });
   const r = await runPeers(o);
   console.log(formatPeers(r));
   if (o.json) console.log(JSON_MARK + JSON.stringify(r));

@@ -64,10 +64,10 @@ function med(xs, digits = 0) {
 async function main() {
   const o = parseArgs({ reps: 7, quick: false });
   const size = o.quick
-    ? ["--reps=1", "--rt=100", "--n=2000", "--queued=5000"]
+    ? ["--reps=1", "--rt=100", "--warm=500", "--n=2000", "--queued=5000"]
     : [`--reps=${o.reps}`];
   const peerSize = o.quick
-    ? ["--reps=1", "--rt=100", "--n=2000"]
+    ? ["--reps=1", "--rt=100", "--warm=500", "--n=2000"]
     : [`--reps=${Math.min(o.reps, 5)}`];
   const deno = await runScript(bin("deno"), [
     "run",

@@ -12,7 +12,8 @@
  *
  *   deno run -A --v8-flags=--expose-gc bench/tasks.ts      bun bench/tasks.ts
  *
- * Options: --reps=7 --rt=2000 (round trips per rep) --n=200000 (pipelined tasks per rep)
+ * Options: --reps=7 --rt=2000 (round trips per rep) --warm=30000 (warm-up round trips of each)
+ * --n=200000 (pipelined tasks per rep)
  * --queued=1000000 --json (also print the figures as one JSON line for bench/run.mjs).
  * Figures are medians over the reps; ratios are taken within each rep, then the median.
  *
@@ -51,6 +52,8 @@ export interface TaskBenchOptions {
   reps: number;
   /** Sequential round trips per repetition. @default {2000} */
   rt: number;
+  /** Round trips of warm-up for each of the three round trips measured. @default {30000} */
+  warm: number;
   /** Pipelined tasks per repetition. @default {200000} */
   n: number;
   /** Tasks queued behind a blocked worker. @default {1000000} */
@@ -161,7 +164,7 @@ export async function runTaskBench(o: TaskBenchOptions): Promise<TaskBenchResult
     host: hostVersion(),
     cpus: navigator.hardwareConcurrency,
     gc: gc(),
-    options: { reps: o.reps, rt: o.rt, n: o.n, queued: o.queued },
+    options: { reps: o.reps, rt: o.rt, warm: o.warm, n: o.n, queued: o.queued },
     rawNodeUs: [],
     rawWebUs: [],
     syncUs: [],
@@ -196,9 +199,12 @@ export async function runTaskBench(o: TaskBenchOptions): Promise<TaskBenchResult
   progress("round trips");
   const echoes: [Echo, Echo] = [await nodeEcho(), await webEcho()];
   await warmPool(true);
-  // The same warm-up for each of the three (JIT: Bun takes several thousand round trips).
-  for (const e of echoes) await roundTrips(e, 5000);
-  await syncRoundTrip(5000);
+  // The same warm-up for each of the three, long enough for the JIT to settle: in Bun our round
+  // trip is still ≈1.1–1.8x its steady cost after 10,000 (the first 10,000 of a measurement after
+  // a 10,000 warm-up: 1.14–1.75x the raw ping-pong, then 0.77–0.95x; after a 50,000 warm-up
+  // 0.93–1.28x, then 0.71–0.97x). A bare echo has far less code to compile.
+  for (const e of echoes) await roundTrips(e, o.warm);
+  await syncRoundTrip(o.warm);
   const slices = 10;
   const per = Math.max(1, Math.round(o.rt / slices));
   for (let rep = 0; rep < o.reps; rep++) {
@@ -356,7 +362,14 @@ export function formatTaskBench(r: TaskBenchResult): string {
 }
 
 if (import.meta.main) {
-  const o = parseArgs({ reps: 7, rt: 2000, n: 200_000, queued: 1_000_000, json: false });
+  const o = parseArgs({
+    reps: 7,
+    rt: 2000,
+    warm: 30_000,
+    n: 200_000,
+    queued: 1_000_000,
+    json: false,
+  });
   const r = await runTaskBench(o);
   console.log(formatTaskBench(r));
   if (o.json) console.log(JSON_MARK + JSON.stringify(r));

@@ -19,7 +19,7 @@ async function runJson(cmd: string, args: string[]): Promise<Record<string, unkn
   return JSON.parse(line.slice(MARK.length));
 }
 
-const TINY = ["--reps=1", "--rt=20", "--n=500", "--queued=2000", "--json"];
+const TINY = ["--reps=1", "--rt=20", "--warm=20", "--n=500", "--queued=2000", "--json"];
 const FIGURES = [
   "rawNodeUs",
   "rawWebUs",
@@ -53,7 +53,14 @@ Deno.test("bench/tasks.ts runs under Bun and reports every figure", async () => 
 });
 
 Deno.test("bench/peers.mjs runs piscina and tinypool under Node", async () => {
-  const r = await runJson("node", ["bench/peers.mjs", "--reps=1", "--rt=20", "--n=500", "--json"]);
+  const r = await runJson("node", [
+    "bench/peers.mjs",
+    "--reps=1",
+    "--rt=20",
+    "--warm=20",
+    "--n=500",
+    "--json",
+  ]);
   const pools = r.pools as Record<string, { tasksPerSec: number[]; error?: string }>;
   for (const name of ["piscina", "tinypool"]) {
     assert.equal(pools[name].error, undefined, name);
