@@ -90,3 +90,18 @@ for (
     }
   });
 }
+
+Deno.test("bench/roundtrip_tail.ts runs under Bun and reports both rows", async () => {
+  const out = await new Deno.Command(new URL("bun", BIN).pathname, {
+    args: ["bench/roundtrip_tail.ts", "--n=200", "--reps=1", "--warm=20"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  for (const row of ["raw", "ours"]) {
+    assert.match(text, new RegExp(`^  ${row}\\s+mean\\s+[\\d.]+\\s+p50\\s+[\\d.]+`, "m"), text);
+  }
+});
