@@ -2,7 +2,9 @@
  * How fast a sleeping worker thread can be woken, by the way it sleeps: a ping-pong whose far end
  * sleeps between pings in `Atomics.wait`, in its event loop on `Atomics.waitAsync`, or in its
  * event loop on a port (postMessage both ways). The driver always waits in its event loop. The
- * runtime's idle workers choose their way of sleeping from this (runtime/worker.ts, BLOCK_MS).
+ * runtime's idle workers choose their way of sleeping from this (runtime/worker.ts, BLOCK_MS). Run
+ * it on a quiet machine and again while other processes keep the cores busy: in Bun the order of
+ * the three changes.
  *
  *   deno run -A bench/wake.mjs      bun bench/wake.mjs      node bench/wake.mjs
  *

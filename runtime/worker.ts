@@ -516,14 +516,16 @@ const [bellArr, bellIndex] = reader.waitTarget;
 
 /**
  * How long an idle worker waits in `Atomics.wait` for its next message before it goes back to its
- * event loop (and waits there with `Atomics.waitAsync`). Which wait wakes sooner depends on the
- * runtime (bench/wake.mjs, a ping-pong whose far end sleeps in each way, medians on 2 cores): in
- * Deno a round trip takes ≈ 10 µs through `Atomics.wait` and 26–31 µs through `Atomics.waitAsync`;
- * in Bun the reverse, 27–28 µs and ≈ 18 µs. So a Deno worker blocks for up to this long first,
- * and only its own timers wait meanwhile (by at most this long, and only while it has no task
- * running); a Bun worker goes back to its event loop at once. (A postMessage ping-pong is quicker
- * still in Bun, ≈ 13–16 µs, but waking the driver and the worker with postMessage "bells" made our
- * own round trip slower there, ≈ 1.12x against ≈ 0.91x of the raw ping-pong: not kept.)
+ * event loop (and waits there with `Atomics.waitAsync`). bench/wake.mjs times a ping-pong whose far
+ * end sleeps each way (medians on 2 cores). Deno: ≈ 25 µs through `Atomics.wait`, 30–33 µs
+ * through `Atomics.waitAsync` on a quiet machine; 9.5–9.7 against 26–31 µs with other processes
+ * busy. Bun: 19.6–19.7 against 21.3–22.7 µs quiet, but 26.7–28.4 against 18.0–18.9 µs busy. So a
+ * Deno worker blocks for up to this long first, and only its own timers wait meanwhile (by at
+ * most this long, and only while it has no task running); a Bun worker goes back to its event
+ * loop at once: ≈ 2 µs slower when quiet, and only when its poll missed the next task, ≈ 9 µs
+ * quicker when the cores are busy, and its timers run on time. (A postMessage ping-pong was the
+ * quickest in Bun under load, but waking both sides with postMessage "bells" made our own round
+ * trip slower: ≈ 1.12x of the raw ping-pong against ≈ 0.91x. Not kept.)
  */
 const BLOCK_MS = runtimeName === "bun" ? 0 : 1;
 let serving = false;
