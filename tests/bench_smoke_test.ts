@@ -9,11 +9,21 @@ const ROOT = new URL("../", import.meta.url);
 const BIN = new URL("node_modules/.bin/", ROOT);
 const MARK = "BENCH_JSON ";
 
-async function runJson(cmd: string, args: string[]): Promise<Record<string, unknown>> {
-  const out = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout);
+/** Runs a bench script to its end (within a minute); its stdout, once it exited with 0. */
+async function runText(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
   assert.equal(out.code, 0, `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function runJson(cmd: string, args: string[]): Promise<Record<string, unknown>> {
+  const text = await runText(cmd, args);
   const line = text.split("\n").find((l) => l.startsWith(MARK));
   assert.ok(line, `no ${MARK.trim()} line in:\n${text}`);
   return JSON.parse(line.slice(MARK.length));
@@ -75,15 +85,12 @@ for (
   ] as const
 ) {
   Deno.test(`bench/wake.mjs runs under ${name}, measures each way of sleeping, and ends`, async () => {
-    const out = await new Deno.Command(new URL(cmd, BIN).pathname, {
-      args: [...pre, "bench/wake.mjs", "--n=200", "--reps=1"],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const text = await runText(new URL(cmd, BIN).pathname, [
+      ...pre,
+      "bench/wake.mjs",
+      "--n=200",
+      "--reps=1",
+    ]);
     for (const way of ["Atomics.wait", "Atomics.waitAsync", "postMessage"]) {
       const m = new RegExp(`${way.replace(".", "\\.")}\\s+([\\d.]+) /\\s+([\\d.]+)`).exec(text);
       assert.ok(m && Number(m[1]) > 0 && Number(m[2]) > 0, `${way} in:\n${text}`);
@@ -92,15 +99,12 @@ for (
 }
 
 Deno.test("bench/roundtrip_tail.ts runs under Bun and reports both rows", async () => {
-  const out = await new Deno.Command(new URL("bun", BIN).pathname, {
-    args: ["bench/roundtrip_tail.ts", "--n=200", "--reps=1", "--warm=20"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const text = await runText(new URL("bun", BIN).pathname, [
+    "bench/roundtrip_tail.ts",
+    "--n=200",
+    "--reps=1",
+    "--warm=20",
+  ]);
   for (const row of ["raw", "ours"]) {
     assert.match(text, new RegExp(`^  ${row}\\s+mean\\s+[\\d.]+\\s+p50\\s+[\\d.]+`, "m"), text);
   }
