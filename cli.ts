@@ -11,9 +11,18 @@
  * @module
  */
 
-import process from "node:process";
-import { basename, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { basename, resolve } from "./profile/_path.ts";
+import { parseArgs } from "./profile/_args.ts";
+import { writeFdSync } from "./profile/sync_fs.ts";
+import {
+  args as processArgs,
+  cwd,
+  env,
+  exitCode,
+  setExitCode,
+  stdoutColumns,
+  stdoutIsTerminal,
+} from "./profile/_proc.ts";
 import { importLazily } from "./profile/_lazy_import.ts";
 
 const HELP = `rayprof: profile Ray-style TypeScript programs on Deno and Bun
@@ -105,22 +114,18 @@ export interface CliIO {
   isTTY: boolean;
 }
 
-// While a profiled script runs, the process may end at any moment (exit(), an uncaught error:
-// Bun then ends without flushing what is left in a pipe's buffer), so profileCommand() switches
-// to synchronous writes.
-let writeSync: ((fd: 1 | 2, text: string) => void) | undefined;
-function write(fd: 1 | 2, text: string): void {
-  if (writeSync) writeSync(fd, text);
-  else (fd === 1 ? process.stdout : process.stderr).write(text);
-}
+// Synchronous writes: while a profiled script runs, the process may end at any moment (exit(),
+// an uncaught error: Bun then ends without flushing what is left in a pipe's buffer); and
+// building Node's process.stdout costs start-up time (≈17 ms of `bun cli.ts --help`; under Deno
+// it would also load its Node compatibility layer).
+const write = writeFdSync;
 
 const defaultIO: CliIO = {
   stdout: (t) => write(1, t),
   stderr: (t) => write(2, t),
   get isTTY() {
     // Deno's own check is free; touching process.stdout costs 5-15 ms (it builds the stream).
-    const deno = (globalThis as { Deno?: { stdout: { isTerminal(): boolean } } }).Deno;
-    return deno ? deno.stdout.isTerminal() : Boolean(process.stdout.isTTY);
+    return stdoutIsTerminal();
   },
 };
 
@@ -195,7 +200,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   if (split.script === undefined) throw new UsageError("Missing SCRIPT: 'cli.ts profile SCRIPT'");
   const unit = parseUnit(values.unit);
   // Asked only when something is printed: the TTY check costs start-up time under Bun.
-  const color = () => io.isTTY && !process.env.NO_COLOR;
+  const color = () => io.isTTY && !env("NO_COLOR");
   const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
   // The profiler (and its parser) is loaded only for this command; what only some runs need
   // (the report, the function profiler's tables) only when they need it. The report is loaded
@@ -243,7 +248,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const functionOptions = {
     sort,
     perWorker: values["per-worker"],
-    cwd: process.cwd(),
+    cwd: cwd(),
     speedscope: values.speedscope,
     name: basename(split.script),
   };
@@ -253,15 +258,11 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       skipZero: values["skip-zero"],
       summarize: values.summarize,
       color: color(),
-      cwd: process.cwd(),
+      cwd: cwd(),
     });
   // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
   (await importLazily<typeof import("./runtime/hooks.ts")>("./runtime/hooks.ts", import.meta.url))
     .hooks().captureCallsites = true;
-  writeSync = (await importLazily<typeof import("./profile/sync_fs.ts")>(
-    "./profile/sync_fs.ts",
-    import.meta.url,
-  )).writeFdSync;
   const result = await profileScript(split.script, {
     args: split.rest,
     select: values.module ? { ...select, all: true } : select,
@@ -287,8 +288,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     },
   });
   for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
-  const deno = (globalThis as { Deno?: { exitCode?: number } }).Deno;
-  let code = Number(process.exitCode ?? 0) || Number(deno?.exitCode ?? 0) || 0;
+  let code = exitCode();
   if (result.error !== undefined) {
     const e = result.error as Error;
     io.stderr(`error: Uncaught ${e?.stack ?? String(e)}\n`);
@@ -319,8 +319,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       html: values.html,
       diagnostics: !values.quiet,
       color: color(),
-      width: io.isTTY ? process.stdout.columns ?? 80 : 100,
-      cwd: process.cwd(),
+      width: io.isTTY ? stdoutColumns() ?? 80 : 100,
+      cwd: cwd(),
       title: basename(split.script),
       lineStats: result.stats,
       ...(functionProfile && funcProfile
@@ -372,8 +372,8 @@ async function showCommand(args: string[], io: CliIO): Promise<number> {
     unit,
     skipZero: values["skip-zero"],
     summarize: values.summarize,
-    color: io.isTTY && !process.env.NO_COLOR,
-    cwd: process.cwd(),
+    color: io.isTTY && !env("NO_COLOR"),
+    cwd: cwd(),
   }));
   return 0;
 }
@@ -448,5 +448,5 @@ function reportError(error: unknown, io: CliIO): number {
 if (import.meta.main) {
   // Not a top-level await: the run waits for the event loop to drain ('beforeExit'), which Deno
   // would take for a top-level await that never resolves.
-  main(process.argv.slice(2)).then((code) => process.exitCode = code);
+  main(processArgs()).then(setExitCode);
 }

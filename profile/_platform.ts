@@ -12,8 +12,8 @@
  * @module
  */
 
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "./_path.ts";
+import { nodeProcess } from "./_proc.ts";
 import { readTextSync } from "./sync_fs.ts";
 import { importLazily } from "./_lazy_import.ts";
 
@@ -139,7 +139,9 @@ export function transformLoaded(): boolean {
  * @throws {SyntaxError} If the code cannot be transpiled.
  */
 export function toJavaScript(path: string, code: string, original: string = code): string {
-  transform ??= createRequire(import.meta.url)("oxc-transform").transformSync;
+  // Outside a Deno import hook, require() can load it (`node:module` only now: see `_proc.ts`).
+  transform ??= (nodeProcess().getBuiltinModule("node:module") as typeof import("node:module"))
+    .createRequire(import.meta.url)("oxc-transform").transformSync;
   const out = transform!(path, code, {
     sourcemap: true,
     sourceType: "module",
@@ -205,19 +207,46 @@ function base64(text: string): string {
  *
  * @param scriptPath Absolute path of the script.
  * @param args Its arguments.
+ * @param loadProcess Under Deno, load its Node `process` now to set its `argv` (else it is set
+ *   when something first reads the global `process`): needed when the script may import
+ *   `node:process` itself. Loading it starts Deno's Node compatibility layer (≈30 ms).
  */
-export async function setScriptArgs(scriptPath: string, args: string[]): Promise<void> {
-  const process = (await import("node:process")).default;
-  process.argv.splice(1, process.argv.length - 1, scriptPath, ...args);
+export async function setScriptArgs(
+  scriptPath: string,
+  args: string[],
+  loadProcess = true,
+): Promise<void> {
   const g = globalThis as Record<string, unknown>;
+  const setArgv = (argv: string[]) => argv.splice(1, argv.length - 1, scriptPath, ...args);
   if (RUNTIME === "deno") {
     Object.defineProperty(g.Deno as object, "args", { value: args.slice(), configurable: true });
-  } else {
-    const bun = g.Bun as { argv: string[] };
-    try {
-      bun.argv.splice(1, bun.argv.length - 1, scriptPath, ...args);
-    } catch {
-      // Bun.argv is read-only on some versions; process.argv is what most scripts read.
+    if (loadProcess) {
+      const spec = "node:process";
+      setArgv((await import(spec)).default.argv);
+      return;
     }
+    // Deno makes `process` a global that loads the module on first read: set argv then.
+    const d = Object.getOwnPropertyDescriptor(globalThis, "process");
+    if (d?.get) {
+      Object.defineProperty(globalThis, "process", {
+        configurable: true,
+        enumerable: d.enumerable,
+        get() {
+          const p = d.get!.call(globalThis) as { argv: string[] };
+          setArgv(p.argv);
+          Object.defineProperty(globalThis, "process", { ...d, get: () => p });
+          return p;
+        },
+        ...(d.set ? { set: d.set } : {}),
+      });
+    }
+    return;
+  }
+  setArgv((g.process as { argv: string[] }).argv);
+  const bun = g.Bun as { argv: string[] };
+  try {
+    setArgv(bun.argv);
+  } catch {
+    // Bun.argv is read-only on some versions; process.argv is what most scripts read.
   }
 }

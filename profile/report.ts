@@ -5,7 +5,7 @@
  * @module
  */
 
-import { relative } from "node:path";
+import { relative } from "./_path.ts";
 import { type FunctionTimings, type LineStats, totalTime } from "./line_stats.ts";
 import { readTextSync } from "./sync_fs.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import process from "node:process";
+import { nodeProcess } from "./_proc.ts";
 
 interface DenoFs {
   readTextFileSync(path: string | URL): string;
@@ -23,7 +23,7 @@ interface DenoFs {
 const deno = (globalThis as { Deno?: DenoFs }).Deno;
 let nodeFs: typeof import("node:fs") | undefined;
 function fs(): typeof import("node:fs") {
-  return nodeFs ??= process.getBuiltinModule("node:fs");
+  return nodeFs ??= nodeProcess().getBuiltinModule("node:fs") as typeof import("node:fs");
 }
 
 /** What {@linkcode statSync} tells. */
