@@ -20,8 +20,8 @@
  * @module
  */
 
-import { join } from "node:path";
-import process from "node:process";
+import { join } from "./_path.ts";
+import { env as getEnv, pid } from "./_proc.ts";
 import type { InstrumentResult } from "./instrument.ts";
 import {
   mkdirpSync,
@@ -70,7 +70,13 @@ type RunItem = [path: string, key: string, transpiled: boolean];
  * @returns The directory, or `undefined` when caching is off (or no home directory is known).
  */
 export function defaultCacheDir(): string | undefined {
-  const env = process.env;
+  const env = {
+    RAYPROF_NO_CACHE: getEnv("RAYPROF_NO_CACHE"),
+    RAYPROF_CACHE_DIR: getEnv("RAYPROF_CACHE_DIR"),
+    XDG_CACHE_HOME: getEnv("XDG_CACHE_HOME"),
+    HOME: getEnv("HOME"),
+    USERPROFILE: getEnv("USERPROFILE"),
+  };
   if (env.RAYPROF_NO_CACHE && env.RAYPROF_NO_CACHE !== "0") return undefined;
   if (env.RAYPROF_CACHE_DIR) return env.RAYPROF_CACHE_DIR;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "rayprof");
@@ -219,12 +225,25 @@ export class InstrumentCache {
     this.#write(this.#runFile, JSON.stringify(this.#run));
   }
 
+  /** The modules of the run list read by {@linkcode predict} that are still cached, in order. */
+  runItems(): [path: string, key: string][] {
+    return this.#run.map(([path, key]) => [path, key]);
+  }
+
+  /**
+   * Where the copies of this scope's modules go (see `_copy_mode.ts`), or `undefined` without a
+   * scope.
+   */
+  copyRoot(): string | undefined {
+    return this.#runFile === undefined ? undefined : this.#runFile.replace(/\.json$/, ".tree");
+  }
+
   #id(path: string, key: string): string {
     return hash(`${FORMAT}\0${path}\0${key}`);
   }
 
   #write(file: string, text: string): void {
-    const tmp = `${file}.${process.pid}.${++this.#tmp}.tmp`;
+    const tmp = `${file}.${pid()}.${++this.#tmp}.tmp`;
     try {
       mkdirpSync(this.#dir);
       writeTextSync(tmp, text);

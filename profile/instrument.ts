@@ -89,6 +89,13 @@ export interface InstrumentOptions {
    * @default {false}
    */
   stripTypes?: boolean;
+  /**
+   * With `stripTypes`: make JavaScript (and `links`) of the module even when nothing in it is
+   * instrumented, when blanking its types is all it takes (what a copy of it needs, see
+   * `_copy_mode.ts`).
+   * @default {false}
+   */
+  asJavaScript?: boolean;
 }
 
 /** What {@linkcode instrument} made. */
@@ -117,6 +124,24 @@ export interface InstrumentResult {
    * move by what was inserted before them on their line).
    */
   mappings?: string;
+  /** With `js`: where the code names other modules, and its `import.meta`s (see {@linkcode ModuleLinks}). */
+  links?: ModuleLinks;
+}
+
+/**
+ * Where a module's code (the instrumented JavaScript) depends on its own location: what lets
+ * Deno's start-up run a copy of it from elsewhere (`copy_mode.ts`). Offsets are into the code.
+ */
+export interface ModuleLinks {
+  /**
+   * The module specifiers of its static `import`s and `export ... from`s: the string literal's
+   * span (quotes included) and its value. Type-only ones are left out (blanked in the code).
+   */
+  specifiers: [start: number, end: number, specifier: string][];
+  /** Where each `import.meta` left in the code starts. */
+  metas: number[];
+  /** It has `import()` expressions (their specifiers may be computed). */
+  dynamicImports: boolean;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -275,6 +300,10 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   let firstDecorator = Infinity;
   const replacements: [number, number, string][] = [];
   const select = options.select ?? {};
+  // What `links` reports, in source offsets.
+  const specifierNodes: Node[] = [];
+  const metaStarts: number[] = [];
+  let dynamicImports = false;
 
   // ---- pass 1: find functions, their names and what a marker above them would look like
   const walk = (
@@ -325,8 +354,21 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
       return;
     }
     switch (type) {
+      case "ImportDeclaration":
+        if (node.importKind !== "type") specifierNodes.push(node.source);
+        break;
+      case "ExportAllDeclaration":
+        if (node.exportKind !== "type") specifierNodes.push(node.source);
+        break;
+      case "ImportExpression":
+        dynamicImports = true;
+        break;
+      case "MetaProperty":
+        if (node.meta?.name === "import") metaStarts.push(node.start);
+        break;
       case "ExportNamedDeclaration":
       case "ExportDefaultDeclaration": {
+        if (node.source && node.exportKind !== "type") specifierNodes.push(node.source);
         const d = node.declaration;
         if (d) {
           const h = type === "ExportDefaultDeclaration" && !d.id ? "default" : null;
@@ -753,7 +795,10 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   }
 
   const funcResult = funcProbes ? { sites, nextFunctionId: fid } : {};
-  if (functions.length === 0 && replacements.length === 0 && sites.length === 0) {
+  if (
+    functions.length === 0 && replacements.length === 0 && sites.length === 0 &&
+    !(options.stripTypes && options.asJavaScript)
+  ) {
     return { code: source, functions, nextSlot: slot, warnings, ...funcResult };
   }
   // The prologue goes on line 1 (or after a hashbang) so no line moves.
@@ -812,6 +857,9 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     last = ins.at;
   }
   out += text.slice(last);
+  const links = js
+    ? moduleLinks(out, insertions, specifierNodes, metaStarts, dynamicImports)
+    : undefined;
   return {
     code: out,
     functions,
@@ -820,6 +868,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
     ...funcResult,
     ...(firstDecorator < Infinity ? { decorator: at(firstDecorator) } : {}),
     ...(js ? { js, mappings: mappings(text, insertions) } : {}),
+    ...(links ? { links } : {}),
   };
 
   // `<await ray.get>` for `await ray.get(refs)`: what is awaited, when it is a short call.
@@ -872,6 +921,44 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
  * Source map mappings of `text` with `insertions` (sorted, none with a line break) made in it:
  * a segment at every token, so a position anywhere in the output maps to its original column.
  */
+/**
+ * The {@linkcode ModuleLinks} of instrumented code `out`, made from `insertions` (sorted) into a
+ * text whose offsets are the source's. `undefined` if a span does not land on what it should
+ * (then nothing may rely on it).
+ */
+function moduleLinks(
+  out: string,
+  insertions: Insertion[],
+  specifierNodes: Node[],
+  metaStarts: number[],
+  dynamicImports: boolean,
+): ModuleLinks | undefined {
+  // Output offset of source offset `at`: what was inserted before it moves it on.
+  const shifted = (at: number) => {
+    let shift = 0;
+    for (const ins of insertions) {
+      if (ins.at >= at) break;
+      shift += ins.text.length;
+    }
+    return at + shift;
+  };
+  const specifiers: ModuleLinks["specifiers"] = [];
+  for (const n of specifierNodes) {
+    const start = shifted(n.start);
+    const end = start + (n.end - n.start);
+    const literal = out.slice(start, end);
+    if (literal.length < 2 || literal.slice(1, -1) !== n.value) return undefined;
+    specifiers.push([start, end, n.value]);
+  }
+  const metas: number[] = [];
+  for (const at of metaStarts) {
+    const start = shifted(at);
+    if (!out.startsWith("import.meta", start)) return undefined; // spaced out: not rewritten
+    metas.push(start);
+  }
+  return { specifiers, metas, dynamicImports };
+}
+
 function mappings(text: string, insertions: Insertion[]): string {
   let out = "";
   let line = 0, prevLine = 0, prevCol = 0, genPrev = 0, lineStart = 0, shift = 0, i = 0;

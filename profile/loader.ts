@@ -9,8 +9,7 @@
  * @module
  */
 
-import { dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, fileURLToPath, join, resolve, sep } from "./_path.ts";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
 import type { FuncCollector, FuncCollectorOptions } from "./func_collector.ts";
 import type { InstrumentOptions, Selection } from "./instrument.ts";
@@ -27,6 +26,7 @@ import {
   withSourceMap,
 } from "./_platform.ts";
 import { type CachedModule, hash, InstrumentCache } from "./_instrument_cache.ts";
+import { type CopyItem, writeCopies } from "./_copy_mode.ts";
 
 export { toJavaScript };
 
@@ -65,6 +65,12 @@ export interface LineProfilingOptions {
    * @default {false}
    */
   fastParser?: boolean;
+  /**
+   * Under Deno, run the entry from copies of the instrumented modules when the cache holds all
+   * of them and that is exact (see `_copy_mode.ts`), rather than hooking module loading.
+   * @default {true}
+   */
+  copies?: boolean;
 }
 
 /** The instrumentation of this thread. */
@@ -77,6 +83,17 @@ export interface LineProfiling {
   warnings: string[];
   /** Files that were instrumented, in load order. */
   files: string[];
+  /**
+   * The URL to import the entry from when the run starts from copies of its modules (see
+   * `_copy_mode.ts`); `undefined` when module loading is hooked, and the entry is imported as
+   * it is.
+   */
+  entryUrl?: string;
+  /**
+   * With `entryUrl`: whether the modules name `process` or an `npm:` package (which may read
+   * Node's `process.argv`, see `setScriptArgs`).
+   */
+  mentionsProcess?: boolean;
   /**
    * Errors thrown while instrumenting. A runtime may wrap an error thrown in its load hook
    * (Deno makes it a `TypeError`), so callers find the original here.
@@ -166,20 +183,37 @@ export async function startLineProfiling(
       (options.entry === undefined || !cache || needsTranspiler(options.entry));
     if (transpiler) await loadTransform();
   }
+  // What the hook instruments a module with, given the slots and ids it starts from.
+  const optionsFor = (path: string, firstSlot: number, firstFunctionId?: number) => {
+    const select = inScope(path) ? options.select : undefined;
+    const instrumentOptions: InstrumentOptions = {
+      file: path,
+      firstSlot,
+      probes: collector.probeStyle,
+      select,
+      entry: path === options.entry,
+      functionProbes: funcCollector !== undefined,
+      firstFunctionId,
+      // Deno needs JavaScript: blanking the types spares most modules oxc-transform. ES module
+      // TypeScript is made JavaScript even with nothing to instrument, so a later run can copy it.
+      stripTypes: RUNTIME === "deno",
+      ...(RUNTIME === "deno" && /\.m?ts$/.test(path) ? { asJavaScript: true } : {}),
+    };
+    return instrumentOptions;
+  };
+  if (
+    RUNTIME === "deno" && cache && options.entry !== undefined && prediction.cached &&
+    prediction.transpiler === false && options.copies !== false
+  ) {
+    const url = startFromCopies(state, cache, options.entry, optionsFor);
+    if (url !== undefined) {
+      state.entryUrl = url;
+      return state;
+    }
+  }
   state.stop = await registerLoader(
     (path, source) => {
-      const select = inScope(path) ? options.select : undefined;
-      const instrumentOptions: InstrumentOptions = {
-        file: path,
-        firstSlot: collector.nextSlot,
-        probes: collector.probeStyle,
-        select,
-        entry: path === options.entry,
-        functionProbes: funcCollector !== undefined,
-        firstFunctionId: funcCollector?.nextId,
-        // Deno needs JavaScript: blanking the types spares most modules oxc-transform.
-        stripTypes: RUNTIME === "deno",
-      };
+      const instrumentOptions = optionsFor(path, collector.nextSlot, funcCollector?.nextId);
       const key = JSON.stringify(instrumentOptions);
       let m = cache?.get(path, source, key);
       if (!m) {
@@ -206,6 +240,57 @@ export async function startLineProfiling(
     },
   );
   return state;
+}
+
+/**
+ * Registers the modules of the last run (from the cache) with the collectors and writes their
+ * copies, when the run can start from them (see `_copy_mode.ts`).
+ *
+ * @returns The URL of the entry's copy, or `undefined` (nothing registered) when it cannot.
+ */
+function startFromCopies(
+  state: LineProfiling,
+  cache: InstrumentCache,
+  entry: string,
+  optionsFor: (path: string, firstSlot: number, firstFunctionId?: number) => InstrumentOptions,
+): string | undefined {
+  const root = cache.copyRoot();
+  if (root === undefined) return undefined;
+  const { collector, funcCollector } = state;
+  const items: CopyItem[] = [];
+  let slot = collector.nextSlot;
+  let fid = funcCollector?.nextId;
+  // The modules in the order the last run loaded them, each with the slots it would get now.
+  for (const [path, key] of cache.runItems()) {
+    if (key !== JSON.stringify(optionsFor(path, slot, fid))) return undefined;
+    let source: string;
+    try {
+      source = readTextSync(path);
+    } catch {
+      return undefined;
+    }
+    const m = cache.get(path, source, key);
+    if (!m) return undefined;
+    items.push({ path, module: m });
+    slot = m.result.nextSlot;
+    if (m.result.nextFunctionId !== undefined) fid = m.result.nextFunctionId;
+  }
+  let url: string | undefined;
+  try {
+    url = writeCopies(items, entry, root);
+  } catch {
+    return undefined; // cannot write them: hook the loader
+  }
+  if (url === undefined) return undefined;
+  state.mentionsProcess = items.some(({ module: m }) => /\bprocess\b|["'`]npm:/.test(m.code!));
+  for (const { path, module: m } of items) {
+    const r = m.result;
+    collector.register(r.functions, r.nextSlot);
+    if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
+    state.warnings.push(...r.warnings);
+    state.files.push(path);
+  }
+  return url;
 }
 
 let instrumenter: typeof import("./instrument.ts") | undefined;
@@ -240,7 +325,7 @@ export function instrumentModule(
 ): CachedModule {
   if (!instrumenter) throw new Error("Cannot instrument a module before loadInstrumenter()");
   const { code, js, mappings, ...result } = instrumenter.instrument(source, options);
-  if (code === source) return { code: null, result };
+  if (code === source && !(js && options.asJavaScript)) return { code: null, result };
   if (RUNTIME === "bun") return { code, result };
   if (result.decorator) {
     throw new InstrumentError(

@@ -7,9 +7,8 @@
  * @module
  */
 
-import process from "node:process";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, fileURLToPath, pathToFileURL, resolve } from "./_path.ts";
+import { exit, nodeProcess } from "./_proc.ts";
 import { hooks } from "../runtime/hooks.ts";
 import type { Recording } from "../runtime/recorder.ts";
 import type { Selection } from "./instrument.ts";
@@ -215,26 +214,39 @@ export async function profileScript(
     ticks?.stop();
     options.onEarlyExit?.(result());
   };
-  process.on("exit", early);
   // Ctrl-C: a script with no handler of its own would die without an `exit` event.
   const interrupted = () => {
-    if (process.listenerCount("SIGINT") > 1) return; // the script handles it
+    // (Under Deno, `process` is loaded on first use: only now, and only if the script did not.)
+    if (nodeProcess().listenerCount("SIGINT") > (RUNTIME === "deno" ? 0 : 1)) return;
     early();
-    process.exit(130);
+    exit(130);
   };
-  process.on("SIGINT", interrupted);
-  if (RUNTIME === "deno") {
-    // Deno ends on an uncaught error, and on Deno.exit(), without an `exit` event; these run
-    // just before.
+  const deno = (globalThis as {
+    Deno?: {
+      addSignalListener(signal: "SIGINT", f: () => void): void;
+      removeSignalListener(signal: "SIGINT", f: () => void): void;
+    };
+  }).Deno;
+  if (deno) {
+    // Deno ends on an uncaught error, on Deno.exit() and process.exit(), and at the end, with
+    // these (no `exit` event), without loading its Node `process`.
     globalThis.addEventListener("unhandledrejection", early);
     globalThis.addEventListener("error", early);
     globalThis.addEventListener("unload", early);
+    deno.addSignalListener("SIGINT", interrupted);
+  } else {
+    nodeProcess().on("exit", early);
+    nodeProcess().on("SIGINT", interrupted);
   }
 
-  await setScriptArgs(path, options.args ?? []);
+  await setScriptArgs(
+    path,
+    options.args ?? [],
+    profiling.entryUrl === undefined || profiling.mentionsProcess,
+  );
   let error: unknown;
   try {
-    await import(pathToFileURL(path).href);
+    await import(profiling.entryUrl ?? pathToFileURL(path).href);
   } catch (e) {
     const cause = e instanceof InstrumentError
       ? e
@@ -259,12 +271,14 @@ export async function profileScript(
   if (finished) return result(error); // an early exit already reported
   finished = true;
   ticks?.stop();
-  process.off("exit", early);
-  process.off("SIGINT", interrupted);
-  if (RUNTIME === "deno") {
+  if (deno) {
     globalThis.removeEventListener("unhandledrejection", early);
     globalThis.removeEventListener("error", early);
     globalThis.removeEventListener("unload", early);
+    deno.removeSignalListener("SIGINT", interrupted);
+  } else {
+    nodeProcess().off("exit", early);
+    nodeProcess().off("SIGINT", interrupted);
   }
   return result(error);
 }
@@ -307,7 +321,14 @@ async function preloadRuntime(script: string): Promise<void> {
 }
 
 function drained(): Promise<void> {
-  return new Promise((resolve) => process.once("beforeExit", () => resolve()));
+  // The moment the event loop runs dry, before the process would end: Deno's `beforeunload`,
+  // Node's `beforeExit` (both let the process go on when more work is scheduled).
+  if (RUNTIME === "deno") {
+    return new Promise((resolve) =>
+      globalThis.addEventListener("beforeunload", () => resolve(), { once: true })
+    );
+  }
+  return new Promise((resolve) => nodeProcess().once("beforeExit", () => resolve()));
 }
 
 function recording(): Recording | undefined {

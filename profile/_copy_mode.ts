@@ -1,0 +1,187 @@
+/**
+ * Deno's fast start for a profiled run whose modules are all in the instrument cache: instead of
+ * hooking module loading (Deno's only hook, `node:module` `registerHooks`, starts its Node
+ * compatibility layer: ≈30–40 ms of every start), the driver imports copies of the instrumented
+ * modules, written under the cache directory at their own paths (`<root>/<absolute path>.js`),
+ * so that relative imports between them still resolve to each other.
+ *
+ * A copy is the instrumented JavaScript the hook would have handed Deno, with three changes made
+ * at the offsets the instrumenter recorded (`ModuleLinks`), none of which moves a line:
+ * - a specifier naming a module that is not copied (rayprof's own runtime, a JSON file, a file of
+ *   node_modules) becomes that module's absolute URL, so the copy shares its one instance; one
+ *   naming a copied module gets the copy's `.js` (so only an import's own line has its columns
+ *   moved, by a few characters after the specifier);
+ * - `import.meta` becomes `__rp$m()   ` (as long), a function appended after the code that gives
+ *   the original's `url`, `filename`, `dirname` and `main`, and resolves against the original;
+ * - nothing else: the inline source map already names the original file, which Deno applies to
+ *   stack traces and to the call sites the runtime reads (so workers import the original module,
+ *   instrumented there by their own hook).
+ *
+ * It is used only where that is known to be exact, else the run hooks the loader as before: every
+ * module the last run loaded is cached and was instrumented (none left as it was, none needing the
+ * transpiler), none has an `import()` or a bare specifier (which resolve from the importing file's
+ * place), and POSIX paths.
+ *
+ * @module
+ */
+
+import { dirname, fileURLToPath, join, pathToFileURL } from "./_path.ts";
+import type { CachedModule } from "./_instrument_cache.ts";
+import type { ModuleLinks } from "./instrument.ts";
+import {
+  mkdirpSync,
+  readTextSync,
+  removeIfExistsSync,
+  renameSync,
+  writeTextSync,
+} from "./sync_fs.ts";
+
+/** One module of a run, from the cache. */
+export interface CopyItem {
+  /** Absolute path of the original. */
+  path: string;
+  /** What the import hook would have handed the runtime for it. */
+  module: CachedModule;
+}
+
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+/** Specifiers with a scheme that resolve the same from anywhere. */
+const PLACELESS = /^(?:node|npm|jsr|https?|data):/;
+/**
+ * Appended to a copy's name: Deno then runs it as the JavaScript it is, and applies its source
+ * map alone (a `.ts` name has it transpile the file again, and map columns wrong).
+ */
+const COPY_SUFFIX = ".js";
+const META = "import.meta";
+const META_CALL = "__rp$m()".padEnd(META.length, " ");
+
+/**
+ * Writes the copies of a run's modules under `root` (leaving those already there with the same
+ * text), or finds that the run cannot use them.
+ *
+ * @param items Every module the run will load, the entry among them.
+ * @param entry Absolute path of the entry script.
+ * @param root Directory for the copies.
+ * @returns The URL of the entry's copy, or `undefined` when the run must hook the loader.
+ */
+export function writeCopies(items: CopyItem[], entry: string, root: string): string | undefined {
+  if (!entry.startsWith("/") || !items.some((i) => i.path === entry)) return undefined;
+  const copied = new Set(items.map((i) => i.path));
+  // Only what the entry imports, through the copies: a module an earlier run loaded and this one
+  // would not would get counters (and report lines) it never had under the hook.
+  const reached = new Set([entry]);
+  const queue = [entry];
+  const byPath = new Map(items.map((i) => [i.path, i]));
+  while (queue.length > 0) {
+    const item = byPath.get(queue.pop()!)!;
+    const links = item.module.result.links as ModuleLinks | undefined;
+    for (const [, , spec] of links?.specifiers ?? []) {
+      if (!/^\.{0,2}\//.test(spec)) continue;
+      let target: string;
+      try {
+        target = fileURLToPath(new URL(spec, pathToFileURL(item.path)));
+      } catch {
+        continue;
+      }
+      if (copied.has(target) && !reached.has(target)) {
+        reached.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  if (reached.size !== items.length) return undefined;
+  const texts: [path: string, text: string][] = [];
+  for (const { path, module } of items) {
+    const links = module.result.links as ModuleLinks | undefined;
+    if (module.code === null || module.transpiled || !links || links.dynamicImports) {
+      return undefined;
+    }
+    const text = copyText(path, module.code, links, path === entry, copied);
+    if (text === undefined) return undefined;
+    texts.push([path, text]);
+  }
+  for (const [path, text] of texts) writeIfChanged(join(root, path) + COPY_SUFFIX, text);
+  return pathToFileURL(join(root, entry) + COPY_SUFFIX).href;
+}
+
+/** The text of the copy of module `path`, or `undefined` when it cannot be copied. */
+function copyText(
+  path: string,
+  code: string,
+  links: ModuleLinks,
+  isEntry: boolean,
+  copied: Set<string>,
+): string | undefined {
+  const url = pathToFileURL(path);
+  const edits: [start: number, end: number, text: string][] = [];
+  for (const [start, end, spec] of links.specifiers) {
+    // An entry whose code does not hold what its links say (edited by hand) is not copied.
+    if (code.slice(start + 1, end - 1) !== spec) return undefined;
+    if (PLACELESS.test(spec)) continue;
+    if (!SCHEME.test(spec) && !/^\.{0,2}\//.test(spec)) return undefined; // bare: resolves from here
+    if (SCHEME.test(spec) && !spec.startsWith("file:")) return undefined;
+    const target = new URL(spec, url);
+    let targetPath: string;
+    try {
+      targetPath = fileURLToPath(target);
+    } catch {
+      return undefined;
+    }
+    if (copied.has(targetPath)) {
+      // A relative specifier finds the other copy where it is, under its name + ".js".
+      if (SCHEME.test(spec) || spec.startsWith("/") || /[?#]/.test(spec)) return undefined;
+      edits.push([start, end, JSON.stringify(spec + COPY_SUFFIX)]);
+      continue;
+    }
+    edits.push([start, end, JSON.stringify(target.href)]);
+  }
+  for (const at of links.metas) {
+    if (!code.startsWith(META, at)) return undefined;
+    edits.push([at, at + META.length, META_CALL]);
+  }
+  edits.sort((a, b) => a[0] - b[0]);
+  let out = "";
+  let last = 0;
+  for (const [start, end, text] of edits) {
+    if (start < last) return undefined;
+    out += code.slice(last, start) + text;
+    last = end;
+  }
+  out += code.slice(last);
+  if (links.metas.length > 0) {
+    const meta = {
+      url: url.href,
+      filename: path,
+      dirname: dirname(path),
+      main: isEntry,
+    };
+    // After everything (the source map comment included), on lines of its own: a hoisted
+    // function, so `import.meta` works wherever the module's code uses it first.
+    out += `\nvar __rp$M;function __rp$m(){return __rp$M||(__rp$M={...${
+      JSON.stringify(meta)
+    },resolve:(s)=>/^\\.{0,2}\\//.test(s)?new URL(s,${
+      JSON.stringify(url.href)
+    }).href:import.meta.resolve(s)})}\n`;
+  }
+  return out;
+}
+
+let tmp = 0;
+
+/** Writes `text` to `file` unless it already holds it (atomically: temp file and rename). */
+function writeIfChanged(file: string, text: string): void {
+  try {
+    if (readTextSync(file) === text) return;
+  } catch {
+    // not there yet
+  }
+  mkdirpSync(dirname(file));
+  const t = `${file}.${pid()}.${++tmp}.tmp`;
+  try {
+    writeTextSync(t, text);
+    renameSync(t, file);
+  } catch (error) {
+    removeIfExistsSync(t);
+    throw error;
+  }
+}

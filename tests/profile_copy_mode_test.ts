@@ -1,0 +1,239 @@
+// Deno's fast start (profile/_copy_mode.ts): a run whose modules are all cached imports copies
+// of them instead of hooking module loading. cli.ts as a user runs it, each test with its own
+// scripts and cache; every warm run is compared with the script run plainly and with the first
+// (hooked) run. Under Bun the same runs must give the same output, with no copies made.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import process from "node:process";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(ROOT, "cli.ts");
+const MOD = pathToFileURL(join(ROOT, "mod.ts")).href;
+const IS_BUN = "Bun" in globalThis;
+let dir = "";
+let n = 0;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "rayprof-copies-"));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...env };
+  delete childEnv.RAYPROF_NO_CACHE;
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd, env: childEnv, maxBuffer: 1 << 24 }, (
+      error,
+      stdout,
+      stderr,
+    ) => {
+      const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Scripts in a directory of their own, and the commands that run them. */
+function setUp(files: Record<string, string>) {
+  const sub = join(dir, `case${++n}`);
+  const cache = join(sub, "cache");
+  mkdirSync(sub, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(sub, name), text);
+  const script = join(sub, "main.ts");
+  const plain = (...args: string[]) =>
+    run(IS_BUN ? [script, ...args] : ["run", "-A", script, ...args], sub);
+  const profile = (...args: string[]) =>
+    run(
+      [
+        ...(IS_BUN ? [] : ["run", "-A"]),
+        CLI,
+        "profile",
+        "-o",
+        join(sub, "out.json"),
+        "--overwrite",
+        script,
+        ...args,
+      ],
+      sub,
+      { RAYPROF_CACHE_DIR: cache },
+    );
+  /** The copy of a module, if the last runs made one. */
+  const copyOf = (name: string): string | undefined => {
+    if (!existsSync(cache)) return undefined;
+    for (const d of readdirSync(cache)) {
+      if (!d.endsWith(".tree")) continue;
+      const file = join(cache, d, join(sub, name) + ".js");
+      if (existsSync(file)) return readFileSync(file, "utf8");
+    }
+    return undefined;
+  };
+  return { sub, script, plain, profile, copyOf };
+}
+
+/** What the script printed: stdout up to the profiler's report. */
+function scriptOutput(stdout: string): string {
+  const at = stdout.indexOf("\nTimer unit:");
+  return at < 0 ? stdout : stdout.slice(0, at);
+}
+
+/** The report's rows of a function: line number, hits. */
+function hits(stdout: string, fn: string): string[] {
+  const block = stdout.split("Total time:").find((b) => b.includes(`Function: ${fn} `)) ?? "";
+  return [...block.matchAll(/^ +(\d+) +(\d+) /gm)].map((m) => `${m[1]}:${m[2]}`);
+}
+
+const MAIN = `import { helper, twice } from "./dep.ts";
+import data from "./data.json" with { type: "json" };
+import * as ray from ${JSON.stringify(MOD)};
+// @profile
+function main(n: number): number {
+  console.log("meta", import.meta.url, import.meta.main, import.meta.filename, import.meta.dirname);
+  console.log("resolve", import.meta.resolve("./x.ts"));
+  return twice(n) + data.v;
+}
+console.log("result", main(3), typeof ray.init, helper.name);
+try { helper(-1); } catch (e) { console.log("stack", (e as Error).stack); }
+`;
+const DEP = `// @profile
+export function twice(n: number): number {
+  return n * 2;
+}
+export function helper(n: number): number {
+  if (n < 0) throw new Error("negative in " + import.meta.url + " main=" + import.meta.main);
+  return n;
+}
+`;
+
+test("a warm run starts from copies and behaves as the script run plainly", async () => {
+  const { plain, profile, copyOf } = setUp({
+    "main.ts": MAIN,
+    "dep.ts": DEP,
+    "data.json": '{ "v": 100 }\n',
+  });
+  const expected = await plain();
+  assert.equal(expected.code, 0, expected.stderr);
+  assert.match(expected.stdout, /^result 106 function helper$/m);
+  assert.match(expected.stdout, /^stack Error: negative in file:\/\/\/.*\/dep\.ts main=false\n/m);
+  // (Bun's frames show paths, and a column of its own.)
+  assert.match(expected.stdout, /at helper \((file:\/\/)?\/.*\/dep\.ts:6:\d+\)/);
+  assert.match(expected.stdout, /at (file:\/\/)?\/.*\/main\.ts:11:7/);
+  const first = await profile();
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(scriptOutput(first.stdout), expected.stdout);
+  assert.equal(copyOf("main.ts"), undefined, "the first run hooks the loader");
+  const second = await profile();
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(scriptOutput(second.stdout), expected.stdout);
+  assert.deepEqual(hits(second.stdout, "main"), hits(first.stdout, "main"));
+  assert.deepEqual(hits(second.stdout, "twice"), hits(first.stdout, "twice"));
+  assert.deepEqual(hits(second.stdout, "twice"), ["3:1"]);
+  if (IS_BUN) {
+    assert.equal(copyOf("main.ts"), undefined, "Bun hooks the loader in every run");
+    return;
+  }
+  const copy = copyOf("main.ts");
+  assert.ok(copy, "the warm run wrote a copy of the script");
+  assert.ok(copyOf("dep.ts"), "and of the module it imports");
+  assert.equal(copy.split("\n").length >= MAIN.split("\n").length, true);
+  assert.match(copy, /from "\.\/dep\.ts\.js"/);
+  assert.match(copy, /"file:\/\/\/[^"]*\/data\.json" with/);
+  // A third run finds its copies as they are and behaves the same.
+  const third = await profile();
+  assert.equal(scriptOutput(third.stdout), expected.stdout);
+});
+
+test("an edited module is instrumented again, then copied anew", async () => {
+  const { sub, profile, copyOf } = setUp({
+    "main.ts": 'import { twice } from "./dep.ts";\nconsole.log("result", twice(5));\n',
+    "dep.ts": DEP,
+  });
+  await profile();
+  const warm = await profile();
+  assert.match(warm.stdout, /^result 10$/m);
+  writeFileSync(join(sub, "dep.ts"), DEP.replace("n * 2", "n * 3"));
+  const edited = await profile();
+  assert.equal(edited.code, 0, edited.stderr);
+  assert.match(edited.stdout, /^result 15$/m);
+  const next = await profile();
+  assert.match(next.stdout, /^result 15$/m);
+  assert.deepEqual(hits(next.stdout, "twice"), ["3:1"]);
+  if (!IS_BUN) assert.match(copyOf("dep.ts") ?? "", /n \* 3/);
+});
+
+test("modules with import() or a bare specifier are run hooked, not copied", async () => {
+  for (
+    const main of [
+      'const { twice } = await import("./dep.ts");\nconsole.log("result", twice(4));\n',
+      'import { twice } from "./dep.ts";\nimport { sep } from "node:path";\nimport "rayprof-no-such-package";\nconsole.log("result", twice(4), sep);\n',
+    ]
+  ) {
+    const { plain, profile, copyOf } = setUp({ "main.ts": main, "dep.ts": DEP });
+    const expected = await plain();
+    const first = await profile();
+    const second = await profile();
+    assert.equal(second.code, expected.code, second.stderr);
+    assert.equal(first.code, expected.code, first.stderr);
+    if (expected.code === 0) {
+      assert.match(second.stdout, /^result 8/m);
+      assert.deepEqual(hits(second.stdout, "twice"), ["3:1"]);
+    }
+    assert.equal(copyOf("main.ts"), undefined);
+    assert.equal(copyOf("dep.ts"), undefined);
+  }
+});
+
+test("a copied script sees its own arguments in Deno.args and process.argv", async () => {
+  for (
+    const main of [
+      // The global `process` only: loaded when first read.
+      '// @profile\nfunction f() {\n  return process.argv.slice(2).join(",");\n}\nconsole.log("argv", f(), typeof Deno === "object" ? Deno.args.join(",") : "-", process.argv[1].endsWith("main.ts"));\n',
+      // node:process imported: set before the script runs.
+      'import proc from "node:process";\n// @profile\nfunction f() {\n  return proc.argv.slice(2).join(",");\n}\nconsole.log("argv", f(), typeof Deno === "object" ? Deno.args.join(",") : "-", proc.argv[1].endsWith("main.ts"));\n',
+    ]
+  ) {
+    const { plain, profile, copyOf } = setUp({ "main.ts": main });
+    const expected = await plain("a", "--b=1");
+    assert.match(expected.stdout, /^argv a,--b=1 .* true$/m);
+    await profile("a", "--b=1");
+    const warm = await profile("a", "--b=1");
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.equal(scriptOutput(warm.stdout), expected.stdout);
+    if (!IS_BUN) assert.ok(copyOf("main.ts"), "the warm run started from a copy");
+  }
+});
+
+test("a copied script that throws or sets its exit code ends as it would plainly", async () => {
+  const { plain, profile, copyOf } = setUp({
+    "main.ts":
+      '// @profile\nfunction f(n: number) {\n  if (n > 2) throw new RangeError("too big: " + n);\n  return n;\n}\nDeno.exitCode = 3;\nconsole.log(f(1));\nf(5);\n',
+  });
+  if (IS_BUN) return; // Deno.exitCode: a Deno script
+  const expected = await plain();
+  assert.equal(expected.code, 1);
+  await profile();
+  const warm = await profile();
+  assert.ok(copyOf("main.ts"));
+  assert.equal(warm.code, 1, warm.stderr);
+  assert.match(warm.stderr, /RangeError: too big: 5\n\s+at f \(file:\/\/\/.*\/main\.ts:3:20\)/);
+  assert.deepEqual(hits(warm.stdout, "f"), ["3:2", "4:1"]);
+  assert.match(warm.stderr, /Wrote profile results/);
+});
