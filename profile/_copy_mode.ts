@@ -35,6 +35,7 @@ import {
   renameSync,
   writeTextSync,
 } from "./sync_fs.ts";
+import { pid } from "./_proc.ts";
 
 /** One module of a run, from the cache. */
 export interface CopyItem {
