@@ -20,13 +20,13 @@
  * @module
  */
 
-import { createRequire } from "node:module";
 import type * as OxcParser from "oxc-parser";
 import type { FunctionInfo } from "./collector.ts";
 import type { FuncSite } from "./func_collector.ts";
 import { typeBlanks } from "./_strip_types.ts";
 import { importLazily } from "./_lazy_import.ts";
 import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./_instrument_errors.ts";
+import { nodeProcess } from "./_proc.ts";
 
 export { InstrumentError, InstrumentSyntaxError, MarkerError };
 
@@ -198,7 +198,9 @@ export function parserLoaded(): boolean {
 }
 
 function parser(): typeof OxcParser {
-  return oxc ??= createRequire(import.meta.url)("oxc-parser");
+  // (`node:module` only now: loaded up front, it would cost Deno's start-up, see `_proc.ts`.)
+  return oxc ??= (nodeProcess().getBuiltinModule("node:module") as typeof import("node:module"))
+    .createRequire(import.meta.url)("oxc-parser");
 }
 
 /**
