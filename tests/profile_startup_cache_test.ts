@@ -211,5 +211,6 @@ test("runs writing the same cache at once all succeed and leave whole entries", 
   const files = readdirSync(cache);
   assert.deepEqual(files.filter((f) => f.endsWith(".tmp")), []);
   assert.equal(entries(cache).length, 2);
-  for (const f of files) JSON.parse(readFileSync(join(cache, f), "utf8"));
+  // (Deno: a run that found the others' entries wrote copies of the modules, a directory.)
+  for (const f of files) if (!f.endsWith(".tree")) JSON.parse(readFileSync(join(cache, f), "utf8"));
 });
