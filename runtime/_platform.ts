@@ -145,7 +145,9 @@ export function callerFrame(): Frame | undefined {
   if (!Array.isArray(sites)) return userCallsite(new Error().stack);
   for (const c of sites) {
     const name = c.getFileName?.();
-    if (!name) continue;
+    // Bun names a native frame (`Array.prototype.map` calling the user's arrow) "[unknown]"
+    // or "[native code]": not where the user is.
+    if (!name || name.startsWith("[")) continue;
     const url = name.startsWith("/") ? "file://" + encodeURI(name) : name;
     if (isRuntimeUrl(url)) continue;
     return { url, line: c.getLineNumber() ?? 0, column: c.getColumnNumber() ?? 0 };

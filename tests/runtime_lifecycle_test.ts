@@ -81,6 +81,13 @@ test("a script without an import.meta.main guard runs once, not again in each wo
   assert.equal(r.stdout, "result 42\n");
 });
 
+test("an unguarded script submitting from inside map() runs once and records the user's line", async () => {
+  const r = await run("tests/fixtures/runtime/unguarded_map.ts", [], 30_000);
+  assert.equal(r.code, 0, r.stderr);
+  // Deno names the arrow's call (column 51); Bun, which leaves the arrow out, the map() call (27).
+  assert.match(r.stdout, /^sum 30\ncallsites unguarded_map\.ts:15:\d+\n$/);
+});
+
 test("1,000 init/shutdown cycles and 100,000 tasks: no leaked workers or timers, no lost result", async () => {
   const r = await run("tests/fixtures/runtime/cycles.ts", ["1000", "100000"], 120_000);
   assert.equal(r.code, 0, r.stderr);
