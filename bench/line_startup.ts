@@ -12,9 +12,11 @@
  * "edited" runs profile a script changed since its last run (its cache knows the script, not its
  * new text), so they load the parser and instrument it.
  *
- * The "node:module alone" row is the floor of the profiler's start-up under Deno: the small script
- * with `import "node:module"` added, which is what the load hook (`registerHooks`) needs and which
- * starts Deno's Node compatibility layer. Under Bun it costs nothing.
+ * The "node:module alone" row is what a warm run under Deno no longer pays: the small script with
+ * `import "node:module"` added, the module of Deno's only load hook (`registerHooks`), whose first
+ * import starts Deno's Node compatibility layer. Warm runs start from copies of the instrumented
+ * modules instead (`profile/_copy_mode.ts`) and import no `node:` module; first runs and edited
+ * scripts still hook the loader and load the parser. Under Bun it costs nothing.
  *
  * @module
  */

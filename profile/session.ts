@@ -321,11 +321,14 @@ async function preloadRuntime(script: string): Promise<void> {
 }
 
 function drained(): Promise<void> {
-  // The moment the event loop runs dry, before the process would end: Deno's `beforeunload`,
-  // Node's `beforeExit` (both let the process go on when more work is scheduled).
+  // The moment the event loop runs dry, before the process would end: Deno's `beforeunload`
+  // (cancelled, so that the process goes on to report), Node's `beforeExit`.
   if (RUNTIME === "deno") {
     return new Promise((resolve) =>
-      globalThis.addEventListener("beforeunload", () => resolve(), { once: true })
+      globalThis.addEventListener("beforeunload", (event) => {
+        event.preventDefault();
+        resolve();
+      }, { once: true })
     );
   }
   return new Promise((resolve) => nodeProcess().once("beforeExit", () => resolve()));

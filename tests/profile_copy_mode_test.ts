@@ -237,3 +237,72 @@ test("a copied script that throws or sets its exit code ends as it would plainly
   assert.deepEqual(hits(warm.stdout, "f"), ["3:2", "4:1"]);
   assert.match(warm.stderr, /Wrote profile results/);
 });
+
+test("a copied script's run ends normally: reports written, workers' stats merged", async () => {
+  const { sub, profile, copyOf } = setUp({
+    "main.ts": `import * as ray from ${JSON.stringify(MOD)};
+// @profile
+export function square(x: number): number {
+  return x * x;
+}
+const squareRemote = ray.remote(square);
+const refs = [1, 2, 3, 4].map((x) => squareRemote.remote(x));
+console.log("sum", (await ray.get(refs)).reduce((a, b) => a + b, 0));
+`,
+  });
+  const trace = join(sub, "trace.json");
+  await profile();
+  const warm = await run(
+    [
+      ...(IS_BUN ? [] : ["run", "-A"]),
+      CLI,
+      "profile",
+      "--timeline",
+      trace,
+      "-o",
+      join(sub, "out.json"),
+      "--overwrite",
+      join(sub, "main.ts"),
+    ],
+    sub,
+    { RAYPROF_CACHE_DIR: join(sub, "cache") },
+  );
+  assert.equal(warm.code, 0, warm.stderr);
+  assert.match(warm.stdout, /^sum 30$/m);
+  if (!IS_BUN) assert.ok(copyOf("main.ts"), "the warm run started from a copy");
+  // The 4 calls ran in workers: their counts come back only when the run shuts the runtime down.
+  assert.deepEqual(hits(warm.stdout, "square"), ["4:4"]);
+  assert.match(warm.stdout, /Tasks by function/);
+  const events = JSON.parse(readFileSync(trace, "utf8")).traceEvents as { name: string }[];
+  assert.equal(events.filter((e) => e.name === "square").length, 4);
+});
+
+test("a copied script without tasks also ends normally (its --timeline is written)", async () => {
+  const { sub, copyOf } = setUp({
+    "main.ts": "// @profile\nfunction f(n: number) {\n  return n + 1;\n}\nconsole.log(f(1));\n",
+  });
+  const trace = join(sub, "trace.json");
+  const profile = () =>
+    run(
+      [
+        ...(IS_BUN ? [] : ["run", "-A"]),
+        CLI,
+        "profile",
+        "-q",
+        "--timeline",
+        trace,
+        "-o",
+        join(sub, "out.json"),
+        join(sub, "main.ts"),
+      ],
+      sub,
+      { RAYPROF_CACHE_DIR: join(sub, "cache") },
+    );
+  await profile();
+  rmSync(trace, { force: true });
+  const warm = await profile();
+  assert.equal(warm.code, 0, warm.stderr);
+  if (!IS_BUN) assert.ok(copyOf("main.ts"), "the warm run started from a copy");
+  assert.ok(existsSync(trace), `no trace written: ${warm.stderr}`);
+  assert.ok(Array.isArray(JSON.parse(readFileSync(trace, "utf8")).traceEvents));
+});
