@@ -19,8 +19,8 @@
  *
  * It is used only where that is known to be exact, else the run hooks the loader as before: every
  * module the last run loaded is cached and was instrumented (none left as it was, none needing the
- * transpiler), none has an `import()` or a bare specifier (which resolve from the importing file's
- * place), and POSIX paths.
+ * transpiler), none has an `import()` or a bare specifier that the script's import map does not
+ * map (it resolves from the importing file's place), and POSIX paths.
  *
  * @module
  */
@@ -56,6 +56,30 @@ const COPY_SUFFIX = ".js";
 const META = "import.meta";
 const META_CALL = "__rp$m()".padEnd(META.length, " ");
 
+/** Resolves a bare specifier of a module (the script's import map), or `undefined`. */
+export type BareResolver = (specifier: string, referrer: string) => string | undefined;
+
+/**
+ * Where a specifier of the module at `referrer` leads: a specifier that resolves the same from
+ * anywhere (kept as written, or as its import map maps it), a file, or `undefined` when that
+ * cannot be told from here (a bare specifier no map maps, which resolves from the file's place).
+ */
+function targetOf(
+  spec: string,
+  referrer: URL,
+  resolveBare: BareResolver | undefined,
+): { placeless: string } | { file: URL; relative: boolean } | undefined {
+  if (PLACELESS.test(spec)) return { placeless: spec };
+  if (/^\.{0,2}\//.test(spec)) return { file: new URL(spec, referrer), relative: spec[0] === "." };
+  if (SCHEME.test(spec)) {
+    return spec.startsWith("file:") ? { file: new URL(spec), relative: false } : undefined;
+  }
+  const mapped = resolveBare?.(spec, referrer.href);
+  if (mapped === undefined) return undefined;
+  if (PLACELESS.test(mapped)) return { placeless: mapped };
+  return mapped.startsWith("file:") ? { file: new URL(mapped), relative: false } : undefined;
+}
+
 /**
  * Writes the copies of a run's modules under `root` (leaving those already there with the same
  * text), or finds that the run cannot use them.
@@ -63,9 +87,15 @@ const META_CALL = "__rp$m()".padEnd(META.length, " ");
  * @param items Every module the run will load, the entry among them.
  * @param entry Absolute path of the entry script.
  * @param root Directory for the copies.
+ * @param resolveBare Resolves the modules' bare specifiers (the script's import map).
  * @returns The URL of the entry's copy, or `undefined` when the run must hook the loader.
  */
-export function writeCopies(items: CopyItem[], entry: string, root: string): string | undefined {
+export function writeCopies(
+  items: CopyItem[],
+  entry: string,
+  root: string,
+  resolveBare?: BareResolver,
+): string | undefined {
   if (!entry.startsWith("/") || !items.some((i) => i.path === entry)) return undefined;
   const copied = new Set(items.map((i) => i.path));
   // Only what the entry imports, through the copies: a module an earlier run loaded and this one
@@ -77,10 +107,11 @@ export function writeCopies(items: CopyItem[], entry: string, root: string): str
     const item = byPath.get(queue.pop()!)!;
     const links = item.module.result.links as ModuleLinks | undefined;
     for (const [, , spec] of links?.specifiers ?? []) {
-      if (!/^\.{0,2}\//.test(spec)) continue;
       let target: string;
       try {
-        target = fileURLToPath(new URL(spec, pathToFileURL(item.path)));
+        const t = targetOf(spec, pathToFileURL(item.path), resolveBare);
+        if (!t || !("file" in t)) continue;
+        target = fileURLToPath(t.file);
       } catch {
         continue;
       }
@@ -97,12 +128,48 @@ export function writeCopies(items: CopyItem[], entry: string, root: string): str
     if (module.code === null || module.transpiled || !links || links.dynamicImports) {
       return undefined;
     }
-    const text = copyText(path, module.code, links, path === entry, copied);
+    const text = copyText(path, module.code, links, path === entry, copied, root, resolveBare);
     if (text === undefined) return undefined;
     texts.push([path, text]);
   }
   for (const [path, text] of texts) writeIfChanged(join(root, path) + COPY_SUFFIX, text);
   return pathToFileURL(join(root, entry) + COPY_SUFFIX).href;
+}
+
+/**
+ * Module code with the bare specifiers that `resolveBare` maps replaced by what they map to: what
+ * the load hook hands Deno, which resolves specifiers with rayprof's configuration, not the
+ * script's (see `_import_map.ts`).
+ *
+ * @returns The code (the same string when nothing is mapped).
+ */
+export function withMappedSpecifiers(
+  code: string,
+  links: ModuleLinks,
+  referrer: string,
+  resolveBare: BareResolver,
+): string {
+  const edits: [number, number, string][] = [];
+  for (const [start, end, spec] of links.specifiers) {
+    if (PLACELESS.test(spec) || SCHEME.test(spec) || /^\.{0,2}\//.test(spec)) continue;
+    if (code.slice(start + 1, end - 1) !== spec) return code;
+    const mapped = resolveBare(spec, referrer);
+    if (mapped !== undefined) edits.push([start, end, JSON.stringify(mapped)]);
+  }
+  return applyEdits(code, edits) ?? code;
+}
+
+/** `code` with `edits` (sorted, not overlapping) made, or `undefined` if they overlap. */
+function applyEdits(code: string, edits: [number, number, string][]): string | undefined {
+  edits.sort((a, b) => a[0] - b[0]);
+  let out = "";
+  let last = 0;
+  for (const [start, end, text] of edits) {
+    if (start < last) return undefined;
+    out += code.slice(last, start) + text;
+    last = end;
+  }
+  return out + code.slice(last);
 }
 
 /** The text of the copy of module `path`, or `undefined` when it cannot be copied. */
@@ -112,43 +179,44 @@ function copyText(
   links: ModuleLinks,
   isEntry: boolean,
   copied: Set<string>,
+  root: string,
+  resolveBare: BareResolver | undefined,
 ): string | undefined {
   const url = pathToFileURL(path);
   const edits: [start: number, end: number, text: string][] = [];
   for (const [start, end, spec] of links.specifiers) {
     // An entry whose code does not hold what its links say (edited by hand) is not copied.
     if (code.slice(start + 1, end - 1) !== spec) return undefined;
-    if (PLACELESS.test(spec)) continue;
-    if (!SCHEME.test(spec) && !/^\.{0,2}\//.test(spec)) return undefined; // bare: resolves from here
-    if (SCHEME.test(spec) && !spec.startsWith("file:")) return undefined;
-    const target = new URL(spec, url);
+    const t = targetOf(spec, url, resolveBare);
+    if (t === undefined) return undefined; // a bare specifier: it resolves from the file's place
+    if ("placeless" in t) {
+      if (t.placeless !== spec) edits.push([start, end, JSON.stringify(t.placeless)]);
+      continue;
+    }
     let targetPath: string;
     try {
-      targetPath = fileURLToPath(target);
+      targetPath = fileURLToPath(t.file);
     } catch {
       return undefined;
     }
     if (copied.has(targetPath)) {
-      // A relative specifier finds the other copy where it is, under its name + ".js".
-      if (SCHEME.test(spec) || spec.startsWith("/") || /[?#]/.test(spec)) return undefined;
-      edits.push([start, end, JSON.stringify(spec + COPY_SUFFIX)]);
+      if (t.file.search || t.file.hash) return undefined;
+      // A relative specifier finds the other copy where it is, under its name + ".js"; others
+      // are told where it is.
+      const to = t.relative
+        ? spec + COPY_SUFFIX
+        : pathToFileURL(join(root, targetPath) + COPY_SUFFIX).href;
+      edits.push([start, end, JSON.stringify(to)]);
       continue;
     }
-    edits.push([start, end, JSON.stringify(target.href)]);
+    edits.push([start, end, JSON.stringify(t.file.href)]);
   }
   for (const at of links.metas) {
     if (!code.startsWith(META, at)) return undefined;
     edits.push([at, at + META.length, META_CALL]);
   }
-  edits.sort((a, b) => a[0] - b[0]);
-  let out = "";
-  let last = 0;
-  for (const [start, end, text] of edits) {
-    if (start < last) return undefined;
-    out += code.slice(last, start) + text;
-    last = end;
-  }
-  out += code.slice(last);
+  let out = applyEdits(code, edits);
+  if (out === undefined) return undefined;
   if (links.metas.length > 0) {
     const meta = {
       url: url.href,

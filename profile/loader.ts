@@ -9,7 +9,7 @@
  * @module
  */
 
-import { dirname, fileURLToPath, join, resolve, sep } from "./_path.ts";
+import { dirname, fileURLToPath, join, pathToFileURL, resolve, sep } from "./_path.ts";
 import { LineCollector, type LineCollectorOptions } from "./collector.ts";
 import type { FuncCollector, FuncCollectorOptions } from "./func_collector.ts";
 import type { InstrumentOptions, Selection } from "./instrument.ts";
@@ -26,7 +26,13 @@ import {
   withSourceMap,
 } from "./_platform.ts";
 import { type CachedModule, hash, InstrumentCache } from "./_instrument_cache.ts";
-import { type CopyItem, writeCopies } from "./_copy_mode.ts";
+import {
+  type BareResolver,
+  type CopyItem,
+  withMappedSpecifiers,
+  writeCopies,
+} from "./_copy_mode.ts";
+import { findImportMap, resolveImport } from "./_import_map.ts";
 
 export { toJavaScript };
 
@@ -71,6 +77,11 @@ export interface LineProfilingOptions {
    * @default {true}
    */
   copies?: boolean;
+  /**
+   * Under Deno, apply the import map of the Deno configuration governing this directory (the
+   * script's) to the bare specifiers of instrumented modules (see `_import_map.ts`).
+   */
+  importMapDir?: string;
 }
 
 /** The instrumentation of this thread. */
@@ -201,11 +212,16 @@ export async function startLineProfiling(
     };
     return instrumentOptions;
   };
+  const importMap = RUNTIME === "deno" && options.importMapDir !== undefined
+    ? findImportMap(options.importMapDir)
+    : undefined;
+  const resolveBare: BareResolver | undefined = importMap &&
+    ((spec, referrer) => resolveImport(importMap, spec, referrer));
   if (
     RUNTIME === "deno" && cache && options.entry !== undefined && prediction.cached &&
     prediction.transpiler === false && options.copies !== false
   ) {
-    const url = startFromCopies(state, cache, options.entry, optionsFor);
+    const url = startFromCopies(state, cache, options.entry, optionsFor, resolveBare);
     if (url !== undefined) {
       state.entryUrl = url;
       return state;
@@ -231,6 +247,9 @@ export async function startLineProfiling(
       if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
       state.warnings.push(...r.warnings);
       state.files.push(path);
+      if (resolveBare && m.code !== null && r.links) {
+        return withMappedSpecifiers(m.code, r.links, pathToFileURL(path).href, resolveBare);
+      }
       return m.code;
       // The entry is always rewritten (its import.meta.main), wherever it lives.
     },
@@ -253,6 +272,7 @@ function startFromCopies(
   cache: InstrumentCache,
   entry: string,
   optionsFor: (path: string, firstSlot: number, firstFunctionId?: number) => InstrumentOptions,
+  resolveBare: BareResolver | undefined,
 ): string | undefined {
   const root = cache.copyRoot();
   if (root === undefined) return undefined;
@@ -277,7 +297,7 @@ function startFromCopies(
   }
   let url: string | undefined;
   try {
-    url = writeCopies(items, entry, root);
+    url = writeCopies(items, entry, root, resolveBare);
   } catch {
     return undefined; // cannot write them: hook the loader
   }

@@ -32,6 +32,7 @@ export interface WorkerConfig {
   ticks?: { buffer: SharedArrayBuffer; periodMs: number };
   functions?: FuncCollectorOptions;
   cache?: { dir: string; scope: string };
+  importMapDir?: string;
 }
 
 /** Thrown when the script cannot be profiled at all (missing, a directory, not a script). */
@@ -162,6 +163,7 @@ export async function profileScript(
       : { mode: "exact" },
     ...(options.functions ? { functions: options.functions } : {}),
     ...cacheOf("driver"),
+    importMapDir: dirname(path),
     // A big program pays back the fast parser's start-up cost; a small script does not.
     fastParser: statSync(path).size > 32_768,
   });
@@ -175,6 +177,7 @@ export async function profileScript(
     ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
     ...(options.functions ? { functions: options.functions } : {}),
     ...cacheOf("worker"),
+    importMapDir: dirname(path),
   };
   const preload = new URL("./worker_preload.ts", import.meta.url).href;
   if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);

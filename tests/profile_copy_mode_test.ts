@@ -306,3 +306,35 @@ test("a copied script without tasks also ends normally (its --timeline is writte
   assert.ok(existsSync(trace), `no trace written: ${warm.stderr}`);
   assert.ok(Array.isArray(JSON.parse(readFileSync(trace, "utf8")).traceEvents));
 });
+
+test("Deno: the script's deno.json import map applies to its modules, hooked and copied", async () => {
+  if (IS_BUN) return; // deno.json is Deno's
+  const { sub, plain, profile, copyOf } = setUp({
+    // Comments and a trailing comma: deno.jsonc is read as Deno reads it.
+    "deno.jsonc":
+      '{\n  // the script\'s own map\n  "imports": {\n    "mylib": "./lib/twice.ts",\n    "helpers/": "./lib/",\n  },\n}\n',
+    "main.ts":
+      'import { twice } from "mylib";\nimport { third } from "helpers/third.ts";\nconsole.log("result", twice(5), third(9));\n',
+  });
+  mkdirSync(join(sub, "lib"));
+  writeFileSync(join(sub, "lib", "twice.ts"), DEP);
+  writeFileSync(
+    join(sub, "lib", "third.ts"),
+    "// @profile\nexport function third(n: number): number {\n  return n / 3;\n}\n",
+  );
+  const expected = await plain();
+  assert.equal(expected.code, 0, expected.stderr);
+  assert.equal(expected.stdout, "result 10 3\n");
+  const first = await profile();
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(scriptOutput(first.stdout), expected.stdout);
+  assert.deepEqual(hits(first.stdout, "twice"), ["3:1"]);
+  assert.deepEqual(hits(first.stdout, "third"), ["3:1"]);
+  const second = await profile();
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(scriptOutput(second.stdout), expected.stdout);
+  assert.deepEqual(hits(second.stdout, "twice"), ["3:1"]);
+  assert.deepEqual(hits(second.stdout, "third"), ["3:1"]);
+  assert.ok(copyOf("main.ts"), "the warm run started from copies");
+  assert.ok(copyOf("lib/twice.ts"));
+});
