@@ -5,12 +5,13 @@
  * modules, written under the cache directory at their own paths (`<root>/<absolute path>.js`),
  * so that relative imports between them still resolve to each other.
  *
- * A copy is the instrumented JavaScript the hook would have handed Deno, with three changes made
+ * A copy is the instrumented JavaScript the hook would have handed Deno, with two changes made
  * at the offsets the instrumenter recorded (`ModuleLinks`), none of which moves a line:
  * - a specifier naming a module that is not copied (rayprof's own runtime, a JSON file, a file of
  *   node_modules) becomes that module's absolute URL, so the copy shares its one instance; one
- *   naming a copied module gets the copy's `.js` (so only an import's own line has its columns
- *   moved, by a few characters after the specifier);
+ *   naming a copied module gets the copy's `.js` (or its absolute URL); a bare one becomes what
+ *   the script's import map maps it to (`_import_map.ts`). Only an import's own line has its
+ *   columns moved, after the specifier;
  * - `import.meta` becomes `__rp$m()   ` (as long), a function appended after the code that gives
  *   the original's `url`, `filename`, `dirname` and `main`, and resolves against the original;
  * - nothing else: the inline source map already names the original file, which Deno applies to
