@@ -20,8 +20,9 @@
  *
  * It is used only where that is known to be exact, else the run hooks the loader as before: every
  * module the last run loaded is cached and was instrumented (none left as it was, none needing the
- * transpiler), none has an `import()` or a bare specifier that the script's import map does not
- * map (it resolves from the importing file's place), and POSIX paths.
+ * transpiler), none has an `import()` of a computed specifier, or of a module of the script that
+ * the last run did not load, or a bare specifier that the script's import map does not map (it
+ * resolves from the importing file's place), and POSIX paths.
  *
  * @module
  */
@@ -89,6 +90,9 @@ function targetOf(
  * @param entry Absolute path of the entry script.
  * @param root Directory for the copies.
  * @param resolveBare Resolves the modules' bare specifiers (the script's import map).
+ * @param instrumented Whether the load hook would instrument a module: an `import()` of one that
+ *   is not among `items` (the last run did not load it) cannot be copied, as it would run
+ *   uninstrumented.
  * @returns The URL of the entry's copy, or `undefined` when the run must hook the loader.
  */
 export function writeCopies(
@@ -96,6 +100,7 @@ export function writeCopies(
   entry: string,
   root: string,
   resolveBare?: BareResolver,
+  instrumented: (path: string) => boolean = () => false,
 ): string | undefined {
   if (!entry.startsWith("/") || !items.some((i) => i.path === entry)) return undefined;
   const copied = new Set(items.map((i) => i.path));
@@ -107,7 +112,7 @@ export function writeCopies(
   while (queue.length > 0) {
     const item = byPath.get(queue.pop()!)!;
     const links = item.module.result.links as ModuleLinks | undefined;
-    for (const [, , spec] of links?.specifiers ?? []) {
+    for (const [, , spec] of [...links?.specifiers ?? [], ...links?.dynamicSpecifiers ?? []]) {
       let target: string;
       try {
         const t = targetOf(spec, pathToFileURL(item.path), resolveBare);
@@ -129,7 +134,12 @@ export function writeCopies(
     if (module.code === null || module.transpiled || !links || links.dynamicImports) {
       return undefined;
     }
-    const text = copyText(path, module.code, links, path === entry, copied, root, resolveBare);
+    const text = copyText(path, module.code, links, path === entry, {
+      copied,
+      root,
+      resolveBare,
+      instrumented,
+    });
     if (text === undefined) return undefined;
     texts.push([path, text]);
   }
@@ -151,7 +161,7 @@ export function withMappedSpecifiers(
   resolveBare: BareResolver,
 ): string {
   const edits: [number, number, string][] = [];
-  for (const [start, end, spec] of links.specifiers) {
+  for (const [start, end, spec] of [...links.specifiers, ...links.dynamicSpecifiers ?? []]) {
     if (PLACELESS.test(spec) || SCHEME.test(spec) || /^\.{0,2}\//.test(spec)) continue;
     if (code.slice(start + 1, end - 1) !== spec) return code;
     const mapped = resolveBare(spec, referrer);
@@ -179,13 +189,18 @@ function copyText(
   code: string,
   links: ModuleLinks,
   isEntry: boolean,
-  copied: Set<string>,
-  root: string,
-  resolveBare: BareResolver | undefined,
+  run: {
+    copied: Set<string>;
+    root: string;
+    resolveBare: BareResolver | undefined;
+    instrumented: (path: string) => boolean;
+  },
 ): string | undefined {
+  const { copied, root, resolveBare } = run;
   const url = pathToFileURL(path);
   const edits: [start: number, end: number, text: string][] = [];
-  for (const [start, end, spec] of links.specifiers) {
+  const dynamic = new Set(links.dynamicSpecifiers?.map(([start]) => start));
+  for (const [start, end, spec] of [...links.specifiers, ...links.dynamicSpecifiers ?? []]) {
     // An entry whose code does not hold what its links say (edited by hand) is not copied.
     if (code.slice(start + 1, end - 1) !== spec) return undefined;
     const t = targetOf(spec, url, resolveBare);
@@ -210,6 +225,8 @@ function copyText(
       edits.push([start, end, JSON.stringify(to)]);
       continue;
     }
+    // An import() of a module the last run never loaded: the hook would instrument it.
+    if (dynamic.has(start) && run.instrumented(targetPath)) return undefined;
     edits.push([start, end, JSON.stringify(t.file.href)]);
   }
   for (const at of links.metas) {

@@ -139,9 +139,11 @@ export interface ModuleLinks {
    * span (quotes included) and its value. Type-only ones are left out (blanked in the code).
    */
   specifiers: [start: number, end: number, specifier: string][];
+  /** The same for the `import()` expressions whose specifier is a string literal. */
+  dynamicSpecifiers: [start: number, end: number, specifier: string][];
   /** Where each `import.meta` left in the code starts. */
   metas: number[];
-  /** It has `import()` expressions (their specifiers may be computed). */
+  /** It has an `import()` whose specifier is computed (where it leads is not known). */
   dynamicImports: boolean;
 }
 
@@ -408,6 +410,7 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   const select = options.select ?? {};
   // What `links` reports, in source offsets.
   const specifierNodes: Node[] = [];
+  const dynamicSpecifierNodes: Node[] = [];
   const metaStarts: number[] = [];
   let dynamicImports = false;
 
@@ -467,7 +470,9 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
         if (node.exportKind !== "type") specifierNodes.push(node.source);
         break;
       case "ImportExpression":
-        dynamicImports = true;
+        if (node.source?.type === "Literal" && typeof node.source.value === "string") {
+          dynamicSpecifierNodes.push(node.source);
+        } else dynamicImports = true;
         break;
       case "MetaProperty":
         if (node.meta?.name === "import") metaStarts.push(node.start);
@@ -964,7 +969,14 @@ export function instrument(source: string, options: InstrumentOptions): Instrume
   }
   out += text.slice(last);
   const links = js
-    ? moduleLinks(out, insertions, specifierNodes, metaStarts, dynamicImports)
+    ? moduleLinks(
+      out,
+      insertions,
+      specifierNodes,
+      dynamicSpecifierNodes,
+      metaStarts,
+      dynamicImports,
+    )
     : undefined;
   return {
     code: out,
@@ -1036,6 +1048,7 @@ function moduleLinks(
   out: string,
   insertions: Insertion[],
   specifierNodes: Node[],
+  dynamicSpecifierNodes: Node[],
   metaStarts: number[],
   dynamicImports: boolean,
 ): ModuleLinks | undefined {
@@ -1048,21 +1061,27 @@ function moduleLinks(
     }
     return at + shift;
   };
-  const specifiers: ModuleLinks["specifiers"] = [];
-  for (const n of specifierNodes) {
-    const start = shifted(n.start);
-    const end = start + (n.end - n.start);
-    const literal = out.slice(start, end);
-    if (literal.length < 2 || literal.slice(1, -1) !== n.value) return undefined;
-    specifiers.push([start, end, n.value]);
-  }
+  const spans = (nodes: Node[]) => {
+    const list: ModuleLinks["specifiers"] = [];
+    for (const n of nodes) {
+      const start = shifted(n.start);
+      const end = start + (n.end - n.start);
+      const literal = out.slice(start, end);
+      if (literal.length < 2 || literal.slice(1, -1) !== n.value) return undefined;
+      list.push([start, end, n.value]);
+    }
+    return list;
+  };
+  const specifiers = spans(specifierNodes);
+  const dynamicSpecifiers = spans(dynamicSpecifierNodes);
+  if (!specifiers || !dynamicSpecifiers) return undefined;
   const metas: number[] = [];
   for (const at of metaStarts) {
     const start = shifted(at);
     if (!out.startsWith("import.meta", start)) return undefined; // spaced out: not rewritten
     metas.push(start);
   }
-  return { specifiers, metas, dynamicImports };
+  return { specifiers, dynamicSpecifiers, metas, dynamicImports };
 }
 
 function mappings(text: string, insertions: Insertion[]): string {

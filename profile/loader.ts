@@ -194,6 +194,8 @@ export async function startLineProfiling(
       (options.entry === undefined || !cache || needsTranspiler(options.entry));
     if (transpiler) await loadTransform();
   }
+  // Which modules the hook instruments (the entry always: its import.meta.main, wherever it is).
+  const accept = (path: string) => path === options.entry || (isUserModule(path) && include(path));
   // What the hook instruments a module with, given the slots and ids it starts from.
   const optionsFor = (path: string, firstSlot: number, firstFunctionId?: number) => {
     const select = inScope(path) ? options.select : undefined;
@@ -221,7 +223,7 @@ export async function startLineProfiling(
     RUNTIME === "deno" && cache && options.entry !== undefined && prediction.cached &&
     prediction.transpiler === false && options.copies !== false
   ) {
-    const url = startFromCopies(state, cache, options.entry, optionsFor, resolveBare);
+    const url = startFromCopies(state, cache, options.entry, optionsFor, resolveBare, accept);
     if (url !== undefined) {
       state.entryUrl = url;
       return state;
@@ -251,9 +253,8 @@ export async function startLineProfiling(
         return withMappedSpecifiers(m.code, r.links, pathToFileURL(path).href, resolveBare);
       }
       return m.code;
-      // The entry is always rewritten (its import.meta.main), wherever it lives.
     },
-    (path) => path === options.entry || (isUserModule(path) && include(path)),
+    accept,
     {
       transpiled: true,
     },
@@ -273,6 +274,7 @@ function startFromCopies(
   entry: string,
   optionsFor: (path: string, firstSlot: number, firstFunctionId?: number) => InstrumentOptions,
   resolveBare: BareResolver | undefined,
+  instrumented: (path: string) => boolean,
 ): string | undefined {
   const root = cache.copyRoot();
   if (root === undefined) return undefined;
@@ -297,7 +299,7 @@ function startFromCopies(
   }
   let url: string | undefined;
   try {
-    url = writeCopies(items, entry, root, resolveBare);
+    url = writeCopies(items, entry, root, resolveBare, instrumented);
   } catch {
     return undefined; // cannot write them: hook the loader
   }

@@ -179,14 +179,31 @@ test("an edited module is instrumented again, then copied anew", async () => {
   if (!IS_BUN) assert.match(copyOf("dep.ts") ?? "", /n \* 3/);
 });
 
-test("modules with import() or a bare specifier are run hooked, not copied", async () => {
+test("an import() of a string is copied; a computed one, or a bare specifier, is hooked", async () => {
+  const literal = setUp({
+    "main.ts": 'const { twice } = await import("./dep.ts");\nconsole.log("result", twice(4));\n',
+    "dep.ts": DEP,
+  });
+  await literal.profile();
+  const warm = await literal.profile();
+  assert.equal(warm.code, 0, warm.stderr);
+  assert.match(warm.stdout, /^result 8$/m);
+  assert.deepEqual(hits(warm.stdout, "twice"), ["3:1"]);
+  if (!IS_BUN) assert.match(literal.copyOf("main.ts") ?? "", /import\("\.\/dep\.ts\.js"\)/);
   for (
     const main of [
-      'const { twice } = await import("./dep.ts");\nconsole.log("result", twice(4));\n',
+      'const name = "dep";\nconst { twice } = await import(`./${name}.ts`);\nconsole.log("result", twice(4));\n',
       'import { twice } from "./dep.ts";\nimport { sep } from "node:path";\nimport "rayprof-no-such-package";\nconsole.log("result", twice(4), sep);\n',
+      // An import() the last run did not make: its module would run uninstrumented from a copy.
+      'import { twice } from "./dep.ts";\nif (Deno.args.length) await import("./other.ts");\nconsole.log("result", twice(4));\n',
     ]
   ) {
-    const { plain, profile, copyOf } = setUp({ "main.ts": main, "dep.ts": DEP });
+    const { plain, profile, copyOf } = setUp({
+      "main.ts": main,
+      "dep.ts": DEP,
+      "other.ts":
+        "// @profile\nexport function other() {\n  return 1;\n}\nconsole.log('other', other());\n",
+    });
     const expected = await plain();
     const first = await profile();
     const second = await profile();
