@@ -723,22 +723,27 @@ function checkTimeout(what: string, t: unknown): number | null {
 function entriesOf(what: string, refs: readonly unknown[], runs: number[] | null): Entry[] {
   const s = state();
   const out: Entry[] = new Array(refs.length);
-  for (let i = 0; i < refs.length; i++) {
-    const r = refs[i];
-    if (!(r instanceof ObjectRef)) {
-      throw new TypeError(
-        `Cannot ${what} as item ${i} is not an ObjectRef: received ${describe(r)}`,
-      );
+  try {
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i];
+      if (!(r instanceof ObjectRef)) {
+        throw new TypeError(
+          `Cannot ${what} as item ${i} is not an ObjectRef: received ${describe(r)}`,
+        );
+      }
+      const e = entryOf(r);
+      if (!e || s.pool === null || e.gen !== s.pool.gen) {
+        throw new RuntimeShutdownError(
+          `Cannot ${what} ${r} as the runtime it belongs to was shut down`,
+        );
+      }
+      // With recording on, the task ids (the blocked span's) mark them awaited, all at once.
+      if (runs === null) s.pool.markAwaited(e);
+      else if (e instanceof Task) addTaskId(runs, e.id);
+      out[i] = e;
     }
-    const e = entryOf(r);
-    if (!e || s.pool === null || e.gen !== s.pool.gen) {
-      throw new RuntimeShutdownError(
-        `Cannot ${what} ${r} as the runtime it belongs to was shut down`,
-      );
-    }
-    s.pool.markAwaited(e);
-    if (runs !== null && e instanceof Task) addTaskId(runs, e.id);
-    out[i] = e;
+  } finally {
+    if (runs !== null && runs.length !== 0) s.pool?.recorder.tasks.awaitedIds(runs);
   }
   return out;
 }

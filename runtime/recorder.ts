@@ -306,6 +306,36 @@ function blank(w: Int32Array, o: number): void {
  * base (a long task, or 1,024 submissions spread over more than 35 minutes), a size over 2 GB or a
  * parent id from 2^31 is kept exactly in a float64 store of its chunk, allocated when first needed.
  */
+/** Runs a log keeps in its awaited list before writing them into its records. */
+const AWAITED_RUNS = 1 << 16;
+
+/** Runs `[first, count, ...]` sorted by first id, overlapping and adjacent ones merged. */
+function mergedRuns(runs: number[]): number[] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < runs.length; i += 2) pairs.push([runs[i], runs[i] + runs[i + 1]]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  for (const [start, end] of pairs) {
+    const n = out.length;
+    if (n !== 0 && start <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], end);
+    else out.push(start, end);
+  }
+  return out;
+}
+
+/** Whether `id` falls in the merged `[start, end, ...]` ranges (see {@linkcode mergedRuns}). */
+function inRuns(ranges: number[], id: number): boolean {
+  let lo = 0;
+  let hi = (ranges.length >> 1) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (id < ranges[2 * mid]) hi = mid - 1;
+    else if (id >= ranges[2 * mid + 1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
 export class TaskLog {
   readonly capacity: number;
   dropped = 0;
@@ -333,6 +363,9 @@ export class TaskLog {
   #callsites: (string | undefined)[] | null = null;
   /** Errors by ring index: the records with status error, cancelled or crashed. */
   #errors = new Map<number, string>();
+  /** See {@linkcode awaitedIds}. */
+  #awaitedRuns: number[] = [];
+  #awaitedLimit = AWAITED_RUNS;
   /** Chunk memory of a discarded log, used before allocating new (see `takeChunks`). */
   #spare: ArrayBuffer[] = [];
 
@@ -589,6 +622,37 @@ export class TaskLog {
     if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
   }
 
+  /**
+   * The results of the tasks with these ids were asked for (`get`/`wait` on the driver): the ids as
+   * runs of consecutive ids, `[first, count, ...]` (see {@linkcode addTaskId}). Kept as runs and
+   * applied when records are read, rather than written into each record: a `get` of 50,000 refs
+   * would touch 50,000 records again, long after they left the cache (≈2–3% of no-op task
+   * throughput in Bun, `bench/recording_ab.ts`).
+   */
+  awaitedIds(runs: number[]): void {
+    const list = this.#awaitedRuns;
+    for (let i = 0; i < runs.length; i += 2) {
+      const n = list.length;
+      // A run that continues the last one (a loop of gets, one per task) extends it.
+      if (n !== 0 && list[n - 2] + list[n - 1] === runs[i]) list[n - 1] += runs[i + 1];
+      else list.push(runs[i], runs[i + 1]);
+    }
+    if (list.length > this.#awaitedLimit) this.#applyAwaited();
+  }
+
+  /** Writes the awaited runs into the records they name and forgets them (the list's bound). */
+  #applyAwaited(): void {
+    const runs = mergedRuns(this.#awaitedRuns);
+    this.#awaitedRuns = [];
+    const cap = this.capacity;
+    for (let k = 0, r = this.#oldest(); k < this.#size; k++, r = r + 1 === cap ? 0 : r + 1) {
+      const id = this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + 7];
+      if (inRuns(runs, id)) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
+    }
+    // Applying costs a pass over the ring: only after as many runs again.
+    this.#awaitedLimit = Math.max(AWAITED_RUNS, this.#size >> 2);
+  }
+
   /** The task of record `n` is run again. */
   retried(n: number): void {
     const r = this.#index(n);
@@ -693,11 +757,14 @@ export class TaskLog {
   toArray(since?: number): TaskRecord[] {
     const out: TaskRecord[] = [];
     const cap = this.capacity;
+    const awaited = this.#awaitedRuns.length ? mergedRuns(this.#awaitedRuns) : null;
     let r = this.#next;
     for (let k = 0, n = this.#added - 1; k < this.#size; k++, n--) {
       r = r === 0 ? cap - 1 : r - 1;
       if (since !== undefined && this.#time(r, F_SUBMITTED, this.#base(n)) < since) break;
-      out.push(this.#record(r, n));
+      const rec = this.#record(r, n);
+      if (awaited && !rec.awaited && inRuns(awaited, rec.id)) rec.awaited = true;
+      out.push(rec);
     }
     return out.reverse();
   }
@@ -734,6 +801,8 @@ export class TaskLog {
     this.#lastName = undefined;
     this.#callsites = null;
     this.#errors = new Map();
+    this.#awaitedRuns = [];
+    this.#awaitedLimit = AWAITED_RUNS;
     this.#plain = true;
     this.#next = 0;
     this.#size = 0;

@@ -379,6 +379,29 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
   ]);
 });
 
+test("TaskLog marks awaited the tasks named by runs of ids, when read and when its list is full", () => {
+  const log = new TaskLog(200_000);
+  for (let id = 1; id <= 150_000; id++) log.add(id, "f", K_TASK, id, 0, -1, NaN);
+  log.awaitedIds([10, 3, 20, 1]); // 10, 11, 12 and 20
+  log.awaitedIds([13, 2]); // continues 10..12: one run
+  const awaited = () => log.toArray().filter((t) => t.awaited).map((t) => t.id);
+  assert.deepEqual(awaited(), [10, 11, 12, 13, 14, 20]);
+  assert.deepEqual(log.toArray(149_999).map((t) => [t.id, t.awaited]), [[149_999, false], [
+    150_000,
+    false,
+  ]]);
+  // Every other task awaited, one get each: 70,000 runs, more than the list keeps, so it is written
+  // into the records (and the marks above stay).
+  for (let id = 1_001; id < 141_001; id += 2) log.awaitedIds([id, 1]);
+  const got = new Set(awaited());
+  assert.equal(got.size, 6 + 70_000);
+  assert.ok(got.has(1_001) && got.has(140_999) && !got.has(1_002) && !got.has(141_001));
+  assert.ok(got.has(10) && got.has(20) && !got.has(15));
+  log.clear();
+  assert.equal(log.add(7, "g", K_TASK, 1, 0, -1, NaN), 150_000);
+  assert.deepEqual(log.toArray().map((t) => t.awaited), [false], "a clear forgets the runs");
+});
+
 test("TaskLog writes the same fields whichever way add() takes (common case, or in full)", () => {
   // The second and later adds of one name take add()'s short path; a parent, an error recorded
   // before or a new block of 1,024 records take the full one. Both must write the same record.
