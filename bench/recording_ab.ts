@@ -17,7 +17,11 @@
  * of init's default capacity), each paired with the same round's "off": an A/B of the ring's size.
  *
  *   deno run -A --v8-flags=--expose-gc bench/recording_ab.ts      bun bench/recording_ab.ts
- *   options: --pairs=40 --n=50000 --capacity=default --warm=2 (rounds of each mode not counted)
+ *   options: --pairs=150 --n=50000 --capacity=default --warm=2 (rounds of each mode not counted)
+ *
+ * 150 pairs, as medians of 40 scattered too widely to tell 5% from 0: in one hour of 2026-11-26
+ * the same Deno code gave medians of 40 pairs from −0.3% to 16% (quartiles −16%…+37%), and of 150
+ * pairs 0.3% and 2.3%.
  *
  * @module
  */
@@ -105,7 +109,7 @@ function ratios(xs: number[]): string {
 }
 
 if (import.meta.main) {
-  const opts = parseArgs({ pairs: 40, n: 50_000, capacity: "default", warm: 2 }) as {
+  const opts = parseArgs({ pairs: 150, n: 50_000, capacity: "default", warm: 2 }) as {
     pairs: number;
     n: number;
     capacity: string;
