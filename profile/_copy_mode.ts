@@ -167,7 +167,29 @@ export function withMappedSpecifiers(
     const mapped = resolveBare(spec, referrer);
     if (mapped !== undefined) edits.push([start, end, JSON.stringify(mapped)]);
   }
-  return applyEdits(code, edits) ?? code;
+  // `import.meta.resolve()` too: the module's own `import.meta`, with a `resolve` that maps.
+  for (const at of links.metas) {
+    if (!code.startsWith(META, at)) return code;
+    edits.push([at, at + META.length, META_CALL]);
+  }
+  const out = applyEdits(code, edits);
+  if (out === undefined) return code;
+  return links.metas.length === 0
+    ? out
+    : `${out}\nvar __rp$M;function __rp$m(){return __rp$M||(__rp$M=Object.assign({},import.meta,{resolve:(s)=>${
+      resolveCall("import.meta.url")
+    }}))}\n`;
+}
+
+/**
+ * Where the profiler keeps the script's import map resolver for the code it hands the runtime
+ * (see {@linkcode withMappedSpecifiers}): `import.meta.resolve()` of a mapped bare specifier.
+ */
+export const RESOLVE_BARE = Symbol.for("rayprof.resolveBare");
+
+/** JavaScript that resolves specifier `s` for the module at (the expression) `referrer`. */
+function resolveCall(referrer: string): string {
+  return `(globalThis[Symbol.for("rayprof.resolveBare")]?.(s,${referrer})??import.meta.resolve(s))`;
 }
 
 /** `code` with `edits` (sorted, not overlapping) made, or `undefined` if they overlap. */
@@ -246,9 +268,9 @@ function copyText(
     // function, so `import.meta` works wherever the module's code uses it first.
     out += `\nvar __rp$M;function __rp$m(){return __rp$M||(__rp$M={...${
       JSON.stringify(meta)
-    },resolve:(s)=>/^\\.{0,2}\\//.test(s)?new URL(s,${
-      JSON.stringify(url.href)
-    }).href:import.meta.resolve(s)})}\n`;
+    },resolve:(s)=>/^\\.{0,2}\\//.test(s)?new URL(s,${JSON.stringify(url.href)}).href:${
+      resolveCall(JSON.stringify(url.href))
+    }})}\n`;
   }
   return out;
 }

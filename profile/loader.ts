@@ -29,6 +29,7 @@ import { type CachedModule, hash, InstrumentCache } from "./_instrument_cache.ts
 import {
   type BareResolver,
   type CopyItem,
+  RESOLVE_BARE,
   withMappedSpecifiers,
   writeCopies,
 } from "./_copy_mode.ts";
@@ -219,6 +220,7 @@ export async function startLineProfiling(
     : undefined;
   const resolveBare: BareResolver | undefined = importMap &&
     ((spec, referrer) => resolveImport(importMap, spec, referrer));
+  if (resolveBare) (globalThis as Record<symbol, unknown>)[RESOLVE_BARE] = resolveBare;
   if (
     RUNTIME === "deno" && cache && options.entry !== undefined && prediction.cached &&
     prediction.transpiler === false && options.copies !== false

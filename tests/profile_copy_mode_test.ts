@@ -331,7 +331,7 @@ test("Deno: the script's deno.json import map applies to its modules, hooked and
     "deno.jsonc":
       '{\n  // the script\'s own map\n  "imports": {\n    "mylib": "./lib/twice.ts",\n    "helpers/": "./lib/",\n  },\n}\n',
     "main.ts":
-      'import { twice } from "mylib";\nimport { third } from "helpers/third.ts";\nconsole.log("result", twice(5), third(9));\n',
+      'import { twice } from "mylib";\nimport { third } from "helpers/third.ts";\nconsole.log("result", twice(5), third(9), import.meta.resolve("mylib").endsWith("/lib/twice.ts"), import.meta.resolve("helpers/x.ts").endsWith("/lib/x.ts"));\n',
   });
   mkdirSync(join(sub, "lib"));
   writeFileSync(join(sub, "lib", "twice.ts"), DEP);
@@ -341,7 +341,7 @@ test("Deno: the script's deno.json import map applies to its modules, hooked and
   );
   const expected = await plain();
   assert.equal(expected.code, 0, expected.stderr);
-  assert.equal(expected.stdout, "result 10 3\n");
+  assert.equal(expected.stdout, "result 10 3 true true\n");
   const first = await profile();
   assert.equal(first.code, 0, first.stderr);
   assert.equal(scriptOutput(first.stdout), expected.stdout);
