@@ -58,7 +58,8 @@ Timing:
   --sample              Low-overhead mode: exact hit counts, times from a 50 µs shared clock
   --no-cache            Instrument every module afresh: do not read or write the cache of
                         instrumented modules (~/.cache/rayprof, $XDG_CACHE_HOME/rayprof or
-                        $RAYPROF_CACHE_DIR; RAYPROF_NO_CACHE=1 also turns it off)
+                        $RAYPROF_CACHE_DIR; RAYPROF_NO_CACHE=1 also turns it off), nor under
+                        Deno the copies of them that later runs start from (faster)
 
 Output:
   -u, --unit SECONDS    Output unit of the report (default 1e-6)
