@@ -90,9 +90,9 @@ function targetOf(
  * @param entry Absolute path of the entry script.
  * @param root Directory for the copies.
  * @param resolveBare Resolves the modules' bare specifiers (the script's import map).
- * @param instrumented Whether the load hook would instrument a module: an `import()` of one that
- *   is not among `items` (the last run did not load it) cannot be copied, as it would run
- *   uninstrumented.
+ * @param instrumented Whether the load hook would instrument a module: a module importing one
+ *   that is not among `items` (the last run did not load it, or its list was cut short) cannot be
+ *   copied, as that one would run uninstrumented.
  * @returns The URL of the entry's copy, or `undefined` when the run must hook the loader.
  */
 export function writeCopies(
@@ -221,7 +221,6 @@ function copyText(
   const { copied, root, resolveBare } = run;
   const url = pathToFileURL(path);
   const edits: [start: number, end: number, text: string][] = [];
-  const dynamic = new Set(links.dynamicSpecifiers?.map(([start]) => start));
   for (const [start, end, spec] of [...links.specifiers, ...links.dynamicSpecifiers ?? []]) {
     // An entry whose code does not hold what its links say (edited by hand) is not copied.
     if (code.slice(start + 1, end - 1) !== spec) return undefined;
@@ -247,8 +246,10 @@ function copyText(
       edits.push([start, end, JSON.stringify(to)]);
       continue;
     }
-    // An import() of a module the last run never loaded: the hook would instrument it.
-    if (dynamic.has(start) && run.instrumented(targetPath)) return undefined;
+    // A module of the script that the last run's list does not hold (an import() it never made,
+    // or a list cut short: a run that ended while loading, or one running at the same time) would
+    // run uninstrumented: the hook would instrument it.
+    if (run.instrumented(targetPath)) return undefined;
     edits.push([start, end, JSON.stringify(t.file.href)]);
   }
   for (const at of links.metas) {

@@ -355,3 +355,26 @@ test("Deno: the script's deno.json import map applies to its modules, hooked and
   assert.ok(copyOf("main.ts"), "the warm run started from copies");
   assert.ok(copyOf("lib/twice.ts"));
 });
+
+test("a run list cut short (a run that ended while loading, or one running at the same time) is not copied", async () => {
+  const { sub, profile, copyOf } = setUp({
+    "main.ts": 'import { twice } from "./dep.ts";\nconsole.log("result", twice(6));\n',
+    "dep.ts": DEP,
+  });
+  const first = await profile();
+  assert.equal(first.code, 0, first.stderr);
+  // Leave the entry alone in the run list, as a run that is still loading dep.ts has it.
+  const cache = join(sub, "cache");
+  const lists = readdirSync(cache).filter((f) => /^run-.*\.json$/.test(f));
+  assert.equal(lists.length, 1);
+  const list = JSON.parse(readFileSync(join(cache, lists[0]), "utf8")) as [string, ...unknown[]][];
+  writeFileSync(
+    join(cache, lists[0]),
+    JSON.stringify(list.filter(([path]) => path.endsWith("main.ts"))),
+  );
+  const cut = await profile();
+  assert.equal(cut.code, 0, cut.stderr);
+  assert.match(cut.stdout, /^result 12$/m);
+  assert.deepEqual(hits(cut.stdout, "twice"), ["3:1"], "dep.ts instrumented");
+  assert.equal(copyOf("main.ts"), undefined);
+});
