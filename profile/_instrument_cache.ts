@@ -92,6 +92,8 @@ export class InstrumentCache {
   #run: RunItem[] = [];
   #runIds = new Set<string>();
   #memo = new Map<string, Entry>();
+  /** What {@linkcode predict} found cached, by path and key. */
+  #predicted = new Map<string, CachedModule>();
   #tmp = 0;
 
   private constructor(dir: string, version: string, scope: string | undefined) {
@@ -146,8 +148,11 @@ export class InstrumentCache {
       } catch {
         continue; // gone: a run that still imports it fails to load it anyway
       }
-      if (this.get(item[0], source, item[1])) kept.push(item);
-      else all = false;
+      const cached = this.get(item[0], source, item[1]);
+      if (cached) {
+        kept.push(item);
+        this.#predicted.set(`${item[0]}\0${item[1]}`, cached);
+      } else all = false;
     }
     // Modules seen in earlier runs stay listed while they are still cached, so a script that
     // loads one module or another from run to run keeps predicting right.
@@ -225,9 +230,15 @@ export class InstrumentCache {
     this.#write(this.#runFile, JSON.stringify(this.#run));
   }
 
-  /** The modules of the run list read by {@linkcode predict} that are still cached, in order. */
-  runItems(): [path: string, key: string][] {
-    return this.#run.map(([path, key]) => [path, key]);
+  /**
+   * The modules of the run list read by {@linkcode predict} that are cached for their current
+   * text, in order, with their entries.
+   */
+  runItems(): { path: string; key: string; module: CachedModule }[] {
+    return this.#run.flatMap(([path, key]) => {
+      const module = this.#predicted.get(`${path}\0${key}`);
+      return module ? [{ path, key, module }] : [];
+    });
   }
 
   /**

@@ -285,16 +285,9 @@ function startFromCopies(
   let slot = collector.nextSlot;
   let fid = funcCollector?.nextId;
   // The modules in the order the last run loaded them, each with the slots it would get now.
-  for (const [path, key] of cache.runItems()) {
+  // (Their entries were read, and checked against the files' text, by `predict()`.)
+  for (const { path, key, module: m } of cache.runItems()) {
     if (key !== JSON.stringify(optionsFor(path, slot, fid))) return undefined;
-    let source: string;
-    try {
-      source = readTextSync(path);
-    } catch {
-      return undefined;
-    }
-    const m = cache.get(path, source, key);
-    if (!m) return undefined;
     items.push({ path, module: m });
     slot = m.result.nextSlot;
     if (m.result.nextFunctionId !== undefined) fid = m.result.nextFunctionId;
