@@ -73,12 +73,6 @@ export interface LineProfilingOptions {
    */
   fastParser?: boolean;
   /**
-   * Under Deno, run the entry from copies of the instrumented modules when the cache holds all
-   * of them and that is exact (see `_copy_mode.ts`), rather than hooking module loading.
-   * @default {true}
-   */
-  copies?: boolean;
-  /**
    * Under Deno, apply the import map of the Deno configuration governing this directory (the
    * script's) to the bare specifiers of instrumented modules (see `_import_map.ts`).
    */
@@ -221,9 +215,11 @@ export async function startLineProfiling(
   const resolveBare: BareResolver | undefined = importMap &&
     ((spec, referrer) => resolveImport(importMap, spec, referrer));
   if (resolveBare) (globalThis as Record<symbol, unknown>)[RESOLVE_BARE] = resolveBare;
+  // Under Deno, a run whose modules are all cached starts from copies of them when that is exact
+  // (see `_copy_mode.ts`), rather than hooking module loading.
   if (
     RUNTIME === "deno" && cache && options.entry !== undefined && prediction.cached &&
-    prediction.transpiler === false && options.copies !== false
+    prediction.transpiler === false
   ) {
     const url = startFromCopies(state, cache, options.entry, optionsFor, resolveBare, accept);
     if (url !== undefined) {
