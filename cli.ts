@@ -167,8 +167,8 @@ export async function main(args: string[], io: CliIO = defaultIO): Promise<numbe
   }
 }
 
-// Options that take a value, to know where the script's own arguments begin.
-const PROFILE_OPTIONS = {
+/** The options of `cli.ts profile` (also what tells where the script's own arguments begin). */
+export const PROFILE_OPTIONS = {
   all: { type: "boolean" },
   func: { type: "string", multiple: true },
   module: { type: "string", multiple: true },
@@ -336,7 +336,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   return code;
 }
 
-const SHOW_OPTIONS = {
+/** The options of `cli.ts show`. */
+export const SHOW_OPTIONS = {
   unit: { type: "string", short: "u" },
   "skip-zero": { type: "boolean", short: "z" },
   summarize: { type: "boolean" },

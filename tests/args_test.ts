@@ -3,36 +3,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parseArgs as nodeParseArgs } from "node:util";
 import { parseArgs, type ParseArgsOptionsConfig } from "../profile/_args.ts";
+import { PROFILE_OPTIONS, SHOW_OPTIONS } from "../cli.ts";
 
-// cli.ts's PROFILE_OPTIONS and SHOW_OPTIONS (not exported), copied as they are.
-const PROFILE = {
-  all: { type: "boolean" },
-  func: { type: "string", multiple: true },
-  module: { type: "string", multiple: true },
-  sample: { type: "boolean" },
-  "no-cache": { type: "boolean" },
-  unit: { type: "string", short: "u" },
-  "skip-zero": { type: "boolean", short: "z" },
-  summarize: { type: "boolean" },
-  output: { type: "string", short: "o" },
-  overwrite: { type: "boolean" },
-  quiet: { type: "boolean", short: "q" },
-  help: { type: "boolean", short: "h" },
-  timeline: { type: "string" },
-  gantt: { type: "boolean" },
-  html: { type: "string" },
-  functions: { type: "boolean" },
-  sort: { type: "string", multiple: true },
-  "per-worker": { type: "boolean" },
-  speedscope: { type: "string" },
-} as const;
-
-const SHOW = {
-  unit: { type: "string", short: "u" },
-  "skip-zero": { type: "boolean", short: "z" },
-  summarize: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+// The CLI's own option specs.
+const PROFILE = PROFILE_OPTIONS;
+const SHOW = SHOW_OPTIONS;
 
 // The corners: a long name one letter long (-x finds it), defaults, a multiple boolean.
 const EDGE = {
