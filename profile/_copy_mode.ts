@@ -111,11 +111,12 @@ export function writeCopies(
   const byPath = new Map(items.map((i) => [i.path, i]));
   while (queue.length > 0) {
     const item = byPath.get(queue.pop()!)!;
-    const links = item.module.result.links as ModuleLinks | undefined;
+    const links = item.module.result.links;
+    const referrer = pathToFileURL(item.path);
     for (const [, , spec] of [...links?.specifiers ?? [], ...links?.dynamicSpecifiers ?? []]) {
       let target: string;
       try {
-        const t = targetOf(spec, pathToFileURL(item.path), resolveBare);
+        const t = targetOf(spec, referrer, resolveBare);
         if (!t || !("file" in t)) continue;
         target = fileURLToPath(t.file);
       } catch {
@@ -130,7 +131,7 @@ export function writeCopies(
   if (reached.size !== items.length) return undefined;
   const texts: [path: string, text: string][] = [];
   for (const { path, module } of items) {
-    const links = module.result.links as ModuleLinks | undefined;
+    const links = module.result.links;
     if (module.code === null || module.transpiled || !links || links.dynamicImports) {
       return undefined;
     }
