@@ -475,49 +475,67 @@ export class Pool {
       t.flags |= FLAG_REFS;
       this.#exportNested(args);
     }
-    // One clock read per task: a task with no pending argument is ready when submitted, and
-    // dispatch times are read once per flush.
-    const now = this.recorder.enabled ? this.#clock() : 0;
-    if (this.recorder.enabled) {
-      const log = this.recorder.tasks;
-      const kind = actor ? (method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
-      const slot = t.slot = log.add(
-        id,
-        name,
-        kind,
-        now,
-        scan.bytes,
-        actor ? actor.id : -1,
-        parent ?? NaN,
-      );
-      if (this.#hooks.captureCallsites) log.setCallsite(slot, def.callsite());
-    }
+    if (this.recorder.enabled) this.#record(t, scan.bytes, parent);
     for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (a instanceof ObjectRef) {
-        const e = entryOf(a) ?? this.#exported.get(a.id);
-        if (!e) {
-          this.#fail(
-            t,
-            new RuntimeShutdownError(
-              `Cannot pass ${a} to '${name}' as it belongs to a runtime that was shut down`,
-            ),
-          );
-          return t;
-        }
-        this.markAwaited(e);
-        if (e.state === 0) {
-          t.deps++;
-          this.#awaitDep(t, i, e);
-        } else args[i] = e.value;
-        if (e.state === 2) {
-          this.#fail(t, e.value as Error);
-          return t;
-        }
-      }
+      if (args[i] instanceof ObjectRef && !this.#takeRef(t, i)) return t;
     }
-    if (t.deps === 0) this.#ready(t, now);
+    // The log took the task as ready when submitted.
+    if (t.deps === 0) this.#enqueue(t);
+    else if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
     return t;
+  }
+
+  /**
+   * Adds the task to the log. A method of its own, so that V8 inlines `#clock` and `TaskLog.add`
+   * here: inlined into `submit`, which is too large for its budget, they were calls, and the
+   * submission time a number allocated on every call.
+   */
+  #record(t: Task, argBytes: number, parent: number | undefined): void {
+    const log = this.recorder.tasks;
+    const actor = t.actor;
+    const kind = actor ? (t.method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
+    // One clock read per task (or per burst, see `#clock`): a task with no pending argument is
+    // ready when submitted, and dispatch times are read once per flush.
+    const slot = t.slot = log.add(
+      t.id,
+      t.name,
+      kind,
+      this.#clock(),
+      argBytes,
+      actor ? actor.id : -1,
+      parent ?? NaN,
+    );
+    if (this.#hooks.captureCallsites) log.setCallsite(slot, t.def.callsite());
+  }
+
+  /**
+   * Takes the ref in argument `i` of a task being submitted: its value if settled, else a
+   * dependency. False when the task failed for it.
+   */
+  #takeRef(t: Task, i: number): boolean {
+    const a = t.args[i] as ObjectRef<unknown>;
+    const e = entryOf(a) ?? this.#exported.get(a.id);
+    if (!e) {
+      if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
+      this.#fail(
+        t,
+        new RuntimeShutdownError(
+          `Cannot pass ${a} to '${t.name}' as it belongs to a runtime that was shut down`,
+        ),
+      );
+      return false;
+    }
+    this.markAwaited(e);
+    if (e.state === 0) {
+      t.deps++;
+      this.#awaitDep(t, i, e);
+    } else t.args[i] = e.value;
+    if (e.state === 2) {
+      if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
+      this.#fail(t, e.value as Error);
+      return false;
+    }
+    return true;
   }
 
   #exportNested(value: unknown): void {
@@ -562,6 +580,10 @@ export class Pool {
 
   #ready(t: Task, now: number): void {
     if (t.slot >= 0) this.recorder.tasks.ready(t.slot, now);
+    this.#enqueue(t);
+  }
+
+  #enqueue(t: Task): void {
     if (t.actor) {
       this.#actorReady(t);
       return;

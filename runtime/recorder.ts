@@ -223,28 +223,43 @@ export const K_TASK = 0, K_ACTOR_CALL = 1, K_ACTOR_CREATE = 2;
 /**
  * Fields of a record in {@linkcode TaskLog}'s chunks: indices of 32-bit words, 16 a record (64
  * bytes: one cache line, or parts of two when the engine did not align the chunk's memory to 64).
- * The id is a float64 in the last two words (index `F64_ID` of a float64 view). Times are signed
- * whole microseconds from the base time of the record's block (see {@linkcode TaskLog});
- * `F_NAME_KIND` holds the name's index in the log's name table times 4 plus the kind. Worker and
- * actor ids are taken to fit in 31 bits (they count workers and actors started).
+ * Times are signed whole microseconds from the base time of the record's block (see
+ * {@linkcode TaskLog}); `F_NAME_KIND` holds the name's index in the log's name table times 4 plus
+ * the kind. Worker and actor ids are taken to fit in 31 bits (they count workers and actors
+ * started).
+ *
+ * `F_STATE` holds the status (low 3 bits) and the `ST_` flags telling which later fields hold
+ * values: a new record leaves `F_DISPATCHED`, `F_WORKER`, `F_STARTED`, `F_FINISHED` and
+ * `F_RESULT_BYTES` as the ring's last use of the memory left them, rather than writing "none" into
+ * each (that was a third of what recording a task cost). `F_AUX` is 1 when awaited, plus 2 per
+ * retry. The id is the int32 in `F_ID` when `F_ID_HIGH` is -1, else the float64 over both words
+ * (index `F64_ID` of a float64 view; no finite float64 has -1 as its high word).
  */
 export const F_SUBMITTED = 0,
   F_READY = 1,
   F_DISPATCHED = 2,
   F_STARTED = 3,
   F_FINISHED = 4,
-  F_STATUS = 5,
+  F_STATE = 5,
   F_WORKER = 6,
   F_RESULT_BYTES = 7,
-  F_AWAITED = 8,
-  F_RETRIES = 9,
+  F_AUX = 8,
   F_NAME_KIND = 10,
   F_ACTOR = 11,
   F_PARENT = 12,
   F_ARG_BYTES = 13,
-  /** Float64 index of the id within a record (words 14 and 15). */
+  F_ID = 14,
+  F_ID_HIGH = 15,
+  /** Float64 index of the id within a record (words 14 and 15), when it is not an int32. */
   F64_ID = 7,
   WIDTH = 16;
+/** Flags of `F_STATE`: `F_DISPATCHED` and `F_WORKER` hold values. */
+const ST_DISPATCHED = 8;
+/** `F_STARTED`, `F_FINISHED` and `F_RESULT_BYTES` hold values (the task ran). */
+const ST_RAN = 16;
+/** `F_FINISHED` holds a value (set by a failure of a task that did not run). */
+const ST_FINISHED = 32;
+const STATUS_BITS = 7;
 
 /** A time not recorded yet (`NaN`). */
 const T_NONE = -0x80000000;
@@ -269,23 +284,6 @@ const W_RESULT_BYTES = 5, W_ARG_BYTES = 6, W_PARENT = 7;
 const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const CHUNK_BYTES = (CHUNK_MASK + 1) * WIDTH * 4;
-
-/**
- * Sets the fields of the record at word `o` that a new task has not reached yet (`TaskLog.add`'s
- * common case, out of it so that it stays small enough to inline; field numbers as literals).
- */
-function blank(w: Int32Array, o: number): void {
-  const none = T_NONE;
-  w[o + 1] = none; // F_READY
-  w[o + 2] = none; // F_DISPATCHED
-  w[o + 3] = none; // F_STARTED
-  w[o + 4] = none; // F_FINISHED
-  w[o + 5] = 0; // F_STATUS: S_PENDING
-  w[o + 6] = -1; // F_WORKER
-  w[o + 7] = 0; // F_RESULT_BYTES
-  w[o + 8] = 0; // F_AWAITED
-  w[o + 9] = 0; // F_RETRIES
-}
 
 /**
  * The task records, as a ring of 64-byte records in chunks of 1,024 rather than an object per task:
@@ -338,12 +336,12 @@ function inRuns(ranges: number[], id: number): boolean {
 
 export class TaskLog {
   readonly capacity: number;
-  dropped = 0;
   /** Ring index of the next record. */
   #next = 0;
-  #size = 0;
   /** Records added so far: the number of the next one. */
   #added = 0;
+  /** The number of the first record added since the last `clear`. */
+  #first = 0;
   /** The records, as 32-bit words and (for ids) float64s over the same memory. */
   #words: Int32Array<ArrayBuffer>[] = [];
   #floats: Float64Array[] = [];
@@ -406,7 +404,7 @@ export class TaskLog {
     const ids = new Map<string, number>();
     for (
       let k = 0, r = this.#oldest();
-      k < this.#size;
+      k < this.size;
       k++, r = r + 1 === this.capacity ? 0 : r + 1
     ) {
       const w = this.#words[r >>> CHUNK_BITS];
@@ -428,7 +426,7 @@ export class TaskLog {
 
   /** Ring index of the oldest record. */
   #oldest(): number {
-    return (this.#next - this.#size + this.capacity) % this.capacity;
+    return (this.#next - this.size + this.capacity) % this.capacity;
   }
 
   /** The base time of record number `n`. */
@@ -490,8 +488,8 @@ export class TaskLog {
   }
 
   /**
-   * Adds a task submitted at `now`, not yet ready; `actor` is -1 and `parent` NaN when it has none.
-   * Returns the record's number, or -1 when nothing is kept.
+   * Adds a task submitted at `now`, and ready then (see {@linkcode notReady}); `actor` is -1 and
+   * `parent` NaN when it has none. Returns the record's number, or -1 when nothing is kept.
    */
   add(
     id: number,
@@ -511,21 +509,23 @@ export class TaskLog {
     if (
       w === undefined || name !== this.#lastName || (n & CHUNK_MASK) === 0 ||
       !(x >= 0 && x < T_LIM) || parent === parent || (argBytes & 0x7fffffff) !== argBytes ||
-      !this.#plain
+      (id & 0x7fffffff) !== id || !this.#plain
     ) return this.#addAny(id, name, kind, now, argBytes, actor, parent);
     this.#next = r + 1 === this.capacity ? 0 : r + 1;
-    if (this.#size === this.capacity) this.dropped++;
-    else this.#size++;
     this.#added = n + 1;
     // Field numbers as literals: a named constant takes more bytecode than the limit allows.
     const o = (r & CHUNK_MASK) << 4; // * WIDTH
-    w[o] = (x + 0.5) | 0; // F_SUBMITTED
-    blank(w, o);
+    const t = (x + 0.5) | 0;
+    w[o] = t; // F_SUBMITTED
+    w[o + 1] = t; // F_READY
+    w[o + 5] = 0; // F_STATE: pending, no later field set
+    w[o + 8] = 0; // F_AUX: not awaited, no retries
     w[o + 10] = (this.#lastNameId << 2) | kind; // F_NAME_KIND
     w[o + 11] = actor; // F_ACTOR
     w[o + 12] = -1; // F_PARENT
     w[o + 13] = argBytes; // F_ARG_BYTES
-    this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + 7] = id; // F64_ID
+    w[o + 14] = id; // F_ID
+    w[o + 15] = -1; // F_ID_HIGH: the id is an int32
     return n;
   }
 
@@ -541,15 +541,13 @@ export class TaskLog {
   ): number {
     const cap = this.capacity;
     if (cap === 0) {
-      this.dropped++;
+      this.#added++; // counted as dropped
       return -1;
     }
     // Before the ring moves on: a compaction of the name table reads the records kept so far.
     const nameId = this.#nameId(name);
     const r = this.#next;
     this.#next = r + 1 === cap ? 0 : r + 1;
-    if (this.#size === cap) this.dropped++;
-    else this.#size++;
     const c = r >>> CHUNK_BITS;
     let w = this.#words[c];
     if (w === undefined) {
@@ -569,31 +567,39 @@ export class TaskLog {
     if (this.#errors.size !== 0) this.#errors.delete(r);
     if (this.#callsites !== null) this.#callsites[r] = undefined;
     const x = (now - this.#bases[b]) * 1000;
-    if (x < T_LIM && x >= 0) w[o + F_SUBMITTED] = (x + 0.5) | 0;
-    else this.#setTime(r, F_SUBMITTED, now, this.#bases[b]);
-    w[o + F_READY] = T_NONE;
-    w[o + F_DISPATCHED] = T_NONE;
-    w[o + F_STARTED] = T_NONE;
-    w[o + F_FINISHED] = T_NONE;
-    w[o + F_STATUS] = S_PENDING;
-    w[o + F_WORKER] = -1;
-    w[o + F_RESULT_BYTES] = 0;
-    w[o + F_AWAITED] = 0;
-    w[o + F_RETRIES] = 0;
+    if (x < T_LIM && x >= 0) w[o + F_SUBMITTED] = w[o + F_READY] = (x + 0.5) | 0;
+    else {
+      this.#setTime(r, F_SUBMITTED, now, this.#bases[b]);
+      this.#setTime(r, F_READY, now, this.#bases[b]);
+    }
+    w[o + F_STATE] = S_PENDING;
+    w[o + F_AUX] = 0;
     w[o + F_NAME_KIND] = (nameId << 2) | kind;
     w[o + F_ACTOR] = actor;
     if (parent !== parent) w[o + F_PARENT] = -1;
     else this.#setCount(r, F_PARENT, W_PARENT, parent);
     if ((argBytes | 0) === argBytes && argBytes >= 0) w[o + F_ARG_BYTES] = argBytes;
     else this.#setCount(r, F_ARG_BYTES, W_ARG_BYTES, argBytes);
-    this.#floats[c][(k << 3) + F64_ID] = id;
+    if ((id | 0) === id) {
+      w[o + F_ID] = id;
+      w[o + F_ID_HIGH] = -1;
+    } else this.#floats[c][(k << 3) + F64_ID] = id;
     return n;
+  }
+
+  /** The id of the record at ring index `r`. */
+  #id(r: number): number {
+    const w = this.#words[r >>> CHUNK_BITS];
+    const o = (r & CHUNK_MASK) * WIDTH;
+    return w[o + F_ID_HIGH] === -1
+      ? w[o + F_ID]
+      : this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + F64_ID];
   }
 
   /** Ring index of record number `n`, or -1 when the ring no longer holds it. */
   #index(n: number): number {
     const back = this.#added - n; // 1 for the newest record
-    if (back > this.#size || n < 0) return -1;
+    if (back > this.capacity || n < this.#first) return -1;
     const r = this.#next - back;
     return r < 0 ? r + this.capacity : r;
   }
@@ -604,6 +610,12 @@ export class TaskLog {
     if (r < 0 || callsite === undefined) return;
     (this.#callsites ??= new Array(this.capacity))[r] = callsite;
     this.#plain = false;
+  }
+
+  /** The task of record `n` is waiting for arguments (it was not ready when submitted). */
+  notReady(n: number): void {
+    const r = this.#index(n);
+    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_READY] = T_NONE;
   }
 
   /** The task of record `n` has its arguments and entered the queue at `now`. */
@@ -619,7 +631,7 @@ export class TaskLog {
   /** The result of the task of record `n` was asked for. */
   awaited(n: number): void {
     const r = this.#index(n);
-    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
+    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AUX] |= 1;
   }
 
   /**
@@ -645,18 +657,20 @@ export class TaskLog {
     const runs = mergedRuns(this.#awaitedRuns);
     this.#awaitedRuns = [];
     const cap = this.capacity;
-    for (let k = 0, r = this.#oldest(); k < this.#size; k++, r = r + 1 === cap ? 0 : r + 1) {
-      const id = this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + 7];
-      if (inRuns(runs, id)) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AWAITED] = 1;
+    const size = this.size;
+    for (let k = 0, r = this.#oldest(); k < size; k++, r = r + 1 === cap ? 0 : r + 1) {
+      if (inRuns(runs, this.#id(r))) {
+        this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AUX] |= 1;
+      }
     }
     // Applying costs a pass over the ring: only after as many runs again.
-    this.#awaitedLimit = Math.max(AWAITED_RUNS, this.#size >> 2);
+    this.#awaitedLimit = Math.max(AWAITED_RUNS, size >> 2);
   }
 
   /** The task of record `n` is run again. */
   retried(n: number): void {
     const r = this.#index(n);
-    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_RETRIES]++;
+    if (r >= 0) this.#words[r >>> CHUNK_BITS][(r & CHUNK_MASK) * WIDTH + F_AUX] += 2;
   }
 
   /** The task of record `n` was sent to `worker` at `now`. */
@@ -669,12 +683,13 @@ export class TaskLog {
     if (x < T_LIM && x >= 0) w[o + F_DISPATCHED] = (x + 0.5) | 0;
     else this.#setTime(r, F_DISPATCHED, now, this.#base(n));
     w[o + F_WORKER] = worker;
-    w[o + F_STATUS] = S_RUNNING;
+    w[o + F_STATE] = S_RUNNING | ST_DISPATCHED;
   }
 
   /**
-   * The task of record `n` ran from `started` to `finished` (driver clock) and returned
-   * `resultBytes`; with `ok` it succeeded, otherwise its status is left for `failed` or a retry.
+   * The task of record `n`, dispatched (see {@linkcode dispatched}), ran from `started` to
+   * `finished` (driver clock) and returned `resultBytes`; with `ok` it succeeded, otherwise it stays
+   * running for `failed` or a retry.
    */
   ran(n: number, started: number, finished: number, resultBytes: number, ok: boolean): void {
     const r = this.#index(n);
@@ -692,7 +707,8 @@ export class TaskLog {
       w[o + F_FINISHED] = (y + 0.5) | 0;
       w[o + F_RESULT_BYTES] = resultBytes;
     } else this.#ranOdd(r, started, finished, resultBytes, base);
-    if (ok) w[o + F_STATUS] = S_OK;
+    // Written whole, not read first: `dispatched` came before.
+    w[o + F_STATE] = (ok ? S_OK : S_RUNNING) | ST_DISPATCHED | ST_RAN;
   }
 
   /** `ran` for times far from the base or out of order, or a size from 2 GB. */
@@ -711,10 +727,11 @@ export class TaskLog {
     if (r < 0) return;
     const w = this.#words[r >>> CHUNK_BITS];
     const o = (r & CHUNK_MASK) * WIDTH;
-    w[o + F_STATUS] = status;
+    const state = w[o + F_STATE];
+    w[o + F_STATE] = (state & (ST_DISPATCHED | ST_RAN)) | ST_FINISHED | status;
     this.#errors.set(r, error);
     this.#plain = false;
-    if (w[o + F_FINISHED] === T_NONE) this.#setTime(r, F_FINISHED, now, this.#base(n));
+    if ((state & (ST_RAN | ST_FINISHED)) === 0) this.#setTime(r, F_FINISHED, now, this.#base(n));
   }
 
   /** The record at ring index `r`, number `n`, as an object. */
@@ -723,30 +740,30 @@ export class TaskLog {
     const o = (r & CHUNK_MASK) * WIDTH;
     const base = this.#base(n);
     const nameKind = w[o + F_NAME_KIND];
-    const sub = w[o + F_SUBMITTED], ready = w[o + F_READY], disp = w[o + F_DISPATCHED];
-    const start = w[o + F_STARTED], fin = w[o + F_FINISHED];
+    const state = w[o + F_STATE], aux = w[o + F_AUX];
+    const sent = (state & ST_DISPATCHED) !== 0, ran = (state & ST_RAN) !== 0;
     const rec: TaskRecord = {
-      id: this.#floats[r >>> CHUNK_BITS][((r & CHUNK_MASK) << 3) + F64_ID],
+      id: this.#id(r),
       name: this.#names[nameKind >> 2],
       kind: KINDS[nameKind & 3],
-      worker: w[o + F_WORKER],
-      submitted: sub > ESCAPED ? base + sub / 1000 : this.#odd(r, F_SUBMITTED, sub),
-      ready: ready > ESCAPED ? base + ready / 1000 : this.#odd(r, F_READY, ready),
-      dispatched: disp > ESCAPED ? base + disp / 1000 : this.#odd(r, F_DISPATCHED, disp),
-      started: start > ESCAPED ? base + start / 1000 : this.#odd(r, F_STARTED, start),
-      finished: fin > ESCAPED ? base + fin / 1000 : this.#odd(r, F_FINISHED, fin),
+      worker: sent ? w[o + F_WORKER] : -1,
+      submitted: this.#time(r, F_SUBMITTED, base),
+      ready: this.#time(r, F_READY, base),
+      dispatched: sent ? this.#time(r, F_DISPATCHED, base) : NaN,
+      started: ran ? this.#time(r, F_STARTED, base) : NaN,
+      finished: ran || (state & ST_FINISHED) !== 0 ? this.#time(r, F_FINISHED, base) : NaN,
       argBytes: this.#count(r, F_ARG_BYTES, W_ARG_BYTES),
-      resultBytes: this.#count(r, F_RESULT_BYTES, W_RESULT_BYTES),
-      status: STATUSES[w[o + F_STATUS]],
-      awaited: w[o + F_AWAITED] === 1,
-      retries: w[o + F_RETRIES],
+      resultBytes: ran ? this.#count(r, F_RESULT_BYTES, W_RESULT_BYTES) : 0,
+      status: STATUSES[state & STATUS_BITS],
+      awaited: (aux & 1) === 1,
+      retries: aux >>> 1,
     };
     if (w[o + F_ACTOR] >= 0) rec.actor = w[o + F_ACTOR];
     const parent = this.#count(r, F_PARENT, W_PARENT);
     if (!Number.isNaN(parent)) rec.parent = parent;
     const callsite = this.#callsites?.[r];
     if (callsite !== undefined) rec.callsite = callsite;
-    if (w[o + F_STATUS] >= S_ERROR) {
+    if ((state & STATUS_BITS) >= S_ERROR) {
       const error = this.#errors.get(r);
       if (error !== undefined) rec.error = error;
     }
@@ -759,7 +776,8 @@ export class TaskLog {
     const cap = this.capacity;
     const awaited = this.#awaitedRuns.length ? mergedRuns(this.#awaitedRuns) : null;
     let r = this.#next;
-    for (let k = 0, n = this.#added - 1; k < this.#size; k++, n--) {
+    const size = this.size;
+    for (let k = 0, n = this.#added - 1; k < size; k++, n--) {
       r = r === 0 ? cap - 1 : r - 1;
       if (since !== undefined && this.#time(r, F_SUBMITTED, this.#base(n)) < since) break;
       const rec = this.#record(r, n);
@@ -790,7 +808,12 @@ export class TaskLog {
 
   /** Records kept. */
   get size(): number {
-    return this.#size;
+    return Math.min(this.#added - this.#first, this.capacity);
+  }
+
+  /** Records overwritten because the ring was full (or not kept, at capacity 0), since `clear`. */
+  get dropped(): number {
+    return this.#added - this.#first - this.size;
   }
 
   clear(): void {
@@ -805,8 +828,7 @@ export class TaskLog {
     this.#awaitedLimit = AWAITED_RUNS;
     this.#plain = true;
     this.#next = 0;
-    this.#size = 0;
-    this.dropped = 0;
+    this.#first = this.#added;
   }
 }
 

@@ -342,6 +342,32 @@ describe("runtime on a pool of 2", () => {
     }
     assert.notEqual(tasks[0].worker, tasks[1].worker, "two slots, two workers");
   });
+
+  test("recording(): a task waiting for an argument is ready when the argument is", async () => {
+    ray.clearRecording();
+    const first = sleepy.remote(60, 1);
+    const second = identity.remote(first);
+    const failed = thrower.remote("no");
+    const after = identity.remote(failed);
+    const waiting = ray.recording().tasks.find((t) => t.name === "identity")!;
+    assert.ok(Number.isNaN(waiting.ready), `not ready while its argument runs: ${waiting.ready}`);
+    assert.equal(await ray.get(second), 1);
+    await assert.rejects(ray.get(after));
+    const recs = ray.recording().tasks;
+    const [s, i] = [
+      recs.find((t) => t.name === "sleepy")!,
+      recs.find((t) => t.name === "identity")!,
+    ];
+    assert.ok(s.ready === s.submitted, JSON.stringify(s));
+    assert.ok(i.ready >= s.finished && i.ready <= i.dispatched, JSON.stringify([s, i]));
+    const dead = recs.filter((t) => t.name === "identity")[1];
+    assert.deepEqual([dead.status, dead.ready, dead.dispatched], ["error", NaN, NaN]);
+    // Submitted after its argument failed: never ready either.
+    const late = identity.remote(failed);
+    await assert.rejects(ray.get(late));
+    const lateRec = ray.recording().tasks.at(-1)!;
+    assert.deepEqual([lateRec.status, lateRec.ready], ["error", NaN]);
+  });
 });
 
 describe("remote() argument checks", () => {

@@ -295,6 +295,9 @@ test("TaskLog keeps every field of a record through its encoding", () => {
   log.retried(r);
   log.failed(r, S_ERROR, "Error: bad", 20);
   const plain = log.add(8, "f", K_TASK, 13, 0, -1, NaN);
+  const waiting = log.add(9, "g", K_TASK, 13.5, 0, -1, NaN);
+  log.notReady(waiting);
+  log.dispatched(plain, 13.75, 1);
   log.ran(plain, 14, 15, 8, true);
   const expected: TaskRecord[] = [{
     id: 7,
@@ -319,15 +322,30 @@ test("TaskLog keeps every field of a record through its encoding", () => {
     id: 8,
     name: "f",
     kind: "task",
-    worker: -1,
+    worker: 1,
     submitted: 13,
-    ready: NaN,
-    dispatched: NaN,
+    ready: 13, // ready when submitted, unless told otherwise
+    dispatched: 13.75,
     started: 14,
     finished: 15,
     argBytes: 0,
     resultBytes: 8,
     status: "ok",
+    awaited: false,
+    retries: 0,
+  }, {
+    id: 9,
+    name: "g",
+    kind: "task",
+    worker: -1,
+    submitted: 13.5,
+    ready: NaN,
+    dispatched: NaN,
+    started: NaN,
+    finished: NaN,
+    argBytes: 0,
+    resultBytes: 0,
+    status: "pending",
     awaited: false,
     retries: 0,
   }];
@@ -379,6 +397,45 @@ test("TaskLog keeps the newest records when the ring wraps, and drops writes to 
   ]);
 });
 
+test("TaskLog's new records show nothing of the records whose memory they take", () => {
+  // A new record leaves the fields of later stages unwritten: they must read as "none", whether
+  // the ring wrapped over older records or the memory came from another log (takeChunks).
+  const used = (log: TaskLog, from: number) => {
+    for (let id = from; id < from + 1030; id++) {
+      const n = log.add(id, "old", K_TASK, id, 9, -1, NaN);
+      log.dispatched(n, id + 1, 3);
+      log.ran(n, id + 2, id + 3, 77, false);
+      log.awaited(n);
+      log.retried(n);
+      log.failed(n, S_ERROR, "Error: old", id + 4);
+    }
+  };
+  const fresh = (log: TaskLog, from: number) => {
+    for (let id = from; id < from + 1030; id++) log.add(id, "new", K_TASK, id, 1, -1, NaN);
+    const recs = log.toArray().filter((t) => t.name === "new");
+    assert.equal(recs.length, 1030);
+    for (const t of recs) {
+      assert.deepEqual(
+        [t.worker, t.dispatched, t.started, t.finished, t.resultBytes, t.status, t.awaited],
+        [-1, NaN, NaN, NaN, 0, "pending", false],
+        `record ${t.id}`,
+      );
+      assert.equal(t.retries, 0);
+      assert.equal(t.error, undefined);
+      assert.equal(t.ready, t.submitted);
+    }
+  };
+  const ring = new TaskLog(1030);
+  used(ring, 1);
+  fresh(ring, 2000);
+  const old = new TaskLog(2048);
+  used(old, 1);
+  const next = new TaskLog(2048);
+  next.takeChunks(old);
+  fresh(next, 5000);
+  assert.deepEqual(old.toArray(), []);
+});
+
 test("TaskLog marks awaited the tasks named by runs of ids, when read and when its list is full", () => {
   const log = new TaskLog(200_000);
   for (let id = 1; id <= 150_000; id++) log.add(id, "f", K_TASK, id, 0, -1, NaN);
@@ -417,7 +474,7 @@ test("TaskLog writes the same fields whichever way add() takes (common case, or 
       worker: -1,
       actor: 4,
       submitted: 100 + i / 8,
-      ready: NaN,
+      ready: 100 + i / 8,
       dispatched: NaN,
       started: NaN,
       finished: NaN,
