@@ -60,7 +60,10 @@ export interface BlockedSpan {
   kind: "get" | "wait";
   start: number;
   end: number;
-  /** Task ids of the refs waited on (object ids from `put` are left out). */
+  /**
+   * Task ids of the refs waited on: of the tasks recorded (object ids from `put` are left out, and
+   * so are tasks submitted while recording was off).
+   */
   taskIds: number[];
   /** Where `get`/`wait` was called, when callsites are captured. */
   callsite?: string;
