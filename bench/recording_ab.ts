@@ -18,15 +18,15 @@
  *
  *   deno run -A --v8-flags=--expose-gc bench/recording_ab.ts      bun bench/recording_ab.ts
  *   options: --pairs=150 --n=50000 --capacity=default --warm=2 (rounds of each mode not counted)
- *            --gc=minor|full|none (collection between rounds)
+ *            --gc=minor|major|all|none (collection between rounds; "all" is `gc()`)
  *
- * Between rounds Deno collects the young generation only (`--gc=minor`, since 2026-11-26). A full
- * collection (`gc()`, as before) also shrinks V8's young generation, and the next round runs in a
- * state no program stays in: every scavenge copies the round's 50,000 pending tasks, so a task
- * cost 3.5–4.3 µs instead of 2.3 and `.remote()` 0.32–0.43 µs instead of 0.15, and every touch
- * of a task's memory costs a cache miss. Recording's share then came out between 1.5% and 16% in
- * runs an hour apart, before and after a change that made it cheaper (quartiles of one run
- * −11%…+37%).
+ * Between rounds Deno collects the young generation only (`--gc=minor`, since 2026-11-26), where
+ * a round's garbage is. After a major collection (`gc()`, as before, or `--gc=major`) every round
+ * ran slower in both modes, in a state a program does not stay in: a task cost 3.5–4.3 µs instead
+ * of 2.2–2.4, `.remote()` 0.32–0.43 µs instead of 0.14–0.15; recording's share then came out
+ * between 1.5% and 16% in runs an hour apart (quartiles of one run −11%…+37%). Why, I did not
+ * find: the young generation keeps its size (`--trace-gc-verbose`). `gc(undefined)` is not a
+ * major collection (it ran as fast as `--gc=minor`).
  *
  * 150 pairs, as medians of 40 scattered too widely to tell 5% from 0: in one hour of 2026-11-26
  * the same Deno code gave medians of 40 pairs from −0.3% to 16% (quartiles −16%…+37%), and of 150
@@ -62,8 +62,9 @@ function loadAverage(): string {
 
 /**
  * A collection between rounds, so one round's garbage is not charged to the next: "minor" (V8: a
- * scavenge of the young generation, where a round's garbage is), "full", or "none". Bun's JSC
- * offers a full collection only (`Bun.gc(true)`), used for "minor" too.
+ * scavenge of the young generation, where a round's garbage is), "major", "all" (V8's `gc()`, all
+ * it can), or "none". Bun's JSC offers a full collection only (`Bun.gc(true)`), used for all but
+ * "none".
  */
 function collectGarbage(kind: string): boolean {
   const g = globalThis as {
@@ -72,8 +73,10 @@ function collectGarbage(kind: string): boolean {
   };
   if (kind === "none") return true;
   if (g.Bun) g.Bun.gc(true);
-  else if (g.gc) g.gc(kind === "minor" ? { type: "minor" } : undefined);
-  else return false;
+  else if (g.gc) {
+    if (kind === "all") g.gc();
+    else g.gc({ type: kind });
+  } else return false;
   return true;
 }
 
@@ -133,8 +136,8 @@ if (import.meta.main) {
     warm: number;
     gc: string;
   };
-  if (!["minor", "full", "none"].includes(opts.gc)) {
-    throw new RangeError(`--gc must be minor, full or none: received ${opts.gc}`);
+  if (!["minor", "major", "all", "none"].includes(opts.gc)) {
+    throw new RangeError(`--gc must be minor, major, all or none: received ${opts.gc}`);
   }
   ray.init({ numCpus: 2 });
   const modes: Mode[] = [{ label: "off", log: null }];
