@@ -24,9 +24,13 @@
  * a round's garbage is. After a major collection (`gc()`, as before, or `--gc=major`) every round
  * ran slower in both modes, in a state a program does not stay in: a task cost 3.5–4.3 µs instead
  * of 2.2–2.4, `.remote()` 0.32–0.43 µs instead of 0.14–0.15; recording's share then came out
- * between 1.5% and 16% in runs an hour apart (quartiles of one run −11%…+37%). Why, I did not
- * find: the young generation keeps its size (`--trace-gc-verbose`). `gc(undefined)` is not a
- * major collection (it ran as fast as `--gc=minor`).
+ * between 1.5% and 16% in runs an hour apart (quartiles of one run −11%…+37%). Each major
+ * collection deoptimizes most of the runtime's hot functions (`--trace-deopt`: "embedded weak
+ * objects cleared" for `submit`, `Task`, `Entry`, `ObjectRef`, `settle`, `#done`, ...: 387 deopts
+ * in 10 pairs against 64 with minor collections), so each round starts in slower code; a program
+ * meets a major collection now and then, not before every burst of 50,000 tasks. The young
+ * generation keeps its size (`--trace-gc-verbose`). `gc(undefined)` is not a major collection (it
+ * ran as fast as `--gc=minor`).
  *
  * 150 pairs, as medians of 40 scattered too widely to tell 5% from 0: in one hour of 2026-11-26
  * the same Deno code gave medians of 40 pairs from −0.3% to 16% (quartiles −16%…+37%), and of 150
