@@ -4,7 +4,6 @@
 // (hooked) run. Under Bun the same runs must give the same output, with no copies made.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -17,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import process from "node:process";
+import { runHost } from "./_run_host.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");
@@ -31,26 +30,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...env };
-  delete childEnv.RAYPROF_NO_CACHE;
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, env: childEnv, maxBuffer: 1 << 24 }, (
-      error,
-      stdout,
-      stderr,
-    ) => {
-      const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const run = runHost;
 
 /** Scripts in a directory of their own, and the commands that run them. */
 function setUp(files: Record<string, string>) {

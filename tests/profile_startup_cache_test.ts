@@ -2,16 +2,14 @@
 // it (a subprocess of the runtime running the tests), each test with its own cache directory.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
+import { runHost, scriptArgs } from "./_run_host.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");
-const IS_BUN = "Bun" in globalThis;
 let dir = "";
 let n = 0;
 
@@ -20,27 +18,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  const argv = IS_BUN ? [CLI, ...args] : ["run", "-A", CLI, ...args];
-  const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...env };
-  if (!("RAYPROF_NO_CACHE" in env)) delete childEnv.RAYPROF_NO_CACHE;
-  return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: dir, env: childEnv, maxBuffer: 1 << 24 }, (
-      error,
-      stdout,
-      stderr,
-    ) => {
-      const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string>) =>
+  runHost(scriptArgs([CLI, ...args]), dir, env);
 
 /** A script (and a module it imports) in a directory of its own, and an empty cache. */
 function setUp() {

@@ -3,18 +3,16 @@
 // and modules that need a real transform are left to it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
+import { runHost, scriptArgs } from "./_run_host.ts";
 import { parseSync } from "oxc-parser";
 import { instrument } from "../profile/instrument.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");
-const IS_BUN = "Bun" in globalThis;
 const FILE = "/virtual/x.ts";
 let dir = "";
 
@@ -22,6 +20,9 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), "rayprof-strip-"));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runHost(scriptArgs(args), dir, env);
 
 // Most of TypeScript's erasable syntax, in a profiled function and around it.
 const TYPED = `import type { Missing } from "./missing.ts";
@@ -150,24 +151,6 @@ test("instrument() with stripTypes leaves what needs a real transform to it", ()
   });
   assert.equal(plain.js, true);
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const argv = IS_BUN ? args : ["run", "-A", ...args];
-  const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...env };
-  delete childEnv.RAYPROF_NO_CACHE;
-  return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: dir, env: childEnv }, (error, stdout, stderr) => {
-      const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 test("a profiled script with types blanked prints what it prints unprofiled", async () => {
   writeFileSync(join(dir, "typed.ts"), TYPED);
