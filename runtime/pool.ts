@@ -228,7 +228,7 @@ export class PoolWorker {
       data: { ...h.workerData },
       concurrency,
     };
-    this.rec = { id, kind, label, started: performance.now(), ended: NaN };
+    this.rec = { id, kind, label, started: performance.now(), ready: NaN, ended: NaN };
     pool.recorder.workers.push(this.rec);
     const reader = new ChannelReader(
       fromWorker,
@@ -827,6 +827,7 @@ export class Pool {
         return;
       case "ready":
         w.ready = true;
+        w.rec.ready = performance.now();
         w.release();
         w.offset = m.origin - performance.timeOrigin;
         this.#startFailures = 0;

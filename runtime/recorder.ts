@@ -115,6 +115,11 @@ export interface WorkerRecord {
   kind: "pool" | "actor";
   label: string;
   started: number;
+  /**
+   * When it had loaded its modules and could take tasks; `NaN` until then (absent in recordings
+   * saved before 2026-11-26).
+   */
+  ready?: number;
   /** When it was retired or died; `NaN` while alive. */
   ended: number;
   /** Exit reason when it did not end by shutdown/retirement. */

@@ -156,6 +156,25 @@ for (const runtime of ["deno", "bun"] as const) {
     assert.match(r.out, /took \d+\.\d{4} s · 3 tasks on [12] workers? · parallelism \d+\.\dx/);
   });
 
+  test(`repl (${runtime}) says how long the first tasks waited for the workers it started`, async () => {
+    const r = await repl(
+      runtime,
+      [
+        "const nap = remote(function nap() { sleepSync(20); return 1 })",
+        "await get([nap.remote(), nap.remote()])",
+        "await get([nap.remote(), nap.remote()])",
+        "",
+      ].join("\n"),
+    );
+    const took = r.out.split("\n").filter((l) => l.startsWith("took ") && l.includes("task"));
+    assert.equal(took.length, 2, r.out);
+    // The runtime starts on first use: its workers start while the first input waits.
+    const m = /· ([\d.]+) s starting workers$/.exec(took[0]);
+    assert.ok(m && Number(m[1]) >= 0.01, `first: ${took[0]}`);
+    assert.doesNotMatch(took[1], /starting/, "the workers were ready for the second");
+    assert.equal(r.code, 0);
+  });
+
   test(`repl (${runtime}) continues multi-line input until it is complete`, async () => {
     const r = await repl(
       runtime,

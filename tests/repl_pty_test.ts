@@ -175,7 +175,7 @@ test("repl on a terminal: a user types the document's ex1, ex2, ex3 and sees the
 
     const took = (s: string) =>
       [...s.matchAll(
-        /^took (\d+\.\d{4}) s · (\d+) tasks? on (\d+) workers? · parallelism ([\d.]+)x$/gm,
+        /^took (\d+\.\d{4}) s · (\d+) tasks? on (\d+) workers? · parallelism ([\d.]+)x(?: · [\d.]+ s starting workers)?$/gm,
       )]
         .map((m) => ({ s: Number(m[1]), tasks: Number(m[2]), workers: Number(m[3]) }));
 

@@ -15,6 +15,7 @@ import {
 } from "../profile/repl/transform.ts";
 import { complete } from "../profile/repl/completion.ts";
 import { appendHistory, historyPath, loadHistory } from "../profile/repl/history.ts";
+import { formatTimingLine, type InputTiming } from "../profile/repl/session.ts";
 
 test("isComplete() asks for more lines only when an opening is left open", () => {
   for (
@@ -154,4 +155,27 @@ test("compileInput() runs inputs without top-level await as scripts, so function
   assert.equal(compileInput('import { a } from "./a.ts"').wrapped, true);
   const declared = vm.runInContext(compileInput("let z = 1").code, vm.createContext({}));
   assert.deepEqual([...declared], [undefined]);
+});
+
+test("formatTimingLine() names the time spent starting workers when it explains the figures", () => {
+  const base: InputTiming = {
+    input: 1,
+    start: 1000,
+    end: 1400,
+    tasks: [],
+    workers: 0,
+    parallelism: 0,
+    starting: 0,
+  };
+  assert.equal(formatTimingLine(base), "took 0.4000 s");
+  const tasks = [{}, {}, {}, {}] as InputTiming["tasks"];
+  const ran = { ...base, tasks, workers: 2, parallelism: 1 };
+  assert.equal(formatTimingLine(ran), "took 0.4000 s · 4 tasks on 2 workers · parallelism 1.0x");
+  assert.equal(
+    formatTimingLine({ ...ran, starting: 180 }),
+    "took 0.4000 s · 4 tasks on 2 workers · parallelism 1.0x · 0.18 s starting workers",
+  );
+  // Under 10 ms, or under a tenth of the input: not worth a mention.
+  assert.doesNotMatch(formatTimingLine({ ...ran, starting: 9 }), /starting/);
+  assert.doesNotMatch(formatTimingLine({ ...ran, start: 0, end: 4000, starting: 300 }), /starting/);
 });

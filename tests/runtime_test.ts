@@ -341,6 +341,11 @@ describe("runtime on a pool of 2", () => {
       assert.equal(t.awaited, true);
     }
     assert.notEqual(tasks[0].worker, tasks[1].worker, "two slots, two workers");
+    const workers = ray.recording().workers;
+    for (const t of tasks) {
+      const w = workers.find((w) => w.id === t.worker)!;
+      assert.ok(w.started <= w.ready! && w.ready! <= t.started, JSON.stringify([w, t]));
+    }
   });
 
   test("recording(): a task waiting for an argument is ready when the argument is", async () => {

@@ -85,6 +85,12 @@ export interface InputTiming {
   workers: number;
   /** Sum of the tasks' run time inside the input's window over its wall time. */
   parallelism: number;
+  /**
+   * Longest time, within the input's window, that a worker still starting at its beginning took to
+   * run its first task (or to be ready, if it got none), in ms: the runtime starts on first use, so
+   * the first input that runs tasks waits for its workers, and its parallelism is low for that.
+   */
+  starting: number;
 }
 
 const SOURCE_PREFIX = "$deno$repl-";
@@ -372,6 +378,28 @@ export class Session {
         if (e > s) busy += e - s;
       }
     }
+    // Workers still starting when the input began: until their first task of the input started
+    // (a new worker also loads the task's module), or until ready if they got none.
+    let starting = 0;
+    if (tasks.length > 0) {
+      const firstStart = new Map<number, number>();
+      for (const t of tasks) {
+        if (t.worker >= 0 && Number.isFinite(t.started)) {
+          firstStart.set(t.worker, Math.min(firstStart.get(t.worker) ?? Infinity, t.started));
+        }
+      }
+      for (const w of rec!.workers) {
+        const ready = w.ready ?? NaN;
+        if (ready < start || (Number.isFinite(w.ended) && w.ended < start)) continue;
+        const from = Math.max(start, w.started);
+        const to = Math.min(
+          end,
+          firstStart.get(w.id) ?? (Number.isFinite(ready) ? ready : end),
+          Number.isFinite(w.ended) ? w.ended : end,
+        );
+        if (to - from > starting) starting = to - from;
+      }
+    }
     const timing: InputTiming = {
       input,
       start,
@@ -379,6 +407,7 @@ export class Session {
       tasks,
       workers: workers.size,
       parallelism: end > start ? busy / (end - start) : 0,
+      starting,
     };
     this.#last = timing;
     if (tasks.length > 0) this.#lastWithTasks = timing;
@@ -636,6 +665,10 @@ export function formatTimingLine(t: InputTiming): string {
     s += ` · ${t.tasks.length} task${t.tasks.length === 1 ? "" : "s"} on ${t.workers} worker${
       t.workers === 1 ? "" : "s"
     } · parallelism ${t.parallelism.toFixed(1)}x`;
+    // Worth a mention only where it explains the figures: 10 ms, or a tenth of the input.
+    if (t.starting >= 10 && t.starting >= (t.end - t.start) / 10) {
+      s += ` · ${(t.starting / 1000).toFixed(2)} s starting workers`;
+    }
   }
   return s;
 }
