@@ -89,6 +89,7 @@ export const TRACE_COLOURS: Readonly<Record<string, string>> = {
   error: "terrible",
   crashed: "bad",
   cancelled: "grey",
+  startup: "startup",
 };
 /** Colour of a slice whose kind is not in {@linkcode TRACE_COLOURS}. */
 export const FALLBACK_COLOUR = "generic_work";
@@ -96,7 +97,7 @@ export const FALLBACK_COLOUR = "generic_work";
 /**
  * Returns the colour of a slice kind, falling back to {@linkcode FALLBACK_COLOUR}.
  *
- * @param key Task kind, task status, "get", "wait" or "queued".
+ * @param key Task kind, task status, "get", "wait", "queued" or "startup".
  * @returns A reserved colour name.
  */
 export function traceColour(key: string): string {
@@ -107,7 +108,8 @@ export function traceColour(key: string): string {
  * Converts a recording to Chrome trace events.
  *
  * Tasks that have started but not finished (still running, or cut off by a crash) end at the
- * latest time in the recording. Tasks that never started show only as queued. Task slices that
+ * latest time in the recording. A worker that became ready after the first submission recorded
+ * shows its start-up (spawned to ready) as a slice of category "worker" before its first task. Tasks that never started show only as queued. Task slices that
  * overlap on one worker (async tasks) go to extra lanes of that worker, so every thread's slices
  * nest properly as the format requires.
  *
@@ -183,6 +185,32 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
         args: { worker: id, exit: w.exit },
       });
     }
+  }
+
+  // Each worker's start-up (spawned to ready: its runtime and modules loading), on its own track
+  // before its first task, when it ended after the first submission recorded: it explains why
+  // the first tasks waited. Cut at its first task, which a worker clock may place a little early.
+  let firstSubmitted = Infinity;
+  for (const t of rec.tasks) if (t.submitted < firstSubmitted) firstSubmitted = t.submitted;
+  for (const id of workerIds) {
+    const w = workers.get(id)!;
+    const ready = w.ready ?? NaN;
+    if (!(ready > w.started) || ready < firstSubmitted) continue;
+    const first = lanes.get(id)?.[0]?.[0]?.start ?? Infinity;
+    const ts = us(w.started);
+    const dur = us(Math.min(ready, first)) - ts;
+    if (dur <= 0) continue;
+    events.push({
+      name: "worker start-up",
+      ph: "X",
+      ts,
+      dur,
+      pid: WORKERS_PID,
+      tid: id + 1,
+      cat: "worker",
+      cname: traceColour("startup"),
+      args: { worker: id, startupMs: ms3(ready - w.started) },
+    });
   }
 
   const slices = new Map<number, { ts: number; end: number; tid: number }>();

@@ -94,6 +94,31 @@ test("toChromeTrace() shows queue wait as async slices from .remote() to start",
   assert.ok((b5.args?.queueWaitMs as number) > 900);
 });
 
+test("toChromeTrace() shows a worker's start-up before its first task, when it held the tasks up", () => {
+  const sim = new Sim(3);
+  sim.now = 5; // the first submission
+  for (let i = 0; i < 3; i++) sim.submit("f", 10, 7);
+  const rec = sim.recording();
+  // Worker 0 was ready at 20, after its first task started (its clock mapped onto the driver's
+  // puts it a little early), worker 1 just after its first task; worker 2 before any submission.
+  const firstOn = (w: number) =>
+    Math.min(...rec.tasks.filter((t) => t.worker === w).map((t) => t.started));
+  Object.assign(rec.workers[0], { started: 0, ready: 20 });
+  Object.assign(rec.workers[1], { started: 1, ready: firstOn(1) + 0.05 });
+  Object.assign(rec.workers[2], { started: 0, ready: 2 });
+  const ups = valid(rec).filter((e) => e.name === "worker start-up");
+  assert.deepEqual(ups.map((e) => [e.tid, e.ts, e.cat, e.args?.worker]), [
+    [1, 0, "worker", 0],
+    [2, 1000, "worker", 1],
+  ]);
+  // Both cut at their worker's first task, so that the track's slices do not overlap.
+  const near = (a: number | undefined, b: number) =>
+    assert.ok(Math.abs((a ?? NaN) - b) < 0.01, `${a} against ${b}`);
+  near(ups[0].dur, firstOn(0) * 1000);
+  near(ups[1].dur, firstOn(1) * 1000 - 1000);
+  assert.equal(ups[0].cname, traceColour("startup"));
+});
+
 test("toChromeTrace() marks failures, running tasks and dead workers", () => {
   const sim = new Sim(2);
   const a = sim.submit("boom", 10, 5, { status: "error", error: "Error: bad input" });
@@ -215,7 +240,10 @@ test("timeline() returns the events of a real run, or writes them as a trace fil
     clearRecording();
     await ray.get([func.remote(), otherFunc.remote(), func.remote()]);
     const events = ray.timeline();
-    const slices = events.filter((e) => e.ph === "X" && e.pid === WORKERS_PID);
+    // Tasks' slices; the workers' start-up shows too when it held the tasks up (cat "worker").
+    const slices = events.filter((e) =>
+      e.ph === "X" && e.pid === WORKERS_PID && e.cat !== "worker"
+    );
     assert.deepEqual(slices.map((e) => e.name).sort(), ["func", "func", "other_func"]);
     for (const s of slices) {
       assert.equal(typeof s.args?.taskId, "number");
@@ -232,7 +260,11 @@ test("timeline() returns the events of a real run, or writes them as a trace fil
     assert.equal(await ray.timeline(path), undefined);
     const text = readFileSync(path, "utf8");
     assert.deepEqual(validateTrace(text), []);
-    assert.equal(JSON.parse(text).traceEvents.filter((e: TraceEvent) => e.ph === "X").length, 4);
+    assert.equal(
+      JSON.parse(text).traceEvents.filter((e: TraceEvent) => e.ph === "X" && e.cat !== "worker")
+        .length,
+      4,
+    );
   } finally {
     await ray.shutdown();
     rmSync(dir, { recursive: true, force: true });
