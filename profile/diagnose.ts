@@ -105,6 +105,11 @@ export interface Diagnosis {
   };
   /** Time the driver was blocked in `get`/`wait`, in ms, and how many calls. */
   blocked: { getMs: number; waitMs: number; gets: number; waits: number };
+  /**
+   * Workers that were still starting (spawned, not yet ready) after the first submission, and the
+   * shortest and longest of their start-ups in ms: time the first tasks may have waited for them.
+   */
+  startup: { workers: number; minMs: number; maxMs: number };
   functions: FunctionUsage[];
   /** Most severe first. */
   findings: Finding[];
@@ -220,6 +225,7 @@ export function diagnose(rec: Recording, options: DiagnoseOptions = {}): Diagnos
   for (const w of workers) w.utilization = wallMs > 0 ? Math.min(1, w.busyMs / wallMs) : 0;
 
   const queue = queueFigures(rec.tasks);
+  const startup = startupFigures(rec);
 
   const blocked = { getMs: 0, waitMs: 0, gets: 0, waits: 0 };
   for (const s of rec.spans) {
@@ -284,8 +290,24 @@ export function diagnose(rec: Recording, options: DiagnoseOptions = {}): Diagnos
     workers,
     queue,
     blocked,
+    startup,
     functions,
     findings,
+  };
+}
+
+function startupFigures(rec: Recording): Diagnosis["startup"] {
+  let first = Infinity;
+  for (const t of rec.tasks) if (t.submitted < first) first = t.submitted;
+  const ms: number[] = [];
+  for (const w of rec.workers) {
+    const ready = w.ready ?? NaN;
+    if (ready > w.started && ready >= first) ms.push(ready - w.started);
+  }
+  return {
+    workers: ms.length,
+    minMs: ms.length ? Math.min(...ms) : NaN,
+    maxMs: ms.length ? Math.max(...ms) : NaN,
   };
 }
 
@@ -649,6 +671,17 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
     `mean ${formatDuration(d.queue.meanWaitMs)}, max ${formatDuration(d.queue.maxWaitMs)}; ` +
       `peak ${d.queue.peakQueued} task${d.queue.peakQueued === 1 ? "" : "s"} waiting for a slot`,
   );
+  if (d.startup?.workers) {
+    const { workers: n, minMs, maxMs } = d.startup;
+    row(
+      "worker start-up",
+      `${n} worker${n === 1 ? "" : "s"} still starting at the first .remote(), ready after ${
+        n === 1 || formatDuration(minMs) === formatDuration(maxMs)
+          ? formatDuration(maxMs)
+          : `${formatDuration(minMs)}–${formatDuration(maxMs)}`
+      }${n === 1 ? "" : " each"}`,
+    );
+  }
   for (const w of d.workers) {
     const pct = Math.round(100 * w.utilization);
     const bar = "█".repeat(Math.round(w.utilization * 20)).padEnd(20, "·");

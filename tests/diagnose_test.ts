@@ -150,3 +150,24 @@ test("formatDiagnosis() prints the figures and each finding at its source line",
   assert.doesNotMatch(text, /\x1b\[/);
   assert.match(formatDiagnosis(diagnose(ex1(4)), { color: true }), /\x1b\[33m▲\x1b\[0m/);
 });
+
+test("diagnose() counts the workers still starting at the first .remote(), and says so", () => {
+  const rec = ex2(3); // first submission at 0.1 ms
+  const none = diagnose(rec);
+  assert.deepEqual(none.startup, { workers: 0, minMs: NaN, maxMs: NaN });
+  assert.doesNotMatch(formatDiagnosis(none), /start-up/);
+  Object.assign(rec.workers[0], { started: -5, ready: 60 });
+  Object.assign(rec.workers[1], { started: 10, ready: 95 });
+  Object.assign(rec.workers[2], { started: -100, ready: -20 }); // ready before: not counted
+  const d = diagnose(rec);
+  assert.deepEqual(d.startup, { workers: 2, minMs: 65, maxMs: 85 });
+  assert.match(
+    formatDiagnosis(d),
+    /^ {2}worker start-up +2 workers still starting at the first \.remote\(\), ready after 65\.0 ms–85\.0 ms each$/m,
+  );
+  Object.assign(rec.workers[1], { ready: NaN }); // never ready: not counted either
+  assert.match(
+    formatDiagnosis(diagnose(rec)),
+    /1 worker still starting .*, ready after 65\.0 ms$/m,
+  );
+});
