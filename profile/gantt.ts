@@ -46,6 +46,8 @@ const SUBMIT = "↑";
 const FAILED = "X";
 const SHORT = "▏";
 const NOTCH = "▐";
+/** A worker starting (spawned, not ready yet) while tasks were submitted. */
+const STARTING = "┈";
 
 /**
  * Draws a recording as a Gantt chart.
@@ -91,7 +93,18 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
     label: string;
     tasks: { t: TaskRecord; start: number; stop: number }[];
     busy: number;
+    /** The worker's start-up, drawn where the row is empty, when it held the tasks up. */
+    startup?: [number, number];
   };
+  let firstSubmitted = Infinity;
+  for (const t of rec.tasks) if (t.submitted < firstSubmitted) firstSubmitted = t.submitted;
+  const startups = new Map<number, [number, number]>();
+  for (const w of rec.workers) {
+    const ready = w.ready ?? NaN;
+    if (ready > w.started && ready >= firstSubmitted) {
+      startups.set(w.id, [Math.max(w.started, win.start), Math.min(ready, win.end)]);
+    }
+  }
   const rows: Row[] = [];
   for (const id of [...workerIds].sort((a, b) => a - b)) {
     const ls = lanes.get(id) ?? [[]];
@@ -102,6 +115,7 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
         label: i === 0 ? base : `${base} #${i + 1}`,
         tasks: lane.map((p) => ({ t: p.task, start: p.start, stop: p.stop })),
         busy,
+        startup: i === 0 ? startups.get(id) : undefined,
       });
     }
   }
@@ -128,7 +142,8 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
 
   // Coverage of each cell by each function name, and by failed tasks.
   let notched = false;
-  const drawRow = (tasks: Row["tasks"]): Cell[] => {
+  let started = false;
+  const drawRow = (tasks: Row["tasks"], startup?: [number, number]): Cell[] => {
     const cover: Map<string, number>[] = Array.from({ length: cols }, () => new Map());
     const failed = new Array<number>(cols).fill(0);
     for (const { t, start, stop } of tasks) {
@@ -156,6 +171,14 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
       else {
         const s = style(best);
         out.push([s.colour, total >= cell * 0.5 ? (color ? "█" : s.glyph) : SHORT]);
+      }
+    }
+    if (startup && startup[1] > startup[0]) {
+      for (let c = col(startup[0]); c <= col(startup[1]); c++) {
+        if (out[c][1] === " ") {
+          out[c] = ["90", STARTING];
+          started = true;
+        }
       }
     }
     // Back-to-back tasks would merge into one bar: notch the first cell of each, so ex1's five
@@ -197,7 +220,9 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
   const pct = (ms: number) => `${Math.round((100 * ms) / span)}%`.padStart(pctW - 1);
   lines.push(`${"driver".padEnd(labelW)} │${render(driver)} ${pct(blockedMs)}`);
   for (const r of rows) {
-    lines.push(`${r.label.padEnd(labelW)} │${render(drawRow(r.tasks))} ${pct(r.busy)}`);
+    lines.push(
+      `${r.label.padEnd(labelW)} │${render(drawRow(r.tasks, r.startup))} ${pct(r.busy)}`,
+    );
   }
 
   const queued = queueCounts(rec.tasks, win.start, cell, cols);
@@ -216,6 +241,7 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
       items.push(`${paint("31", FAILED)} failed`);
     }
     if (notched) items.push(`${NOTCH} next task`);
+    if (started) items.push(`${paint("90", STARTING)} worker starting`);
     items.push(`${SHORT} < half a column`);
     if (queued.some((n) => n > 0)) items.push("1-9,+ tasks waiting for a slot");
     items.push("% time busy (driver: blocked)");

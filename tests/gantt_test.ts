@@ -103,3 +103,21 @@ test("gantt() notches back-to-back tasks so they do not merge into one bar", () 
   // Tasks with a gap between them need no notch.
   assert.doesNotMatch(gantt(ex1(2), { width: 80 }), /▐/);
 });
+
+test("gantt() marks a worker's start-up where it held the first tasks up", () => {
+  const rec = ex2(2); // tasks from 0.1 ms, 500 ms each
+  Object.assign(rec.workers[0], { started: -50, ready: -10 }); // ready before: not drawn
+  Object.assign(rec.workers[1], { started: 0, ready: 400 });
+  // Worker 1's tasks as if they waited for it.
+  for (const t of rec.tasks.filter((t) => t.worker === 1)) {
+    t.started += 400;
+    t.finished += 400;
+  }
+  const text = gantt(rec, { width: 80 });
+  const row = (label: string) => text.split("\n").find((l) => l.startsWith(label))!;
+  assert.doesNotMatch(row("worker 0"), /┈/);
+  const w1 = row("worker 1").split("│")[1];
+  assert.match(w1, /^┈{5,}/, w1);
+  assert.match(text, /┈ worker starting/);
+  assert.doesNotMatch(gantt(ex2(2), { width: 80 }), /┈/, "no start-up recorded, none drawn");
+});
