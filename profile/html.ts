@@ -87,6 +87,8 @@ const PALETTE = [
 const FAILED_COLOUR = "#d62728";
 const BLOCKED_COLOUR = "#9e9e9e";
 const MIXED_COLOUR = "#7f7f7f";
+/** A worker starting (spawned, not ready yet): light, behind the tasks. */
+const STARTUP_COLOUR = "#d9d4e8";
 
 /**
  * Renders the report.
@@ -168,13 +170,33 @@ function ganttSection(rec: Recording): string {
   const lanes = layOutLanes(rec.tasks, win.end);
   const labels = new Map(rec.workers.map((w) => [w.id, w.label]));
   const ids = new Set<number>([...rec.workers.map((w) => w.id), ...lanes.keys()]);
-  const rows: { label: string; tasks: { t: TaskRecord; start: number; stop: number }[] }[] = [];
+  // A worker's start-up, drawn on its row when it held the first tasks up (as --gantt does).
+  let firstSubmitted = Infinity;
+  for (const t of rec.tasks) if (t.submitted < firstSubmitted) firstSubmitted = t.submitted;
+  // [drawn from, drawn to, spawn to ready in ms]
+  const startups = new Map<number, [number, number, number]>();
+  for (const w of rec.workers) {
+    const ready = w.ready ?? NaN;
+    if (ready > w.started && ready >= firstSubmitted) {
+      startups.set(w.id, [
+        Math.max(w.started, win.start),
+        Math.min(ready, win.end),
+        ready - w.started,
+      ]);
+    }
+  }
+  const rows: {
+    label: string;
+    tasks: { t: TaskRecord; start: number; stop: number }[];
+    startup?: [number, number, number];
+  }[] = [];
   for (const id of [...ids].sort((a, b) => a - b)) {
     for (const [i, lane] of (lanes.get(id) ?? [[]]).entries()) {
       const base = labels.get(id) ?? `worker ${id}`;
       rows.push({
         label: i ? `${base} #${i + 1}` : base,
         tasks: lane.map((p) => ({ t: p.task, start: p.start, stop: p.stop })),
+        startup: i === 0 ? startups.get(id) : undefined,
       });
     }
   }
@@ -242,6 +264,14 @@ function ganttSection(rec: Recording): string {
   for (const [i, row] of rows.entries()) {
     const y = top + (i + 1) * rowH + 3;
     let body = "";
+    if (row.startup && row.startup[1] > row.startup[0]) {
+      const [a, b, ms] = row.startup;
+      body += `<rect class="startup" x="${f1(x(a))}" y="${y}" width="${
+        f1(Math.max(1, x(b) - x(a)))
+      }" height="${rowH - 6}" fill="${STARTUP_COLOUR}" data-tip="${
+        esc(`${row.label} starting: ${formatDuration(ms)} from spawn to ready`)
+      }"/>`;
+    }
     // Tasks narrower than a pixel that touch the previous one are merged into it, so a run of
     // 100 000 tiny tasks stays a few thousand rects.
     let run: { x0: number; x1: number; n: number; colour: string; first: TaskRecord } | undefined;
@@ -308,6 +338,9 @@ function ganttSection(rec: Recording): string {
     `<span><i style="background:${BLOCKED_COLOUR}"></i>driver blocked in get/wait</span>` +
     (rec.tasks.some((t) => t.status === "error" || t.status === "crashed")
       ? `<span><i style="background:${FAILED_COLOUR}"></i>failed</span>`
+      : "") +
+    (startups.size
+      ? `<span><i style="background:${STARTUP_COLOUR}"></i>worker starting</span>`
       : "");
   return `<section id="timeline"><h2>Task timeline</h2>
 <p class="muted">${rec.tasks.length} tasks on ${rec.numCpus} slots over ${formatDuration(span)}${
@@ -540,7 +573,7 @@ td.util{white-space:nowrap;font-variant-numeric:tabular-nums}
 #gantt .submit{stroke:#333;stroke-width:1}
 #gantt .queue{fill:#edc948;fill-opacity:.6;stroke:#b8961e;stroke-width:1}
 #gantt .task{stroke:#fff;stroke-width:1}
-#gantt .task:hover,#gantt .blocked:hover{stroke:#000;stroke-width:1}
+#gantt .task:hover,#gantt .blocked:hover,#gantt .startup:hover{stroke:#000;stroke-width:1}
 .legend{display:flex;flex-wrap:wrap;gap:14px;margin:6px 0;font-size:12px}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-2px}
 #tip{position:fixed;pointer-events:none;background:#222;color:#fff;font-size:12px;padding:6px 8px;border-radius:4px;white-space:pre;max-width:520px;z-index:10}

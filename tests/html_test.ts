@@ -63,6 +63,18 @@ test("htmlReport() shows the line heat map, darkest on the slowest line", () => 
   assert.match(html, /loops\.ts:30\(fib\)/);
 });
 
+test("htmlReport() draws a worker's start-up where it held the first tasks up", () => {
+  const rec = ex1(2); // first submission at 0.1 ms
+  assert.doesNotMatch(htmlReport({ recording: rec }), /class="startup"|worker starting/);
+  Object.assign(rec.workers[0], { started: -5, ready: 80 });
+  Object.assign(rec.workers[1], { started: -90, ready: -10 }); // ready before: not drawn
+  const html = htmlReport({ recording: rec });
+  const rects = html.match(/<rect class="startup"[^>]*>/g) ?? [];
+  assert.equal(rects.length, 1);
+  assert.match(rects[0], /data-tip="worker 0 starting: 85\.0 ms from spawn to ready"/);
+  assert.match(html, /worker starting<\/span>/);
+});
+
 test("htmlReport() leaves out the sections it has no data for", () => {
   const onlyTasks = htmlReport({ recording: ex1(2) });
   assert.match(onlyTasks, /id="gantt"/);
