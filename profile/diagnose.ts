@@ -16,6 +16,7 @@
  */
 
 import type { BlockedSpan, Recording, TaskRecord } from "../runtime/recorder.ts";
+import { workerStartups } from "../runtime/chrome_trace.ts";
 import {
   formatBytes,
   formatDuration,
@@ -297,13 +298,7 @@ export function diagnose(rec: Recording, options: DiagnoseOptions = {}): Diagnos
 }
 
 function startupFigures(rec: Recording): Diagnosis["startup"] {
-  let first = Infinity;
-  for (const t of rec.tasks) if (t.submitted < first) first = t.submitted;
-  const ms: number[] = [];
-  for (const w of rec.workers) {
-    const ready = w.ready ?? NaN;
-    if (ready > w.started && ready >= first) ms.push(ready - w.started);
-  }
+  const ms = workerStartups(rec).map((s) => s.ready - s.started);
   return {
     workers: ms.length,
     minMs: ms.length ? Math.min(...ms) : NaN,

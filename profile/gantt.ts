@@ -15,7 +15,7 @@
  */
 
 import type { Recording, TaskRecord } from "../runtime/recorder.ts";
-import { layOutLanes } from "../runtime/chrome_trace.ts";
+import { layOutLanes, workerStartups } from "../runtime/chrome_trace.ts";
 import { formatDuration, recordingWindow } from "./_tasks.ts";
 
 /** Options for {@linkcode gantt}. */
@@ -96,14 +96,9 @@ export function gantt(rec: Recording, options: GanttOptions = {}): string {
     /** The worker's start-up, drawn where the row is empty, when it held the tasks up. */
     startup?: [number, number];
   };
-  let firstSubmitted = Infinity;
-  for (const t of rec.tasks) if (t.submitted < firstSubmitted) firstSubmitted = t.submitted;
   const startups = new Map<number, [number, number]>();
-  for (const w of rec.workers) {
-    const ready = w.ready ?? NaN;
-    if (ready > w.started && ready >= firstSubmitted) {
-      startups.set(w.id, [Math.max(w.started, win.start), Math.min(ready, win.end)]);
-    }
+  for (const s of workerStartups(rec)) {
+    startups.set(s.worker, [Math.max(s.started, win.start), Math.min(s.ready, win.end)]);
   }
   const rows: Row[] = [];
   for (const id of [...workerIds].sort((a, b) => a - b)) {

@@ -19,7 +19,7 @@
  */
 
 import type { Recording, TaskRecord } from "../runtime/recorder.ts";
-import { layOutLanes } from "../runtime/chrome_trace.ts";
+import { layOutLanes, workerStartups } from "../runtime/chrome_trace.ts";
 import { diagnose, type Diagnosis } from "./diagnose.ts";
 import type { FunctionTimings, LineStats } from "./line_stats.ts";
 import { formatBytes, formatDuration, recordingWindow, showLocation } from "./_tasks.ts";
@@ -171,19 +171,14 @@ function ganttSection(rec: Recording): string {
   const labels = new Map(rec.workers.map((w) => [w.id, w.label]));
   const ids = new Set<number>([...rec.workers.map((w) => w.id), ...lanes.keys()]);
   // A worker's start-up, drawn on its row when it held the first tasks up (as --gantt does).
-  let firstSubmitted = Infinity;
-  for (const t of rec.tasks) if (t.submitted < firstSubmitted) firstSubmitted = t.submitted;
   // [drawn from, drawn to, spawn to ready in ms]
   const startups = new Map<number, [number, number, number]>();
-  for (const w of rec.workers) {
-    const ready = w.ready ?? NaN;
-    if (ready > w.started && ready >= firstSubmitted) {
-      startups.set(w.id, [
-        Math.max(w.started, win.start),
-        Math.min(ready, win.end),
-        ready - w.started,
-      ]);
-    }
+  for (const s of workerStartups(rec)) {
+    startups.set(s.worker, [
+      Math.max(s.started, win.start),
+      Math.min(s.ready, win.end),
+      s.ready - s.started,
+    ]);
   }
   const rows: {
     label: string;

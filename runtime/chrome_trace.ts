@@ -190,14 +190,9 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
   // Each worker's start-up (spawned to ready: its runtime and modules loading), on its own track
   // before its first task, when it ended after the first submission recorded: it explains why
   // the first tasks waited. Cut at its first task, which a worker clock may place a little early.
-  let firstSubmitted = Infinity;
-  for (const t of rec.tasks) if (t.submitted < firstSubmitted) firstSubmitted = t.submitted;
-  for (const id of workerIds) {
-    const w = workers.get(id)!;
-    const ready = w.ready ?? NaN;
-    if (!(ready > w.started) || ready < firstSubmitted) continue;
+  for (const { worker: id, started, ready } of workerStartups(rec)) {
     const first = lanes.get(id)?.[0]?.[0]?.start ?? Infinity;
-    const ts = us(w.started);
+    const ts = us(started);
     const dur = us(Math.min(ready, first)) - ts;
     if (dur <= 0) continue;
     events.push({
@@ -209,7 +204,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       tid: id + 1,
       cat: "worker",
       cname: traceColour("startup"),
-      args: { worker: id, startupMs: ms3(ready - w.started) },
+      args: { worker: id, startupMs: ms3(ready - started) },
     });
   }
 
@@ -371,6 +366,30 @@ export function latestTime(rec: Recording): number {
     see(w.ended);
   }
   return Number.isFinite(end) ? end : 0;
+}
+
+/** A worker's start-up, spawned to ready, in ms on the driver's clock. */
+export interface WorkerStartup {
+  worker: number;
+  started: number;
+  ready: number;
+}
+
+/**
+ * The workers still starting (spawned, not yet ready) at the first submission recorded, with their
+ * start-up: what the first tasks may have waited for. Workers ready before it are left out, and
+ * so is everything when no task was recorded. Shared by the trace, `--gantt`, the HTML report and
+ * the diagnostics, so that all show the same workers.
+ */
+export function workerStartups(rec: Recording): WorkerStartup[] {
+  let first = Infinity;
+  for (const t of rec.tasks) if (t.submitted < first) first = t.submitted;
+  const out: WorkerStartup[] = [];
+  for (const w of rec.workers) {
+    const ready = w.ready ?? NaN;
+    if (ready > w.started && ready >= first) out.push({ worker: w.id, started: w.started, ready });
+  }
+  return out;
 }
 
 /** A task placed on a worker lane, with the times it is drawn with. */
