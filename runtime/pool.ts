@@ -477,10 +477,11 @@ export class Pool {
     }
     if (this.recorder.enabled) this.#record(t, scan.bytes, parent);
     for (let i = 0; i < args.length; i++) {
-      if (args[i] instanceof ObjectRef && !this.#takeRef(t, i)) return t;
+      if (args[i] instanceof ObjectRef && !this.#takeRef(t, i)) break;
     }
-    // The log took the task as ready when submitted.
-    if (t.deps === 0) this.#enqueue(t);
+    // The log took the task as ready when submitted: it is not if it waits for an argument, or
+    // failed for one (nobody holds its ref yet, so the order of failing and noting it is free).
+    if (t.deps === 0 && t.state === 0) this.#enqueue(t);
     else if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
     return t;
   }
@@ -516,7 +517,6 @@ export class Pool {
     const a = t.args[i] as ObjectRef<unknown>;
     const e = entryOf(a) ?? this.#exported.get(a.id);
     if (!e) {
-      if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
       this.#fail(
         t,
         new RuntimeShutdownError(
@@ -531,7 +531,6 @@ export class Pool {
       this.#awaitDep(t, i, e);
     } else t.args[i] = e.value;
     if (e.state === 2) {
-      if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
       this.#fail(t, e.value as Error);
       return false;
     }
