@@ -222,3 +222,25 @@ export function table(rows) {
 
 /** Prefix of the line that carries a script's results as JSON, for run.mjs. */
 export const JSON_MARK = "BENCH_JSON ";
+
+/**
+ * A garbage collection, so one round's garbage is not charged to the next: "minor" (V8: a
+ * scavenge of the young generation, where a round's garbage is), "major", "all" (V8's `gc()`, all
+ * it can), or "none". Bun's JSC offers a full collection only (`Bun.gc(true)`), used for all but
+ * "none". Under Deno it needs `--v8-flags=--expose-gc`.
+ * @param {string} kind
+ * @returns {boolean} false when the runtime exposes no collection (Deno without the flag)
+ */
+export function collectGarbage(kind) {
+  const g =
+    /** @type {{ gc?: (o?: { type: string }) => void, Bun?: { gc(force: boolean): void } }} */ (
+      globalThis
+    );
+  if (kind === "none") return true;
+  if (g.Bun) g.Bun.gc(true);
+  else if (g.gc) {
+    if (kind === "all") g.gc();
+    else g.gc({ type: kind });
+  } else return false;
+  return true;
+}

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { hostVersion, median, parseArgs } from "./_util.mjs";
+import { collectGarbage, hostVersion, median, parseArgs } from "./_util.mjs";
 
 class Entry {
   state = 0;
@@ -56,17 +56,6 @@ function literal(id: number, args: unknown[]) {
   };
 }
 
-/** A collection of `kind` ("major" or "minor"; Bun: always a full one). */
-function collect(kind: string): void {
-  const g = globalThis as {
-    gc?: (o: { type: string }) => void;
-    Bun?: { gc(force: boolean): void };
-  };
-  if (g.Bun) g.Bun.gc(true);
-  else if (g.gc) g.gc({ type: kind });
-  else throw new Error("Run Deno with --v8-flags=--expose-gc");
-}
-
 let keep: unknown[] = [];
 
 function round(make: "class" | "literal", n: number): number {
@@ -92,7 +81,7 @@ if (import.meta.main) {
   for (let r = 0; r < opts.rounds + 5; r++) {
     for (let c = 0; c < cases.length; c++) {
       const [make, gc] = cases[(c + r) % cases.length];
-      collect(gc);
+      if (!collectGarbage(gc)) throw new Error("Run Deno with --v8-flags=--expose-gc");
       const ns = round(make, opts.n);
       if (r >= 5) got[(c + r) % cases.length].push(ns);
     }

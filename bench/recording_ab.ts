@@ -41,7 +41,7 @@
 import { readFileSync } from "node:fs";
 import * as ray from "../mod.ts";
 import { type Recorder, TaskLog } from "../runtime/recorder.ts";
-import { hostVersion, median, parseArgs } from "./_util.mjs";
+import { collectGarbage, hostVersion, median, parseArgs } from "./_util.mjs";
 
 /** The task whose cost is all overhead. */
 export const noop = ray.remote(function noop() {});
@@ -62,26 +62,6 @@ function loadAverage(): string {
   } catch {
     return "?";
   }
-}
-
-/**
- * A collection between rounds, so one round's garbage is not charged to the next: "minor" (V8: a
- * scavenge of the young generation, where a round's garbage is), "major", "all" (V8's `gc()`, all
- * it can), or "none". Bun's JSC offers a full collection only (`Bun.gc(true)`), used for all but
- * "none".
- */
-function collectGarbage(kind: string): boolean {
-  const g = globalThis as {
-    gc?: (options?: { type: string }) => void;
-    Bun?: { gc(force: boolean): void };
-  };
-  if (kind === "none") return true;
-  if (g.Bun) g.Bun.gc(true);
-  else if (g.gc) {
-    if (kind === "all") g.gc();
-    else g.gc({ type: kind });
-  } else return false;
-  return true;
 }
 
 /** One mode: recording off, or on into a task log of its own (with a ring capacity). */
