@@ -11,9 +11,9 @@
  * @module
  */
 
-import { basename, resolve } from "./profile/_path.ts";
-import { parseArgs } from "./profile/_args.ts";
-import { writeFdSync } from "./profile/sync_fs.ts";
+import { basename, resolve } from "./profile/host/path.ts";
+import { parseArgs } from "./profile/host/parse_args.ts";
+import { writeFdSync } from "./profile/host/sync_fs.ts";
 import {
   args as processArgs,
   cwd,
@@ -22,8 +22,8 @@ import {
   setExitCode,
   stdoutColumns,
   stdoutIsTerminal,
-} from "./profile/_proc.ts";
-import { importLazily } from "./profile/_lazy_import.ts";
+} from "./profile/host/proc.ts";
+import { importLazily } from "./profile/host/lazy_import.ts";
 
 const HELP = `rayprof: profile Ray-style TypeScript programs on Deno and Bun
 
@@ -184,7 +184,7 @@ export const PROFILE_OPTIONS = {
   timeline: { type: "string" },
   gantt: { type: "boolean" },
   html: { type: "string" },
-  // REPORTS: the flags of profile/reports.ts (--functions, --speedscope) go here.
+  // The function profiler (profile/run/func_reports.ts).
   functions: { type: "boolean" },
   sort: { type: "string", multiple: true },
   "per-worker": { type: "boolean" },
@@ -206,18 +206,18 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   // The profiler (and its parser) is loaded only for this command; what only some runs need
   // (the report, the function profiler's tables) only when they need it. The report is loaded
   // before the run as an early exit prints it synchronously.
-  const { profileScript } = await importLazily<typeof import("./profile/session.ts")>(
-    "./profile/session.ts",
+  const { profileScript } = await importLazily<typeof import("./profile/run/session.ts")>(
+    "./profile/run/session.ts",
     import.meta.url,
   );
-  const { saveLineStatsSync } = await importLazily<typeof import("./profile/line_stats.ts")>(
-    "./profile/line_stats.ts",
+  const { saveLineStatsSync } = await importLazily<typeof import("./profile/line/stats.ts")>(
+    "./profile/line/stats.ts",
     import.meta.url,
   );
   const showText = values.quiet
     ? undefined
-    : (await importLazily<typeof import("./profile/report.ts")>(
-      "./profile/report.ts",
+    : (await importLazily<typeof import("./profile/line/report.ts")>(
+      "./profile/line/report.ts",
       import.meta.url,
     )).showText;
   const select = {
@@ -230,14 +230,14 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     values.speedscope !== undefined;
   const sort = values.sort?.flatMap((s) => s.split(",")) ?? ["cumulative"];
   const funcProfile = functions
-    ? await importLazily<typeof import("./profile/func_profile.ts")>(
-      "./profile/func_profile.ts",
+    ? await importLazily<typeof import("./profile/run/func_reports.ts")>(
+      "./profile/run/func_reports.ts",
       import.meta.url,
     )
     : undefined;
   if (functions) {
-    const { resolveSortKey } = await importLazily<typeof import("./profile/func_stats.ts")>(
-      "./profile/func_stats.ts",
+    const { resolveSortKey } = await importLazily<typeof import("./profile/func/stats.ts")>(
+      "./profile/func/stats.ts",
       import.meta.url,
     );
     try {
@@ -253,7 +253,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     speedscope: values.speedscope,
     name: basename(split.script),
   };
-  const report = (stats: import("./profile/line_stats.ts").LineStats) =>
+  const report = (stats: import("./profile/line/stats.ts").LineStats) =>
     showText!(stats, {
       unit,
       skipZero: values["skip-zero"],
@@ -310,8 +310,8 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   // The reports (diagnostics, Gantt, trace, HTML) have nothing to do for a quiet run without
   // tasks and files to write, so their modules are not loaded then.
   if (values.timeline || values.gantt || values.html || (hasTasks && !values.quiet)) {
-    const { afterProfiledRun } = await importLazily<typeof import("./profile/reports.ts")>(
-      "./profile/reports.ts",
+    const { afterProfiledRun } = await importLazily<typeof import("./profile/run/task_reports.ts")>(
+      "./profile/run/task_reports.ts",
       import.meta.url,
     );
     const tasks = await afterProfiledRun(rec, {
@@ -331,7 +331,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     });
     if (tasks.text) io.stdout("\n" + tasks.text);
   }
-  // REPORTS: --functions/--speedscope go here.
+  // The function profiler's table comes last, as cProfile prints it after the run.
   if (functionProfile) io.stdout("\n" + functionProfile.text);
   return code;
 }
@@ -353,10 +353,10 @@ async function showCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length === 0) throw new UsageError("Missing FILE: 'cli.ts show FILE...'");
   const unit = parseUnit(values.unit);
   const { loadLineStats, mergeLineStats } = await importLazily<
-    typeof import("./profile/line_stats.ts")
-  >("./profile/line_stats.ts", import.meta.url);
-  const { showText } = await importLazily<typeof import("./profile/report.ts")>(
-    "./profile/report.ts",
+    typeof import("./profile/line/stats.ts")
+  >("./profile/line/stats.ts", import.meta.url);
+  const { showText } = await importLazily<typeof import("./profile/line/report.ts")>(
+    "./profile/line/report.ts",
     import.meta.url,
   );
   const all = [];

@@ -16,8 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
-import { FuncCollector } from "../profile/func_collector.ts";
-import { instrument } from "../profile/instrument.ts";
+import { FuncCollector } from "../profile/func/collector.ts";
+import { instrument } from "../profile/instrument/instrument.ts";
 import { timeAll } from "./_util.mjs";
 
 const RUNTIME = "Bun" in globalThis ? "bun" : "deno";

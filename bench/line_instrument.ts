@@ -20,7 +20,7 @@ const RUNTIME = "Bun" in globalThis ? "bun" : "deno";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 let t0 = performance.now();
-const { instrument, useFastParser } = await import("../profile/instrument.ts");
+const { instrument, useFastParser } = await import("../profile/instrument/instrument.ts");
 const loadParserMs = performance.now() - t0;
 t0 = performance.now();
 const { transformSync } = await import("oxc-transform");

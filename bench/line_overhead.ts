@@ -14,9 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { LineCollector } from "../profile/collector.ts";
-import { startTickClock } from "../profile/clock.ts";
-import { instrument } from "../profile/instrument.ts";
+import { LineCollector } from "../profile/line/collector.ts";
+import { startTickClock } from "../profile/line/clock.ts";
+import { instrument } from "../profile/instrument/instrument.ts";
 import { timeAll } from "./_util.mjs";
 
 const RUNTIME = "Bun" in globalThis ? "bun" : "deno";

@@ -15,7 +15,7 @@
  * The "node:module alone" row is what a warm run under Deno no longer pays: the small script with
  * `import "node:module"` added, the module of Deno's only load hook (`registerHooks`), whose first
  * import starts Deno's Node compatibility layer. Warm runs start from copies of the instrumented
- * modules instead (`profile/_copy_mode.ts`) and import no `node:` module; first runs and edited
+ * modules instead (`profile/instrument/_copy_mode.ts`) and import no `node:` module; first runs and edited
  * scripts still hook the loader and load the parser. Under Bun it costs nothing.
  *
  * @module

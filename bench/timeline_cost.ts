@@ -17,9 +17,9 @@
 import * as ray from "../mod.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { toChromeTrace, toTraceFile } from "../runtime/chrome_trace.ts";
-import { diagnose } from "../profile/diagnose.ts";
-import { gantt } from "../profile/gantt.ts";
-import { htmlReport } from "../profile/html.ts";
+import { diagnose } from "../profile/views/diagnose.ts";
+import { gantt } from "../profile/views/gantt.ts";
+import { htmlReport } from "../profile/views/html.ts";
 import { Sim } from "../tests/fixtures/timeline/simulate.ts";
 import { fmt, hostVersion, median, parseArgs, table } from "./_util.mjs";
 

@@ -24,20 +24,20 @@
  * });
  * collector.register(r.functions, r.nextSlot);
  * // r.code is TypeScript with the original line numbers: run it (Bun transpiles TS itself;
- * // under Deno, toJavaScript() from loader.ts makes JS with a source map), call f, then:
+ * // under Deno, toJavaScript() from instrument/loader.ts makes JS with a source map), call f, then:
  * console.log(showText(collector.snapshot()));
  * ```
  *
  * @module
  */
-export * from "./collector.ts";
-export * from "./func_collector.ts";
-export * from "./func_profile.ts";
-export * from "./func_report.ts";
-export * from "./func_stats.ts";
-export * from "./instrument.ts";
-export * from "./line_stats.ts";
-export * from "./loader.ts";
-export * from "./report.ts";
-export * from "./session.ts";
-export * from "./speedscope.ts";
+export * from "./line/collector.ts";
+export * from "./func/collector.ts";
+export * from "./run/func_reports.ts";
+export * from "./func/report.ts";
+export * from "./func/stats.ts";
+export * from "./instrument/instrument.ts";
+export * from "./line/stats.ts";
+export * from "./instrument/loader.ts";
+export * from "./line/report.ts";
+export * from "./run/session.ts";
+export * from "./func/speedscope.ts";

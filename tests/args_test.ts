@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parseArgs as nodeParseArgs } from "node:util";
-import { parseArgs, type ParseArgsOptionsConfig } from "../profile/_args.ts";
+import { parseArgs, type ParseArgsOptionsConfig } from "../profile/host/parse_args.ts";
 import { PROFILE_OPTIONS, SHOW_OPTIONS } from "../cli.ts";
 
 // The CLI's own option specs.
@@ -214,8 +214,8 @@ test("parseArgs() types values as cli.ts uses them", () => {
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
   : false;
 
-test("profile/_args.ts imports nothing from node:", () => {
-  const text = readFileSync(new URL("../profile/_args.ts", import.meta.url), "utf8");
+test("profile/host/parse_args.ts imports nothing from node:", () => {
+  const text = readFileSync(new URL("../profile/host/parse_args.ts", import.meta.url), "utf8");
   assert.doesNotMatch(text, /from\s*["']node:/);
   assert.doesNotMatch(text, /import\s*\(\s*["']node:/);
 });

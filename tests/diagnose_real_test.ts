@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as ray from "../mod.ts";
 import { clearRecording, recording } from "../runtime/api.ts";
 import { hooks } from "../runtime/hooks.ts";
-import { diagnose } from "../profile/diagnose.ts";
+import { diagnose } from "../profile/views/diagnose.ts";
 import { toChromeTrace, toTraceFile } from "../runtime/chrome_trace.ts";
 import { ex1, ex2, ex3, tinyTasks } from "./fixtures/timeline/loops_small.ts";
 import { validateTrace } from "./fixtures/timeline/validate_trace.ts";

@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-control-regex -- the tests look for colour escapes
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { diagnose, formatDiagnosis } from "../profile/diagnose.ts";
+import { diagnose, formatDiagnosis } from "../profile/views/diagnose.ts";
 import {
   backlog,
   ex1,

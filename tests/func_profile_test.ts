@@ -10,17 +10,17 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { main } from "../cli.ts";
-import { instrument } from "../profile/instrument.ts";
-import { FuncCollector } from "../profile/func_collector.ts";
+import { instrument } from "../profile/instrument/instrument.ts";
+import { FuncCollector } from "../profile/func/collector.ts";
 import {
   type FuncStats,
   funcStatsFromThread,
   mergeFuncStats,
   resolveSortKey,
   sortFuncStats,
-} from "../profile/func_stats.ts";
-import { formatFuncStats } from "../profile/func_report.ts";
-import { SPEEDSCOPE_SCHEMA } from "../profile/speedscope.ts";
+} from "../profile/func/stats.ts";
+import { formatFuncStats } from "../profile/func/report.ts";
+import { SPEEDSCOPE_SCHEMA } from "../profile/func/speedscope.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");

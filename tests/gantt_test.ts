@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-control-regex -- the tests look for colour escapes
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gantt } from "../profile/gantt.ts";
+import { gantt } from "../profile/views/gantt.ts";
 import { ex1, ex2, Sim } from "./fixtures/timeline/simulate.ts";
 
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");

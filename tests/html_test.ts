@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { htmlReport } from "../profile/html.ts";
+import { htmlReport } from "../profile/views/html.ts";
 import { ex1, ex3, Sim } from "./fixtures/timeline/simulate.ts";
 import { LOOPS_FILE, LOOPS_SOURCE, loopsLineStats } from "./fixtures/timeline/line_stats_sample.ts";
 import { Browser, findChromium } from "./fixtures/timeline/cdp.ts";

@@ -4,11 +4,11 @@ import { readFile } from "node:fs/promises";
 import nodePath from "node:path";
 import process from "node:process";
 import * as nodeUrl from "node:url";
-import * as ours from "../profile/_path.ts";
+import * as ours from "../profile/host/path.ts";
 
 const BUN = "Bun" in globalThis;
 const WINDOWS = process.platform === "win32";
-/** Whether `_path.ts` runs its own ports here rather than re-exporting the runtime's functions. */
+/** Whether `host/path.ts` runs its own ports here rather than re-exporting the runtime's functions. */
 const PORTED = !BUN && !WINDOWS;
 const ref = nodePath.posix;
 
@@ -543,8 +543,8 @@ test("sep is node:path's, and under Bun every export is the runtime's own functi
   }
 });
 
-test("profile/_path.ts imports nothing from node: or npm: statically", async () => {
-  const source = await readFile(new URL("../profile/_path.ts", import.meta.url), "utf8");
+test("profile/host/path.ts imports nothing from node: or npm: statically", async () => {
+  const source = await readFile(new URL("../profile/host/path.ts", import.meta.url), "utf8");
   const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
   assert.doesNotMatch(code, /\bfrom\s*["'](?:node|npm):/);
   assert.doesNotMatch(code, /\bimport\s*["'](?:node|npm):/);

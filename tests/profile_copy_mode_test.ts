@@ -1,4 +1,4 @@
-// Deno's fast start (profile/_copy_mode.ts): a run whose modules are all cached imports copies
+// Deno's fast start (profile/instrument/_copy_mode.ts): a run whose modules are all cached imports copies
 // of them instead of hooking module loading. cli.ts as a user runs it, each test with its own
 // scripts and cache; every warm run is compared with the script run plainly and with the first
 // (hooked) run. Under Bun the same runs must give the same output, with no copies made.

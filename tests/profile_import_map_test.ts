@@ -1,4 +1,4 @@
-// The script's import map, as the profiler reads it (profile/_import_map.ts): found as Deno finds
+// The script's import map, as the profiler reads it (profile/instrument/_import_map.ts): found as Deno finds
 // it, resolved as the import maps standard says.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { findImportMap, resolveImport } from "../profile/_import_map.ts";
+import { findImportMap, resolveImport } from "../profile/instrument/_import_map.ts";
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "rayprof-map-"));

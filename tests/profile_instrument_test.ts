@@ -6,7 +6,7 @@ import {
   InstrumentError,
   InstrumentSyntaxError,
   MarkerError,
-} from "../profile/instrument.ts";
+} from "../profile/instrument/instrument.ts";
 
 const FILE = "/virtual/x.ts";
 
@@ -164,7 +164,7 @@ export function f(n: number, m = 2): number {
 });
 
 test("a profiled function runs before its module's body, as in an import cycle", async () => {
-  const { LineCollector } = await import("../profile/collector.ts");
+  const { LineCollector } = await import("../profile/line/collector.ts");
   const collector = new LineCollector();
   collector.install();
   const r = instrument("export const early = f();\n// @profile\nfunction f() {\n  return 7;\n}\n", {

@@ -14,7 +14,7 @@ import {
   saveLineStats,
   stringifyLineStats,
   totalTime,
-} from "../profile/line_stats.ts";
+} from "../profile/line/stats.ts";
 
 function run(hits: number, time: number, unit = 1e-9): LineStats {
   return {

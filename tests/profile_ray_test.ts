@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { type LineStats, loadLineStats, totalTime } from "../profile/line_stats.ts";
+import { type LineStats, loadLineStats, totalTime } from "../profile/line/stats.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const IS_BUN = "Bun" in globalThis;

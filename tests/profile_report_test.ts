@@ -1,8 +1,8 @@
 // deno-lint-ignore-file no-regex-spaces -- report rows are aligned with runs of spaces
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatG, HEADER, showFunction, showText } from "../profile/report.ts";
-import type { LineStats } from "../profile/line_stats.ts";
+import { formatG, HEADER, showFunction, showText } from "../profile/line/report.ts";
+import type { LineStats } from "../profile/line/stats.ts";
 
 test("formatG() prints like C's %g", () => {
   const cases: [number, string][] = [

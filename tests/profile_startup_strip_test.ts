@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runHost, scriptArgs } from "./_run_host.ts";
 import { parseSync } from "oxc-parser";
-import { instrument } from "../profile/instrument.ts";
+import { instrument } from "../profile/instrument/instrument.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type LineProfiling, startLineProfiling } from "../profile/loader.ts";
-import type { LineTiming } from "../profile/line_stats.ts";
+import { type LineProfiling, startLineProfiling } from "../profile/instrument/loader.ts";
+import type { LineTiming } from "../profile/line/stats.ts";
 
 let dir = "";
 let profiling: LineProfiling;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterProfiledRun } from "../profile/reports.ts";
+import { afterProfiledRun } from "../profile/run/task_reports.ts";
 import { ex1 } from "./fixtures/timeline/simulate.ts";
 import { validateTrace } from "./fixtures/timeline/validate_trace.ts";
 

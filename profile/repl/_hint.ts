@@ -5,7 +5,7 @@
  * @module
  */
 import type { Recording } from "../../runtime/recorder.ts";
-import { diagnose } from "../diagnose.ts";
+import { diagnose } from "../views/diagnose.ts";
 
 /** Codes worth a hint after an input (the others need a whole run to mean something). */
 const HINTED = new Set(["get-in-loop", "tiny-tasks", "queue-backlog", "failed-tasks"]);

@@ -14,17 +14,17 @@
 import vm from "node:vm";
 import { pathToFileURL } from "node:url";
 import { transformSync } from "oxc-transform";
-import { LineCollector, PROBES_KEY } from "../collector.ts";
-import { instrument } from "../instrument.ts";
-import { showText } from "../report.ts";
+import { LineCollector, PROBES_KEY } from "../line/collector.ts";
+import { instrument } from "../instrument/instrument.ts";
+import { showText } from "../line/report.ts";
 import type { DefinedFunction } from "./transform.ts";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseSync } from "oxc-parser";
-import { isUserModule } from "../loader.ts";
-import { registerLoader, RUNTIME } from "../_platform.ts";
+import { isUserModule } from "../instrument/loader.ts";
+import { registerLoader, RUNTIME } from "../instrument/module_hooks.ts";
 
 /** A function of the session: where it was typed. */
 export interface SessionFunction extends DefinedFunction {

@@ -586,9 +586,9 @@ export class Session {
         warnings: [],
       };
     }
-    let gantt: typeof import("../gantt.ts").gantt;
+    let gantt: typeof import("../views/gantt.ts").gantt;
     try {
-      gantt = (await import("../gantt.ts")).gantt;
+      gantt = (await import("../views/gantt.ts")).gantt;
     } catch (e) {
       return {
         output: `Cannot draw the timeline as the Gantt module did not load: ${

@@ -12,8 +12,8 @@
  */
 import { parseSync } from "oxc-parser";
 import { transformSync } from "oxc-transform";
-import { lineLookup } from "../instrument.ts";
-import { bindingNames } from "../_strip_types.ts";
+import { lineLookup } from "../instrument/instrument.ts";
+import { bindingNames } from "../instrument/_strip_types.ts";
 
 /** Name of the helper object the generated code calls (`import()`, `import.meta`). */
 export const HELPER = "__rayprofRepl";

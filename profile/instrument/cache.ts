@@ -20,8 +20,8 @@
  * @module
  */
 
-import { join } from "./_path.ts";
-import { env as getEnv, pid } from "./_proc.ts";
+import { join } from "../host/path.ts";
+import { env as getEnv, pid } from "../host/proc.ts";
 import type { InstrumentResult } from "./instrument.ts";
 import {
   mkdirpSync,
@@ -30,7 +30,7 @@ import {
   renameSync,
   statSync,
   writeTextSync,
-} from "./sync_fs.ts";
+} from "../host/sync_fs.ts";
 
 /** Bumped when the layout of an entry changes. */
 const FORMAT = 2;
@@ -279,8 +279,8 @@ function profilerVersion(): string {
     "./instrument.ts",
     "./_strip_types.ts",
     "./loader.ts",
-    "./_platform.ts",
-    "./_instrument_cache.ts",
+    "./module_hooks.ts",
+    "./cache.ts",
   ].map((f) => new URL(f, import.meta.url));
   for (const pkg of ["oxc-parser", "oxc-transform"]) {
     try {

@@ -30,7 +30,7 @@ export interface TickClock {
 export function startTickClock(periodMs = 0.05): TickClock {
   const buffer = new SharedArrayBuffer(8);
   const cells = new Int32Array(buffer);
-  const worker = new Worker(new URL("./_ticker.ts", import.meta.url), {
+  const worker = new Worker(new URL("./_clock_worker.ts", import.meta.url), {
     workerData: { buffer, periodMs },
   });
   worker.unref();

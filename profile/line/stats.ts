@@ -7,7 +7,7 @@
  *
  * @example Merge two runs and save them
  * ```ts ignore
- * import { loadLineStats, mergeLineStats, saveLineStats } from "./line_stats.ts";
+ * import { loadLineStats, mergeLineStats, saveLineStats } from "./stats.ts";
  * const a = await loadLineStats("a.lprof.json");
  * const b = await loadLineStats("b.lprof.json");
  * await saveLineStats("all.lprof.json", mergeLineStats(a, b));
@@ -16,7 +16,7 @@
  * @module
  */
 
-import { readTextSync, writeTextSync } from "./sync_fs.ts";
+import { readTextSync, writeTextSync } from "../host/sync_fs.ts";
 
 /** Value of the `format` field of a saved file. */
 export const LINE_STATS_FORMAT = "rayprof-line-stats";
@@ -85,7 +85,7 @@ export class LineStatsFormatError extends Error {
  *
  * @example Empty stats
  * ```ts
- * import { createLineStats } from "./line_stats.ts";
+ * import { createLineStats } from "./stats.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(createLineStats().functions.length, 0);
  * ```
@@ -127,7 +127,7 @@ export function totalTime(fn: FunctionTimings): number {
  *
  * @example Two runs of one function
  * ```ts
- * import { mergeLineStats } from "./line_stats.ts";
+ * import { mergeLineStats } from "./stats.ts";
  * import assert from "node:assert/strict";
  * const run = {
  *   unit: 1e-9,
@@ -210,7 +210,7 @@ export function stringifyLineStats(stats: LineStats): string {
  *
  * @example Round trip
  * ```ts
- * import { createLineStats, parseLineStats, stringifyLineStats } from "./line_stats.ts";
+ * import { createLineStats, parseLineStats, stringifyLineStats } from "./stats.ts";
  * import assert from "node:assert/strict";
  * const stats = createLineStats();
  * assert.deepEqual(parseLineStats(stringifyLineStats(stats)), stats);

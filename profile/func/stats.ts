@@ -8,7 +8,7 @@
  *
  * @example Merge two threads and sort like `pstats.Stats(...).sort_stats("cumulative")`
  * ```ts
- * import { mergeFuncStats, sortFuncStats } from "./func_stats.ts";
+ * import { mergeFuncStats, sortFuncStats } from "./stats.ts";
  * import assert from "node:assert/strict";
  * const row = { file: "/a.ts", line: 1, name: "f", calls: 1, primitiveCalls: 1, tottime: 1, cumtime: 2 };
  * const merged = mergeFuncStats({ functions: [row] }, { functions: [row] });
@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { FuncThreadData } from "./func_collector.ts";
+import type { FuncThreadData } from "./collector.ts";
 
 /** Timings of one function (or await site). Key: `file`, `line`, `name`. */
 export interface FunctionStat {

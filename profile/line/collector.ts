@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { FunctionTimings, LineStats } from "./line_stats.ts";
+import type { FunctionTimings, LineStats } from "./stats.ts";
 
 /** Global key under which the active probes are published for instrumented modules. */
 export const PROBES_KEY: unique symbol = Symbol.for("rayprof.lineProbes") as never;

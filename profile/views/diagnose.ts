@@ -8,15 +8,15 @@
  * @example Diagnose a recording
  * ```ts ignore
  * import { diagnose, formatDiagnosis } from "./diagnose.ts";
- * import { recording } from "../runtime/api.ts";
+ * import { recording } from "../../runtime/api.ts";
  * console.log(formatDiagnosis(diagnose(recording())));
  * ```
  *
  * @module
  */
 
-import type { BlockedSpan, Recording, TaskRecord } from "../runtime/recorder.ts";
-import { workerStartups } from "../runtime/chrome_trace.ts";
+import type { BlockedSpan, Recording, TaskRecord } from "../../runtime/recorder.ts";
+import { workerStartups } from "../../runtime/chrome_trace.ts";
 import {
   formatBytes,
   formatDuration,

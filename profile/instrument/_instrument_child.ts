@@ -9,8 +9,8 @@
 import { readFileSync, writeSync } from "node:fs";
 import { InstrumentError, type InstrumentOptions, loadParser } from "./instrument.ts";
 import { instrumentModule, loadInstrumenter } from "./loader.ts";
-import { loadTransform } from "./_platform.ts";
-import { hash } from "./_instrument_cache.ts";
+import { loadTransform } from "./module_hooks.ts";
+import { hash } from "./cache.ts";
 
 const options = JSON.parse(Deno.args[0]) as InstrumentOptions;
 let reply;

@@ -11,17 +11,17 @@
  * ```ts ignore
  * import { writeFile } from "node:fs/promises";
  * import { htmlReport } from "./html.ts";
- * import { recording } from "../runtime/api.ts";
+ * import { recording } from "../../runtime/api.ts";
  * await writeFile("report.html", htmlReport({ recording: recording(), title: "loops.ts" }));
  * ```
  *
  * @module
  */
 
-import type { Recording, TaskRecord } from "../runtime/recorder.ts";
-import { layOutLanes, workerStartups } from "../runtime/chrome_trace.ts";
+import type { Recording, TaskRecord } from "../../runtime/recorder.ts";
+import { layOutLanes, workerStartups } from "../../runtime/chrome_trace.ts";
 import { diagnose, type Diagnosis } from "./diagnose.ts";
-import type { FunctionTimings, LineStats } from "./line_stats.ts";
+import type { FunctionTimings, LineStats } from "../line/stats.ts";
 import { formatBytes, formatDuration, recordingWindow, showLocation } from "./_tasks.ts";
 
 /** One row of the function profile (pstats' columns); times in seconds. */

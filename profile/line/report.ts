@@ -5,9 +5,9 @@
  * @module
  */
 
-import { relative } from "./_path.ts";
-import { type FunctionTimings, type LineStats, totalTime } from "./line_stats.ts";
-import { readTextSync } from "./sync_fs.ts";
+import { relative } from "../host/path.ts";
+import { type FunctionTimings, type LineStats, totalTime } from "./stats.ts";
+import { readTextSync } from "../host/sync_fs.ts";
 
 /** Options for {@linkcode showText}. */
 export interface ShowTextOptions {

@@ -7,20 +7,20 @@
  * @module
  */
 
-import { dirname, fileURLToPath, pathToFileURL, resolve } from "./_path.ts";
-import { exit, nodeProcess } from "./_proc.ts";
-import { hooks } from "../runtime/hooks.ts";
-import type { Recording } from "../runtime/recorder.ts";
-import type { Selection } from "./instrument.ts";
-import { InstrumentError } from "./_instrument_errors.ts";
-import { type LineStats, mergeLineStats } from "./line_stats.ts";
-import { startLineProfiling } from "./loader.ts";
-import type { TickClock } from "./clock.ts";
-import type { FuncCollectorOptions, FuncThreadData } from "./func_collector.ts";
-import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "./_platform.ts";
-import { defaultCacheDir } from "./_instrument_cache.ts";
-import { readTextSync, statSync } from "./sync_fs.ts";
-import { importLazily } from "./_lazy_import.ts";
+import { dirname, fileURLToPath, pathToFileURL, resolve } from "../host/path.ts";
+import { exit, nodeProcess } from "../host/proc.ts";
+import { hooks } from "../../runtime/hooks.ts";
+import type { Recording } from "../../runtime/recorder.ts";
+import type { Selection } from "../instrument/instrument.ts";
+import { InstrumentError } from "../instrument/errors.ts";
+import { type LineStats, mergeLineStats } from "../line/stats.ts";
+import { startLineProfiling } from "../instrument/loader.ts";
+import type { TickClock } from "../line/clock.ts";
+import type { FuncCollectorOptions, FuncThreadData } from "../func/collector.ts";
+import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "../instrument/module_hooks.ts";
+import { defaultCacheDir } from "../instrument/cache.ts";
+import { readTextSync, statSync } from "../host/sync_fs.ts";
+import { importLazily } from "../host/lazy_import.ts";
 
 /** Key of the profiler's entries in the runtime's worker data and collectors. */
 export const WORKER_CONFIG_KEY = "rayprof.lineProfiler";
@@ -56,7 +56,7 @@ export interface ProfileScriptOptions {
   /** Absolute paths of the files `select` applies to; empty: all local files. */
   selectIn?: string[];
   /**
-   * Low-overhead mode: exact hit counts, time from a shared tick clock (see `clock.ts`).
+   * Low-overhead mode: exact hit counts, time from a shared tick clock (see `../line/clock.ts`).
    * @default {false}
    */
   sample?: boolean;
@@ -68,7 +68,7 @@ export interface ProfileScriptOptions {
   /** Also run the function profiler (cProfile) on every function of the local modules. */
   functions?: FuncCollectorOptions;
   /**
-   * Reuse instrumented modules from the cache (see `_instrument_cache.ts`: in
+   * Reuse instrumented modules from the cache (see `../instrument/cache.ts`: in
    * `$RAYPROF_CACHE_DIR`, `$XDG_CACHE_HOME/rayprof` or `~/.cache/rayprof`; off when
    * `RAYPROF_NO_CACHE` is set), in the driver and the workers.
    * @default {false}
@@ -147,8 +147,9 @@ export async function profileScript(
   // built, before any of it runs, so an error there still stops the run before it starts.
   let ticks: TickClock | undefined;
   if (options.sample) {
-    ticks = (await importLazily<typeof import("./clock.ts")>("./clock.ts", import.meta.url))
-      .startTickClock();
+    ticks =
+      (await importLazily<typeof import("../line/clock.ts")>("../line/clock.ts", import.meta.url))
+        .startTickClock();
   }
   await preloadRuntime(path);
   const cacheDir = options.cache ? defaultCacheDir() : undefined;
@@ -265,8 +266,8 @@ export async function profileScript(
   if (error === undefined) await drained();
   const state = (globalThis as Record<symbol, { pool?: unknown } | undefined>)[STATE];
   if (state?.pool) {
-    const { shutdown } = await importLazily<typeof import("../runtime/api.ts")>(
-      "../runtime/api.ts",
+    const { shutdown } = await importLazily<typeof import("../../runtime/api.ts")>(
+      "../../runtime/api.ts",
       import.meta.url,
     );
     await shutdown();
@@ -286,7 +287,7 @@ export async function profileScript(
   return result(error);
 }
 
-const MOD = resolve(dirname(fileURLToPath(import.meta.url)), "..", "mod.ts");
+const MOD = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "mod.ts");
 // Static and dynamic imports, `export ... from`: what a script may load the runtime with.
 const SPECIFIER = /\b(?:from|import)\s*\(?\s*["']([^"']+)["']/g;
 
@@ -317,7 +318,7 @@ async function preloadRuntime(script: string): Promise<void> {
       continue;
     }
     if (path === MOD) {
-      await importLazily<typeof import("../mod.ts")>("../mod.ts", import.meta.url);
+      await importLazily<typeof import("../../mod.ts")>("../../mod.ts", import.meta.url);
       return;
     }
   }

@@ -5,7 +5,7 @@
  * mode, error messages and codes included, so the two can be swapped.
  *
  * ```ts
- * import { parseArgs } from "./_args.ts";
+ * import { parseArgs } from "./parse_args.ts";
  *
  * const { values, positionals } = parseArgs({
  *   args: ["-qu", "1e-3", "out.json"],
@@ -125,7 +125,7 @@ function isOptionLike(value: string | undefined): boolean {
  *
  * @example Options and positionals
  * ```ts
- * import { parseArgs } from "./_args.ts";
+ * import { parseArgs } from "./parse_args.ts";
  *
  * const { values, positionals } = parseArgs({
  *   args: ["--func", "a", "-qu", "1e-3", "--func=b", "out.json"],

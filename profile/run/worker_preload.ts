@@ -6,8 +6,8 @@
  * @module
  */
 
-import { registerWorkerCollector, workerData } from "../runtime/hooks.ts";
-import { startLineProfiling } from "./loader.ts";
+import { registerWorkerCollector, workerData } from "../../runtime/hooks.ts";
+import { startLineProfiling } from "../instrument/loader.ts";
 import { WORKER_CONFIG_KEY, type WorkerConfig } from "./session.ts";
 
 const config = workerData()[WORKER_CONFIG_KEY] as WorkerConfig | undefined;

@@ -14,14 +14,14 @@
  *
  * The first percall is tottime/ncalls, the second cumtime/primitive calls, as in pstats. Await
  * sites of async functions are rows named `<await f>` at the line of the `await`; see
- * `func_collector.ts` for how time is attributed.
+ * `collector.ts` for how time is attributed.
  *
  * @module
  */
 
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type FuncStats, funcTotals, sortFuncStats, stdName } from "./func_stats.ts";
+import { type FuncStats, funcTotals, sortFuncStats, stdName } from "./stats.ts";
 
 /** Options for {@linkcode formatFuncStats}. */
 export interface FormatFuncStatsOptions {
@@ -53,7 +53,7 @@ export interface FormatFuncStatsOptions {
  *
  * @example A recursive function
  * ```ts
- * import { formatFuncStats } from "./func_report.ts";
+ * import { formatFuncStats } from "./report.ts";
  * import assert from "node:assert/strict";
  * const text = formatFuncStats({
  *   functions: [{ file: "/x/fib.ts", line: 1, name: "fib", calls: 4, primitiveCalls: 1, tottime: 0.002, cumtime: 0.002 }],

@@ -510,7 +510,7 @@ const impl: PathFunctions = PORTED
  *
  * @example
  * ```ts
- * import { sep } from "./_path.ts";
+ * import { sep } from "./path.ts";
  * ["a", "b"].join(sep); // "a/b" ("a\\b" on Windows)
  * ```
  */
@@ -521,7 +521,7 @@ export const sep: string = impl.sep;
  *
  * @example
  * ```ts
- * import { isAbsolute } from "./_path.ts";
+ * import { isAbsolute } from "./path.ts";
  * isAbsolute("/tmp/x"); // true
  * isAbsolute("tmp/x"); // false
  * ```
@@ -538,7 +538,7 @@ export const isAbsolute: (path: string) => boolean = impl.isAbsolute;
  *
  * @example
  * ```ts
- * import { join } from "./_path.ts";
+ * import { join } from "./path.ts";
  * join("/a/b", "../c", "d/"); // "/a/c/d/"
  * join(); // "."
  * ```
@@ -556,7 +556,7 @@ export const join: (...parts: string[]) => string = impl.join;
  *
  * @example
  * ```ts
- * import { resolve } from "./_path.ts";
+ * import { resolve } from "./path.ts";
  * resolve("/a/b", "./c", "../d"); // "/a/b/d"
  * resolve("/a", "/b"); // "/b"
  * resolve(); // the current directory
@@ -573,7 +573,7 @@ export const resolve: (...parts: string[]) => string = impl.resolve;
  *
  * @example
  * ```ts
- * import { dirname } from "./_path.ts";
+ * import { dirname } from "./path.ts";
  * dirname("/a/b/c.ts"); // "/a/b"
  * dirname("/a/b/"); // "/a"
  * dirname("c.ts"); // "."
@@ -591,7 +591,7 @@ export const dirname: (path: string) => string = impl.dirname;
  *
  * @example
  * ```ts
- * import { basename } from "./_path.ts";
+ * import { basename } from "./path.ts";
  * basename("/a/b/c.ts"); // "c.ts"
  * basename("/a/b/c.ts", ".ts"); // "c"
  * basename("/a/b/"); // "b"
@@ -610,7 +610,7 @@ export const basename: (path: string, suffix?: string) => string = impl.basename
  *
  * @example
  * ```ts
- * import { extname } from "./_path.ts";
+ * import { extname } from "./path.ts";
  * extname("/a/b.test.ts"); // ".ts"
  * extname("/a/.profile"); // ""
  * extname("a."); // "."
@@ -627,7 +627,7 @@ export const extname: (path: string) => string = impl.extname;
  *
  * @example
  * ```ts
- * import { relative } from "./_path.ts";
+ * import { relative } from "./path.ts";
  * relative("/a/b/c", "/a/d"); // "../../d"
  * relative("/a", "/a/b/c"); // "b/c"
  * relative("/a/b", "/a/b"); // ""
@@ -645,7 +645,7 @@ export const relative: (from: string, to: string) => string = impl.relative;
  *
  * @example
  * ```ts
- * import { fileURLToPath } from "./_path.ts";
+ * import { fileURLToPath } from "./path.ts";
  * fileURLToPath("file:///tmp/a%20b.ts"); // "/tmp/a b.ts" (on POSIX)
  * fileURLToPath(new URL("file://localhost/x")); // "/x"
  * ```
@@ -667,7 +667,7 @@ export const fileURLToPath: (url: string | URL) => string = impl.fileURLToPath;
  *
  * @example
  * ```ts
- * import { pathToFileURL } from "./_path.ts";
+ * import { pathToFileURL } from "./path.ts";
  * pathToFileURL("/tmp/a b#1.ts").href; // "file:///tmp/a%20b%231.ts" (on POSIX)
  * pathToFileURL("/tmp/dir/").href; // "file:///tmp/dir/"
  * ```

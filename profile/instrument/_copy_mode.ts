@@ -27,8 +27,8 @@
  * @module
  */
 
-import { dirname, fileURLToPath, join, pathToFileURL } from "./_path.ts";
-import type { CachedModule } from "./_instrument_cache.ts";
+import { dirname, fileURLToPath, join, pathToFileURL } from "../host/path.ts";
+import type { CachedModule } from "./cache.ts";
 import type { ModuleLinks } from "./instrument.ts";
 import {
   mkdirpSync,
@@ -36,8 +36,8 @@ import {
   removeIfExistsSync,
   renameSync,
   writeTextSync,
-} from "./sync_fs.ts";
-import { pid } from "./_proc.ts";
+} from "../host/sync_fs.ts";
+import { pid } from "../host/proc.ts";
 
 /** One module of a run, from the cache. */
 export interface CopyItem {

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts ignore
- * import { afterFunctionProfile } from "./func_profile.ts";
+ * import { afterFunctionProfile } from "./func_reports.ts";
  * const out = afterFunctionProfile(result.functions!, { sort: ["tottime"], speedscope: "out.json" });
  * process.stdout.write(out.text);
  * ```
@@ -15,10 +15,10 @@
 
 import { writeFileSync } from "node:fs";
 import type { FuncThreadResult } from "./session.ts";
-import { type FuncStats, funcStatsFromThread, mergeFuncStats } from "./func_stats.ts";
-import { formatFuncStats } from "./func_report.ts";
-import { toSpeedscope } from "./speedscope.ts";
-import type { FunctionProfileRow } from "./html.ts";
+import { type FuncStats, funcStatsFromThread, mergeFuncStats } from "../func/stats.ts";
+import { formatFuncStats } from "../func/report.ts";
+import { toSpeedscope } from "../func/speedscope.ts";
+import type { FunctionProfileRow } from "../views/html.ts";
 
 /** Options for {@linkcode afterFunctionProfile}. */
 export interface AfterFunctionProfileOptions {

@@ -12,10 +12,10 @@
  * @module
  */
 
-import { fileURLToPath, pathToFileURL } from "./_path.ts";
-import { nodeProcess } from "./_proc.ts";
-import { readTextSync } from "./sync_fs.ts";
-import { importLazily } from "./_lazy_import.ts";
+import { fileURLToPath, pathToFileURL } from "../host/path.ts";
+import { nodeProcess } from "../host/proc.ts";
+import { readTextSync } from "../host/sync_fs.ts";
+import { importLazily } from "../host/lazy_import.ts";
 
 /** Which runtime this is. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -139,7 +139,7 @@ export function transformLoaded(): boolean {
  * @throws {SyntaxError} If the code cannot be transpiled.
  */
 export function toJavaScript(path: string, code: string, original: string = code): string {
-  // Outside a Deno import hook, require() can load it (`node:module` only now: see `_proc.ts`).
+  // Outside a Deno import hook, require() can load it (`node:module` only now: see `../host/proc.ts`).
   transform ??= (nodeProcess().getBuiltinModule("node:module") as typeof import("node:module"))
     .createRequire(import.meta.url)("oxc-transform").transformSync;
   const out = transform!(path, code, {

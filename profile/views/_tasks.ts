@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Recording } from "../runtime/recorder.ts";
+import type { Recording } from "../../runtime/recorder.ts";
 
 /** A source location parsed from a callsite such as "file:///x.ts:12:5". */
 export interface SourceLocation {

@@ -1,6 +1,6 @@
 /**
  * Rewrites TypeScript or JavaScript source so that chosen functions report line events to the
- * probes of {@linkcode ./collector.ts}: decide what to profile → rewrite the syntax tree → run.
+ * probes of {@linkcode ../line/collector.ts}: decide what to profile → rewrite the syntax tree → run.
  *
  * Probes are inserted on the lines they measure and nothing else moves to another line, so the
  * rewritten text has the same line numbers as the original and error stack traces keep pointing at
@@ -21,13 +21,13 @@
  */
 
 import type * as OxcParser from "oxc-parser";
-import type { FunctionInfo } from "./collector.ts";
-import type { FuncSite } from "./func_collector.ts";
+import type { FunctionInfo } from "../line/collector.ts";
+import type { FuncSite } from "../func/collector.ts";
 import { typeBlanks } from "./_strip_types.ts";
-import { importLazily } from "./_lazy_import.ts";
-import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./_instrument_errors.ts";
-import { nodeProcess } from "./_proc.ts";
-import { readTextSync } from "./sync_fs.ts";
+import { importLazily } from "../host/lazy_import.ts";
+import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./errors.ts";
+import { nodeProcess } from "../host/proc.ts";
+import { readTextSync } from "../host/sync_fs.ts";
 
 export { InstrumentError, InstrumentSyntaxError, MarkerError };
 
@@ -74,7 +74,7 @@ export interface InstrumentOptions {
   keepSource?: boolean;
   /**
    * Give every function of the module entry/exit probes for the function profiler (see
-   * `func_collector.ts`), with suspend/resume probes around its `await`s and `yield`s. Line probes
+   * `../func/collector.ts`), with suspend/resume probes around its `await`s and `yield`s. Line probes
    * still go only to the chosen functions.
    * @default {false}
    */
@@ -184,7 +184,7 @@ interface Insertion {
 let RAW_OPTIONS: Record<string, boolean> = {};
 
 // The parser costs 10-20 ms to load, which a run whose instrumented modules all come from the
-// cache (`_instrument_cache.ts`) never pays.
+// cache (`cache.ts`) never pays.
 let oxc: Parser | undefined;
 
 /** What the instrumenter uses of oxc-parser. */
@@ -209,7 +209,7 @@ function parser(): Parser {
   return oxc ??= nativeParser() ?? requireHere()("oxc-parser");
 }
 
-/** `require()` from this module (`node:module` only now: see `_proc.ts`). */
+/** `require()` from this module (`node:module` only now: see `../host/proc.ts`). */
 function requireHere(): NodeRequire {
   return (nodeProcess().getBuiltinModule("node:module") as typeof import("node:module"))
     .createRequire(import.meta.url);

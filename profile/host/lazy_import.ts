@@ -16,8 +16,8 @@
  *
  * @example
  * ```ts ignore
- * const { profileScript } = await importLazily<typeof import("./session.ts")>(
- *   "./session.ts",
+ * const { profileScript } = await importLazily<typeof import("../run/session.ts")>(
+ *   "../run/session.ts",
  *   import.meta.url,
  * );
  * ```

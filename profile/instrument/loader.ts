@@ -4,18 +4,18 @@
  *
  * Chosen over a rewritten copy of the sources in a temporary tree because the hook keeps each
  * module's own URL: `import.meta.url`, relative imports of data files, and stack traces stay those
- * of the user's files. See `_platform.ts` for how each runtime is hooked.
+ * of the user's files. See `module_hooks.ts` for how each runtime is hooked.
  *
  * @module
  */
 
-import { dirname, fileURLToPath, join, pathToFileURL, resolve, sep } from "./_path.ts";
-import { LineCollector, type LineCollectorOptions } from "./collector.ts";
-import type { FuncCollector, FuncCollectorOptions } from "./func_collector.ts";
+import { dirname, fileURLToPath, join, pathToFileURL, resolve, sep } from "../host/path.ts";
+import { LineCollector, type LineCollectorOptions } from "../line/collector.ts";
+import type { FuncCollector, FuncCollectorOptions } from "../func/collector.ts";
 import type { InstrumentOptions, Selection } from "./instrument.ts";
-import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./_instrument_errors.ts";
-import { readTextSync } from "./sync_fs.ts";
-import { importLazily } from "./_lazy_import.ts";
+import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./errors.ts";
+import { readTextSync } from "../host/sync_fs.ts";
+import { importLazily } from "../host/lazy_import.ts";
 import {
   loadTransform,
   registerLoader,
@@ -24,8 +24,8 @@ import {
   toJavaScript,
   transformLoaded,
   withSourceMap,
-} from "./_platform.ts";
-import { type CachedModule, hash, InstrumentCache } from "./_instrument_cache.ts";
+} from "./module_hooks.ts";
+import { type CachedModule, hash, InstrumentCache } from "./cache.ts";
 import {
   type BareResolver,
   type CopyItem,
@@ -61,7 +61,7 @@ export interface LineProfilingOptions {
   functions?: FuncCollectorOptions;
   /**
    * Keep instrumented modules in this cache directory and reuse them while their text and
-   * options are unchanged (see `_instrument_cache.ts`). `scope` names the list of modules a run
+   * options are unchanged (see `cache.ts`). `scope` names the list of modules a run
    * loads (e.g. the entry script and the kind of thread): a run whose list is all cached starts
    * without loading the parser.
    */
@@ -112,7 +112,7 @@ export interface LineProfiling {
   stop(): void;
 }
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // The profiler never instruments itself or the runtime it profiles.
 const OWN = [
   join(PACKAGE_ROOT, "mod.ts"),
@@ -148,8 +148,8 @@ export async function startLineProfiling(
   const collector = new LineCollector(options.clock);
   collector.install();
   const funcCollector = options.functions
-    ? new (await importLazily<typeof import("./func_collector.ts")>(
-      "./func_collector.ts",
+    ? new (await importLazily<typeof import("../func/collector.ts")>(
+      "../func/collector.ts",
       import.meta.url,
     )).FuncCollector(options.functions)
     : undefined;

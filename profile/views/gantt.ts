@@ -7,15 +7,15 @@
  * @example Draw a recording
  * ```ts ignore
  * import { gantt } from "./gantt.ts";
- * import { recording } from "../runtime/api.ts";
+ * import { recording } from "../../runtime/api.ts";
  * console.log(gantt(recording(), { width: 100, color: true }));
  * ```
  *
  * @module
  */
 
-import type { Recording, TaskRecord } from "../runtime/recorder.ts";
-import { layOutLanes, workerStartups } from "../runtime/chrome_trace.ts";
+import type { Recording, TaskRecord } from "../../runtime/recorder.ts";
+import { layOutLanes, workerStartups } from "../../runtime/chrome_trace.ts";
 import { formatDuration, recordingWindow } from "./_tasks.ts";
 
 /** Options for {@linkcode gantt}. */

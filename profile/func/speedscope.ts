@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { FuncThreadData } from "./func_collector.ts";
+import type { FuncThreadData } from "./collector.ts";
 
 /** The `$schema` value every speedscope file carries. */
 export const SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json";

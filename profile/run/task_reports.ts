@@ -5,7 +5,7 @@
  *
  * @example After a profiled run
  * ```ts ignore
- * import { afterProfiledRun } from "./reports.ts";
+ * import { afterProfiledRun } from "./task_reports.ts";
  * const { text } = await afterProfiledRun(result.recording, { timeline: "trace.json", gantt: true });
  * process.stdout.write(text);
  * ```
@@ -14,12 +14,12 @@
  */
 
 import { readFile, writeFile } from "node:fs/promises";
-import { emptyRecording, type Recording } from "../runtime/recorder.ts";
-import { toTraceFile } from "../runtime/chrome_trace.ts";
-import { diagnose, type DiagnoseOptions, formatDiagnosis } from "./diagnose.ts";
-import { gantt } from "./gantt.ts";
-import { type FunctionProfileRow, htmlReport } from "./html.ts";
-import type { LineStats } from "./line_stats.ts";
+import { emptyRecording, type Recording } from "../../runtime/recorder.ts";
+import { toTraceFile } from "../../runtime/chrome_trace.ts";
+import { diagnose, type DiagnoseOptions, formatDiagnosis } from "../views/diagnose.ts";
+import { gantt } from "../views/gantt.ts";
+import { type FunctionProfileRow, htmlReport } from "../views/html.ts";
+import type { LineStats } from "../line/stats.ts";
 
 /** Options for {@linkcode afterProfiledRun}. */
 export interface AfterProfiledRunOptions {

@@ -13,8 +13,8 @@
  * @module
  */
 
-import { dirname, join, pathToFileURL } from "./_path.ts";
-import { readTextSync } from "./sync_fs.ts";
+import { dirname, join, pathToFileURL } from "../host/path.ts";
+import { readTextSync } from "../host/sync_fs.ts";
 
 type Specifiers = Record<string, string>;
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { nodeProcess } from "./_proc.ts";
+import { nodeProcess } from "./proc.ts";
 
 interface DenoFs {
   readTextFileSync(path: string | URL): string;
