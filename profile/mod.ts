@@ -1,11 +1,14 @@
 /**
- * The line profiler as a library (kernprof for Deno and Bun), in three layers: the instrumenter
- * and collector that record, the {@linkcode LineStats} object that is saved and merged, and the
- * reports that print it. `cli.ts profile` is a thin front end over {@linkcode profileScript}.
+ * The profiler as a library (kernprof and cProfile for Deno and Bun), in the layers its folders
+ * hold, data flowing one way:
  *
- * The function profiler (cProfile/pstats) shares the instrumentation, in the same layers:
- * {@linkcode FuncCollector} records, {@linkcode FuncStats} is merged, {@linkcode formatFuncStats}
- * prints pstats' table and {@linkcode toSpeedscope} exports speedscope's format.
+ * - `instrument/`: decide what to profile, rewrite the source, cache it, load it (import hooks);
+ * - `line/`: the line profiler's collector, {@linkcode LineStats} (saved, loaded, merged) and
+ *   line_profiler's report;
+ * - `func/`: the function profiler's collector, {@linkcode FuncStats} and pstats' table, and the
+ *   speedscope export;
+ * - `views/`: diagnostics, the terminal Gantt and the HTML report, from a task recording;
+ * - `run/`: a whole profiled run ({@linkcode profileScript}), which `cli.ts profile` fronts.
  *
  * Loading this module loads the parser (oxc-parser); the root `mod.ts` never does.
  *
@@ -24,20 +27,15 @@
  * });
  * collector.register(r.functions, r.nextSlot);
  * // r.code is TypeScript with the original line numbers: run it (Bun transpiles TS itself;
- * // under Deno, toJavaScript() from instrument/loader.ts makes JS with a source map), call f, then:
+ * // under Deno, toJavaScript() from instrument/module_hooks.ts makes JS with a source map), call
+ * // f, then:
  * console.log(showText(collector.snapshot()));
  * ```
  *
  * @module
  */
-export * from "./line/collector.ts";
-export * from "./func/collector.ts";
-export * from "./run/func_reports.ts";
-export * from "./func/report.ts";
-export * from "./func/stats.ts";
-export * from "./instrument/instrument.ts";
-export * from "./line/stats.ts";
-export * from "./instrument/loader.ts";
-export * from "./line/report.ts";
-export * from "./run/session.ts";
-export * from "./func/speedscope.ts";
+export * from "./func/mod.ts";
+export * from "./instrument/mod.ts";
+export * from "./line/mod.ts";
+export * from "./run/mod.ts";
+export * from "./views/mod.ts";

@@ -1,11 +1,11 @@
 // `cli.ts profile` with the task reports, run as a subprocess the way a user runs it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { validateTrace } from "./fixtures/timeline/validate_trace.ts";
+import { runHost, scriptArgs } from "./_run_host.ts";
 
 const ROOT = resolve(import.meta.dirname ?? ".", "..");
 const SCRIPT = join(ROOT, "tests/fixtures/timeline/loops_main.ts");
@@ -15,23 +15,13 @@ const SMALL = readFileSync(join(ROOT, "tests/fixtures/timeline/loops_small.ts"),
 const lineOf = (marker: string) => SMALL.findIndex((l) => l.includes(`// ${marker}`)) + 1;
 
 function runCli(args: string[], cwd: string) {
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  const bin = join(ROOT, "node_modules/.bin", isBun ? "bun" : "deno");
-  const argv = isBun
-    ? [join(ROOT, "cli.ts"), ...args]
-    : ["run", "-A", join(ROOT, "cli.ts"), ...args];
-  return spawnSync(bin, argv, {
-    cwd,
-    encoding: "utf8",
-    timeout: 90_000,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
+  return runHost(scriptArgs([join(ROOT, "cli.ts"), ...args]), cwd, {}, { timeout: 90_000 });
 }
 
-test("cli.ts profile --gantt --timeline --html reports the tasks and writes both files", () => {
+test("cli.ts profile --gantt --timeline --html reports the tasks and writes both files", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rayprof-cli-"));
   try {
-    const r = runCli([
+    const r = await runCli([
       "profile",
       "--gantt",
       "--timeline",
@@ -40,7 +30,7 @@ test("cli.ts profile --gantt --timeline --html reports the tasks and writes both
       "report.html",
       SCRIPT,
     ], dir);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const out = r.stdout;
     // The Gantt: a driver row and the 3 workers, on a time axis in seconds.
     assert.match(out, /Task timeline: [\d.]+ m?s, 16 tasks on 3 slots/);
@@ -81,11 +71,11 @@ test("cli.ts profile --gantt --timeline --html reports the tasks and writes both
   }
 });
 
-test("cli.ts profile --quiet prints no diagnostics but still writes the files asked for", () => {
+test("cli.ts profile --quiet prints no diagnostics but still writes the files asked for", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rayprof-cli-"));
   try {
-    const r = runCli(["profile", "-q", "--timeline", "t.json", SCRIPT], dir);
-    assert.equal(r.status, 0, r.stderr);
+    const r = await runCli(["profile", "-q", "--timeline", "t.json", SCRIPT], dir);
+    assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /Parallelism|Findings/);
     assert.match(r.stdout, /Timeline: wrote 16 tasks to t\.json/);
     assert.ok(existsSync(join(dir, "t.json")));

@@ -3,12 +3,10 @@
 // runtime running the tests (Deno or Bun).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { main } from "../cli.ts";
 import { instrument } from "../profile/instrument/instrument.ts";
 import { FuncCollector } from "../profile/func/collector.ts";
@@ -21,10 +19,10 @@ import {
 } from "../profile/func/stats.ts";
 import { formatFuncStats } from "../profile/func/report.ts";
 import { SPEEDSCOPE_SCHEMA } from "../profile/func/speedscope.ts";
+import { type Run, runHost, scriptArgs } from "./_run_host.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");
-const IS_BUN = "Bun" in globalThis;
 let dir = "";
 
 before(() => {
@@ -32,24 +30,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[]): Promise<Run> {
-  const argv = IS_BUN ? [CLI, ...args] : ["run", "-A", CLI, ...args];
-  return new Promise((resolve) => {
-    execFile(process.execPath, argv, {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: "1" },
-      maxBuffer: 1 << 24,
-    }, (error, stdout, stderr) => {
-      const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+  return runHost(scriptArgs([CLI, ...args]), ROOT);
 }
 
 interface Row {
@@ -616,14 +598,7 @@ test("profile --functions --html puts the function table in the report", SLOW, a
 
 test("bench/func_overhead.ts runs and reports every figure", SLOW, async () => {
   const args = ["bench/func_overhead.ts", "--n=2000", "--fib=8", "--rounds=1"];
-  const r = await new Promise<Run>((resolve) => {
-    execFile(
-      process.execPath,
-      IS_BUN ? args : ["run", "-A", ...args],
-      { cwd: ROOT },
-      (e, o, s) => resolve({ code: e ? 1 : 0, stdout: String(o), stderr: String(s) }),
-    );
-  });
+  const r = await runHost(scriptArgs(args), ROOT);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /performance\.now\(\) per call +\d+\.\d ns/);
   assert.equal(

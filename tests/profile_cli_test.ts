@@ -2,7 +2,7 @@
 // cli.ts as a user runs it: a subprocess of the runtime running the tests (Deno or Bun).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { main } from "../cli.ts";
 import { loadLineStats } from "../profile/line/stats.ts";
+import { type Run, runHost, scriptArgs } from "./_run_host.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "cli.ts");
@@ -22,24 +23,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const argv = IS_BUN ? [CLI, ...args] : ["run", "-A", CLI, ...args];
-  return new Promise((resolve) => {
-    execFile(process.execPath, argv, {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: "", ...env },
-      maxBuffer: 1 << 24,
-    }, (error, stdout, stderr) => {
-      const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+  return runHost(scriptArgs([CLI, ...args]), dir, { NO_COLOR: "", ...env });
 }
 
 function noInternalStack(r: Run) {

@@ -151,7 +151,7 @@ export const SORT_KEY_NAMES: readonly string[] = Object.keys(SORT_KEYS).sort();
 
 /**
  * Resolves a sort key as pstats does: a key name, or an unambiguous abbreviation of one
- * (`cum` → `cumulative`, as `cumulative` and `cumtime` sort alike).
+ * (`cum` gives `cumtime`, the first of `cumtime` and `cumulative`, which sort alike).
  *
  * @param key What the user typed.
  * @returns The full key name.

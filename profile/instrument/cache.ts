@@ -277,7 +277,8 @@ function profilerVersion(): string {
   const parts = [typeof Deno === "undefined" ? "bun" : "deno"];
   const files = [
     "./instrument.ts",
-    "./_strip_types.ts",
+    "./strip_types.ts",
+    "./parser.ts",
     "./loader.ts",
     "./module_hooks.ts",
     "./cache.ts",

@@ -13,7 +13,7 @@
 import { parseSync } from "oxc-parser";
 import { transformSync } from "oxc-transform";
 import { lineLookup } from "../instrument/instrument.ts";
-import { bindingNames } from "../instrument/_strip_types.ts";
+import { bindingNames } from "../instrument/strip_types.ts";
 
 /** Name of the helper object the generated code calls (`import()`, `import.meta`). */
 export const HELPER = "__rayprofRepl";
