@@ -10,9 +10,9 @@
  * @module
  */
 import process from "node:process";
-import { main } from "./profile/repl/main.ts";
+import { main } from "./profile/repl/mod.ts";
 
-export { main } from "./profile/repl/main.ts";
+export { main } from "./profile/repl/mod.ts";
 
 if (import.meta.main) {
   process.exit(await main(process.argv.slice(2)));

@@ -1,3 +1,4 @@
+// profile/host/parse_args.ts: the port of node:util parseArgs, checked against Node's on the CLI's own option tables.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

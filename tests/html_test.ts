@@ -1,3 +1,4 @@
+// profile/views/html.ts: the self-contained HTML report (no external loads, escaping, heat map, task Gantt).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

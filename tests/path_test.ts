@@ -1,3 +1,4 @@
+// profile/host/path.ts: the POSIX path and file-URL ports, checked against node:path and node:url.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";

@@ -1,3 +1,4 @@
+// profile/line/stats.ts: LineStats merged, saved and loaded (the versioned .lprof.json format).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

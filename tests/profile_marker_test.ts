@@ -1,3 +1,4 @@
+// runtime/profile_marker.ts: `profile` does nothing (function, decorator) when the profiler is off.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { profile } from "../runtime/profile_marker.ts";

@@ -1,3 +1,4 @@
+// profile/run/task_reports.ts: what a profiled run writes and prints from its task recording.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// runtime/chrome_trace.ts and ray.timeline(): the task timeline as Chrome Trace Event JSON.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {

@@ -25,7 +25,7 @@
  */
 
 /** Global key under which the active probes are published for instrumented modules. */
-export const FUNC_PROBES_KEY: unique symbol = Symbol.for("rayprof.funcProbes") as never;
+const FUNC_PROBES_KEY: unique symbol = Symbol.for("rayprof.funcProbes") as never;
 
 /** One profiled place: a function, or an await site of one. */
 export interface FuncSite {

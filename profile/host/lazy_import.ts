@@ -16,10 +16,7 @@
  *
  * @example
  * ```ts ignore
- * const { profileScript } = await importLazily<typeof import("../run/session.ts")>(
- *   "../run/session.ts",
- *   import.meta.url,
- * );
+ * const { join } = await importLazily<typeof import("./path.ts")>("./path.ts", import.meta.url);
  * ```
  *
  * @param specifier A path relative to `base`, or a bare specifier (a package name) without it.

@@ -94,7 +94,7 @@ function resolvePath(path: string[], scope: object): unknown {
 }
 
 /** Own and inherited property names of a value that are identifiers. */
-export function propertyNames(v: unknown): Set<string> {
+function propertyNames(v: unknown): Set<string> {
   const out = new Set<string>();
   let o: unknown = typeof v === "object" || typeof v === "function" ? v : Object(v);
   for (let depth = 0; o !== null && o !== undefined && depth < 20; depth++) {

@@ -15,7 +15,7 @@ import type { InputResult, Session } from "./session.ts";
 const COMMAND_NAMES = [".timing", ".timeline", ".profile", ".load", ".save", ".help", ".exit"];
 
 /** Usage text of `repl.ts`. */
-export const USAGE = `Usage: repl.ts [options]
+const USAGE = `Usage: repl.ts [options]
 
 A TypeScript REPL with the rayprof API loaded (as globals and as ray.*). After each input it
 prints the value and how long it took, with the tasks it ran and their parallelism.

@@ -102,13 +102,13 @@ const ENTRY_FILES = ["../../repl.ts", "../../cli.ts"].map((p) => {
 const TRACKING_KEY = Symbol.for("rayprof.repl.tracker");
 
 /** Names of the API that are made globals (and members of `ray`). */
-export const API_NAMES: readonly string[] = Object.keys(api).filter((k) => k !== "default");
+const API_NAMES: readonly string[] = Object.keys(api).filter((k) => k !== "default");
 
 /** Globals that workers have too (preloaded by worker_globals.ts). */
 const WORKER_GLOBALS: ReadonlySet<string> = new Set([...API_NAMES, "ray"]);
 
 /** Commands with a one-line description, for `.help` and completion. */
-export const COMMANDS: Readonly<Record<string, string>> = {
+const COMMANDS: Readonly<Record<string, string>> = {
   ".timing": "on|off     Print (or not) the timing line after each input",
   ".timeline":
     "[FILE]   Gantt chart of the last input that ran tasks, or write them as a Chrome trace",

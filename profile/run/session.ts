@@ -109,7 +109,7 @@ export interface ProfileResult {
  * @returns The absolute path.
  * @throws {ScriptError} If it is missing, a directory, or not a TypeScript/JavaScript file.
  */
-export function resolveScript(script: string): string {
+function resolveScript(script: string): string {
   const path = resolve(script);
   let isDir = false;
   try {
