@@ -22,7 +22,7 @@
  *
  * @module
  */
-export * from "./runtime/api.ts";
+export * from "./runtime/mod.ts";
 export * from "./runtime/errors.ts";
 export * from "./runtime/timing.ts";
 export * from "./runtime/profile_marker.ts";

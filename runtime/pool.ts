@@ -1,5 +1,5 @@
 /**
- * The scheduler: a private engine behind the public API in api.ts.
+ * The scheduler: a private engine behind the public API (init.ts, remote.ts, actor.ts, get.ts).
  *
  * One driver thread owns all state: the object table, the queue of ready tasks, the workers. A
  * task moves submitted → (arguments resolved) → queued → dispatched to a worker → done. Workers
@@ -8,15 +8,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { clearInterval, setInterval } from "node:timers";
-import {
-  captureCallsite,
-  hardwareConcurrency,
-  runtimeName,
-  spawnWorker,
-  type WorkerHandle,
-} from "./_platform.ts";
+import { hardwareConcurrency, runtimeName } from "./_platform.ts";
 import {
   DONE_CANCELLED,
   DONE_OK,
@@ -26,18 +18,9 @@ import {
   type FnDef,
   type FromWorker,
   jsonExact,
-  type ToWorker,
-  type WorkerInit,
 } from "./_protocol.ts";
-import {
-  afterTurn,
-  channelBuffer,
-  ChannelReader,
-  ChannelWriter,
-  listen,
-  type PortEnvelope,
-} from "./_channel.ts";
-import { errorInfo, reviveRefs, scanValue } from "./_wire.ts";
+import { afterTurn } from "./_channel.ts";
+import { reviveRefs } from "./_wire.ts";
 import {
   ActorDiedError,
   type RemoteErrorInfo,
@@ -47,10 +30,9 @@ import {
   TaskError,
   WorkerCrashedError,
 } from "./errors.ts";
-import { hooks, type WorkerDescription } from "./hooks.ts";
-import { Entry, entryOf, ObjectRef, REF_TAG } from "./object_ref.ts";
+import { hooks } from "./hooks.ts";
+import { Entry, entryOf, ObjectRef } from "./object_ref.ts";
 import {
-  addTaskId,
   K_ACTOR_CALL,
   K_ACTOR_CREATE,
   K_TASK,
@@ -59,230 +41,16 @@ import {
   S_CANCELLED,
   S_CRASHED,
   S_ERROR,
-  type WorkerRecord,
 } from "./recorder.ts";
+import { Deque } from "./_deque.ts";
+import { Actor, Def, Task, type TaskOptions } from "./_task.ts";
+import { PoolWorker } from "./_pool_worker.ts";
+import { MemoryMonitor } from "./_memory_monitor.ts";
+import { answerGet, submitForWorker } from "./_worker_requests.ts";
 
-/** Driver-side state of a function or class definition. */
-export class Def {
-  /** Mean run time in ms (exponential moving average) and how many runs it is based on. */
-  avg = 0;
-  runs = 0;
-  #site: string | undefined;
-  #submits = 0;
-  constructor(readonly wire: FnDef) {}
+export { Actor, Def, Task, type TaskOptions };
 
-  /**
-   * Where `.remote()` was called, for the timeline. A stack capture costs 10-100 µs in Deno, so
-   * after the first 32 submissions of a function only 1 in 32 is captured; the others carry the
-   * last one captured (a function is nearly always submitted from the same line).
-   */
-  callsite(): string | undefined {
-    const n = this.#submits++;
-    if (n < 32 || (n & 31) === 0) this.#site = captureCallsite() ?? this.#site;
-    return this.#site;
-  }
-}
-
-/** Options a task is submitted with, already validated. */
-export interface TaskOptions {
-  numCpus: number;
-  maxRetries: number;
-  retryExceptions: boolean | (abstract new (...args: never[]) => unknown)[];
-  name: string;
-}
-
-/** A submitted task: its result entry plus what is needed to run it. */
-export class Task extends Entry {
-  args: unknown[];
-  flags: number;
-  /** Top-level arguments still pending. */
-  deps = 0;
-  cancelled = false;
-  worker: PoolWorker | null = null;
-  /** Position in its worker's dispatch order, to tell started from not started after a crash. */
-  seq = 0;
-  retriesLeft: number;
-  /** Expected run time when dispatched (ms), from its function's mean. */
-  est = 0;
-  /** A forced cancel was asked while it was being dispatched. */
-  forceCancel = false;
-  constructor(
-    id: number,
-    gen: number,
-    name: string,
-    readonly def: Def,
-    readonly method: string | null,
-    readonly actor: Actor | null,
-    args: unknown[],
-    readonly opts: TaskOptions,
-  ) {
-    super(id, gen, name);
-    this.args = args;
-    this.flags = 0;
-    this.retriesLeft = opts.maxRetries;
-  }
-}
-
-/** A first-in first-out queue with cheap removal at both ends. */
-class Deque<T> {
-  #a: (T | undefined)[] = [];
-  #h = 0;
-  get size(): number {
-    return this.#a.length - this.#h;
-  }
-  push(v: T): void {
-    this.#a.push(v);
-  }
-  peek(): T | undefined {
-    return this.#a[this.#h];
-  }
-  shift(): T | undefined {
-    if (this.#h >= this.#a.length) return undefined;
-    const v = this.#a[this.#h];
-    this.#a[this.#h++] = undefined;
-    if (this.#h > 4096 && this.#h * 2 > this.#a.length) {
-      this.#a = this.#a.slice(this.#h);
-      this.#h = 0;
-    }
-    return v;
-  }
-  unshift(v: T): void {
-    if (this.#h > 0) this.#a[--this.#h] = v;
-    else this.#a.unshift(v);
-  }
-  drain(): T[] {
-    const out = this.#a.slice(this.#h) as T[];
-    this.#a = [];
-    this.#h = 0;
-    return out;
-  }
-}
-
-/** An actor: a class instance living in its own worker. */
-export class Actor {
-  dead: Error | null = null;
-  /** Calls waiting for their arguments, in submission order. */
-  pending: Task[] = [];
-  constructor(
-    readonly id: number,
-    readonly name: string,
-    readonly def: Def,
-    readonly worker: PoolWorker,
-    readonly numCpus: number,
-  ) {}
-}
-
-/** The driver's view of one worker thread. */
-export class PoolWorker {
-  readonly handle: WorkerHandle;
-  readonly counter: Int32Array;
-  ready = false;
-  dead = false;
-  /** Worker clock minus driver clock, in ms. */
-  offset = 0;
-  inflight = new Map<number, Task>();
-  sent = 0;
-  blocked = 0;
-  /** Slots of the pool this worker holds while busy. */
-  slots = 0;
-  /** Expected run time (ms) of the tasks sent to it and not finished. */
-  expected = 0;
-  /** Pool-wide order of its latest dispatch: the memory monitor ends the newest task's worker. */
-  lastDispatch = 0;
-  idle = false;
-  refd = false;
-  /** An unref is scheduled (see #afterDone). */
-  unrefQueued = false;
-  known = new Set<number>();
-  batch: unknown[] | null = null;
-  /** The batch can travel as JSON text (see jsonExact). */
-  batchText = true;
-  batchDefs: FnDef[] | null = null;
-  actor: Actor | null = null;
-  fault: RemoteErrorInfo | null = null;
-  collectWaiter: ((d: Record<string, unknown>) => void) | null = null;
-  readonly rec: WorkerRecord;
-
-  constructor(
-    readonly pool: Pool,
-    readonly id: number,
-    readonly kind: "pool" | "actor",
-    label: string,
-    concurrency: number,
-  ) {
-    const sab = new SharedArrayBuffer(4);
-    this.counter = new Int32Array(sab);
-    const awakeSlot = pool.awakeSlot();
-    const h = hooks();
-    const toWorker = channelBuffer();
-    const fromWorker = channelBuffer();
-    const init: WorkerInit = {
-      id,
-      kind,
-      counter: sab,
-      awake: pool.awake.buffer as SharedArrayBuffer,
-      awakeSlot,
-      toWorker,
-      fromWorker,
-      preload: h.workerPreload.slice(),
-      data: { ...h.workerData },
-      concurrency,
-    };
-    this.rec = { id, kind, label, started: performance.now(), ready: NaN, ended: NaN };
-    pool.recorder.workers.push(this.rec);
-    const reader = new ChannelReader(
-      fromWorker,
-      (m) =>
-        typeof m === "string" ? pool.onDoneText(this, m) : pool.onMessage(this, m as FromWorker),
-    );
-    this.handle = spawnWorker(
-      init,
-      {
-        message: (m) => reader.fromPort(m as PortEnvelope),
-        exit: (code) => {
-          this.#stopListening();
-          pool.releaseAwakeSlot(awakeSlot);
-          pool.onExit(this, code);
-        },
-        error: (e) => {
-          this.fault ??= errorInfo(e);
-        },
-      },
-      label,
-      pool.memoryLimitMb,
-    );
-    this.#writer = new ChannelWriter(toWorker, (env) => this.handle.post(env));
-    this.#stopListening = listen(reader);
-  }
-
-  #writer: ChannelWriter;
-  #stopListening: () => void;
-
-  get description(): WorkerDescription {
-    return { id: this.id, kind: this.kind, label: this.rec.label };
-  }
-
-  /** Messages held until the worker is ready (a worker loading its entry over HTTP drops them). */
-  #early: (ToWorker | string)[] | null = [];
-
-  post(msg: ToWorker | string): void {
-    if (this.#early === null) {
-      this.#writer.send(msg);
-    } else {
-      structuredClone(msg); // throws now, where the caller can tell which task cannot be sent
-      this.#early.push(msg);
-    }
-  }
-
-  /** The worker is ready: send what was held. */
-  release(): void {
-    const early = this.#early;
-    this.#early = null;
-    if (early) { for (const m of early) this.#writer.send(m); }
-  }
-}
-
-/** Options of the pool, validated by api.ts. */
+/** Options of the pool, validated by init.ts. */
 export interface PoolOptions {
   numCpus: number;
   recording: RecorderOptions;
@@ -333,42 +101,16 @@ export class Pool {
     // Start the workers soon, not now: init() followed at once by shutdown() costs nothing.
     queueMicrotask(() => this.#grow());
     this.memoryLimitMb = options.memoryLimitMb;
-    this.#memoryLimit = options.memoryLimitMb * 1024 * 1024;
-    if (this.#memoryLimit > 0) {
-      this.#memTimer = setInterval(() => this.#checkMemory(), 100);
-      this.#memTimer.unref();
+    if (options.memoryLimitMb > 0) {
+      this.#memory = new MemoryMonitor(options.memoryLimitMb, () => this.#workers, (w, reason) => {
+        this.#lost(w, reason, null);
+        w.handle.terminate();
+      });
     }
   }
 
   readonly memoryLimitMb: number;
-  #memoryLimit: number;
-  #memTimer: ReturnType<typeof setInterval> | undefined;
-  #memQuietUntil = 0;
-
-  /**
-   * The memory monitor (as Ray's): a worker that runs out of memory would take the whole process
-   * down (Deno) or eat the machine (Bun has no per-worker heap limit), so above the limit the
-   * worker running the most recently dispatched task is ended and its task fails or is retried.
-   */
-  #checkMemory(): void {
-    const now = performance.now();
-    if (now < this.#memQuietUntil) return;
-    const rss = process.memoryUsage.rss();
-    if (rss <= this.#memoryLimit) return;
-    let victim: PoolWorker | undefined;
-    for (const w of this.#workers) {
-      if (w.dead || w.inflight.size === 0) continue;
-      if (!victim || w.lastDispatch > victim.lastDispatch) victim = w;
-    }
-    if (!victim) return;
-    this.#memQuietUntil = now + 1000;
-    const mb = (n: number) => Math.round(n / 1024 / 1024);
-    const reason = `out of memory: the process used ${mb(rss)} MB, over memoryLimitMb ${
-      mb(this.#memoryLimit)
-    }, so the memory monitor ended the worker running the newest task`;
-    this.#lost(victim, reason, null);
-    victim.handle.terminate();
-  }
+  #memory: MemoryMonitor | undefined;
 
   /** Live worker threads (pool and actors). */
   get liveWorkers(): number {
@@ -448,6 +190,12 @@ export class Pool {
     this.#exported.set(e.id, e);
   }
 
+  /** An entry known to workers (see {@linkcode export}). */
+  exported(id: number): Entry | undefined {
+    return this.#exported.get(id);
+  }
+
+  /** A ref to an object that a worker names by id. */
   refFor(id: number): ObjectRef<unknown> {
     const e = this.#exported.get(id);
     return new ObjectRef(id, e);
@@ -473,7 +221,7 @@ export class Pool {
     const t = new Task(id, this.gen, name, def, method, actor, args, opts);
     if (scan.refs) {
       t.flags |= FLAG_REFS;
-      this.#exportNested(args);
+      this.exportNested(args);
     }
     if (this.recorder.enabled) this.#record(t, scan.bytes, parent);
     for (let i = 0; i < args.length; i++) {
@@ -537,7 +285,8 @@ export class Pool {
     return true;
   }
 
-  #exportNested(value: unknown): void {
+  /** Exports the entries of refs nested in a value, so workers can name them by id. */
+  exportNested(value: unknown): void {
     // Walk again only for tasks flagged as carrying nested refs: rare, so kept simple.
     const seen = new Set<object>();
     const walk = (v: unknown) => {
@@ -851,10 +600,10 @@ export class Pool {
         }
         return;
       case "submit":
-        this.#submitFromWorker(w, m);
+        submitForWorker(this, m);
         return;
       case "get":
-        this.#getForWorker(w, m.req, m.ids, m.timeout, m.numReturns, m.task);
+        answerGet(this, w, m.req, m.ids, m.timeout, m.numReturns, m.task);
         return;
       case "put": {
         const e = this.put(m.value, m.id);
@@ -1151,131 +900,8 @@ export class Pool {
 
   // ---- nested calls from workers -----------------------------------------------------------
 
-  /** Set by api.ts: builds an actor handle from its copied tag. */
+  /** Set by init.ts: builds an actor handle from its copied tag. */
   actorHandleFor?: (tag: Record<string, unknown>) => unknown;
-
-  #resolveTags(args: unknown[]): void {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] as Record<string, unknown> | null;
-      if (a !== null && typeof a === "object" && REF_TAG in a) {
-        args[i] = this.refFor(a[REF_TAG] as number);
-      }
-    }
-  }
-
-  #submitFromWorker(_w: PoolWorker, m: Extract<FromWorker, { t: "submit" }>): void {
-    this.#resolveTags(m.args);
-    if (m.flags & FLAG_REFS) {
-      m.args = m.args.map((a) =>
-        reviveRefs(a, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag))
-      );
-    }
-    const scan = { bytes: 0, refs: (m.flags & FLAG_REFS) !== 0 };
-    for (const a of m.args) if (!(a instanceof ObjectRef)) scanSafe(a, scan);
-    const opts = m.opts as unknown as TaskOptions;
-    let t: Task;
-    if (m.actor !== undefined) {
-      const a = this.#actors.get(m.actor);
-      if (!a) return;
-      t = this.submit(a.def, m.args, opts, scan, a, m.method!, m.id, m.parent);
-    } else {
-      t = this.submit(this.def(m.def), m.args, opts, scan, null, null, m.id, m.parent);
-    }
-    this.export(t);
-  }
-
-  #getForWorker(
-    w: PoolWorker,
-    req: number,
-    ids: number[],
-    timeout: number | null,
-    numReturns: number | null,
-    task = 0,
-  ): void {
-    const entries: Entry[] = [];
-    for (const id of ids) {
-      const e = this.#exported.get(id);
-      if (!e) {
-        w.post({
-          t: "reply",
-          req,
-          ok: false,
-          value: errorInfo(
-            new RuntimeShutdownError(`Cannot get ObjectRef(${id}): it is unknown to the driver`),
-          ),
-        });
-        return;
-      }
-      this.markAwaited(e);
-      entries.push(e);
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let done = false;
-    const need = numReturns ?? entries.length;
-    let ready = 0;
-    const start = this.recorder.enabled ? performance.now() : 0;
-    const reply = (ok: boolean, value: unknown) => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) clearTimeout(timer);
-      if (this.recorder.enabled) {
-        const runs: number[] = [];
-        for (const e of entries) if (e instanceof Task) addTaskId(runs, e.id);
-        const kind = numReturns === null ? "get" : "wait";
-        this.recorder.spans.push({
-          kind,
-          start,
-          end: performance.now(),
-          runs,
-          worker: w.id,
-          task,
-        });
-      }
-      if (w.dead) return;
-      try {
-        w.post({ t: "reply", req, ok, value });
-      } catch (e) {
-        w.post({ t: "reply", req, ok: false, value: errorInfo(e) });
-      }
-    };
-    const check = () => {
-      if (done) return;
-      if (numReturns !== null) {
-        if (ready >= need) reply(true, entries.map((e) => e.state !== 0));
-        return;
-      }
-      for (const e of entries) {
-        if (e.state === 2) return reply(false, errorInfo(e.value));
-      }
-      if (ready === entries.length) {
-        for (const e of entries) {
-          this.#exportValue(e.value);
-        }
-        reply(true, entries.map((e) => e.value));
-      }
-    };
-    for (const e of entries) {
-      e.onSettled((s) => {
-        ready++;
-        if (s.state === 2 && numReturns === null) return reply(false, errorInfo(s.value));
-        check();
-      });
-    }
-    if (!done && timeout !== null) {
-      timer = setTimeout(() => {
-        if (numReturns !== null) reply(true, entries.map((e) => e.state !== 0));
-        else {reply(false, {
-            name: "GetTimeoutError",
-            message: `Get timed out after ${timeout} ms`,
-            stack: "",
-          });}
-      }, timeout);
-    }
-  }
-
-  #exportValue(v: unknown): void {
-    if (typeof v === "object" && v !== null) this.#exportNested(v);
-  }
 
   // ---- actors ------------------------------------------------------------------------------
 
@@ -1340,7 +966,7 @@ export class Pool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.#memTimer !== undefined) clearInterval(this.#memTimer);
+    this.#memory?.stop();
     const workers = this.#workers.slice();
     // Fail everything pending first, so no caller waits on collection. Tasks waiting for
     // arguments fail with the tasks they wait for.
@@ -1395,12 +1021,6 @@ function shutdownError(t: Task): Error {
   return new RuntimeShutdownError(
     `Cannot complete '${t.name}' (id ${t.id}) as the runtime was shut down`,
   );
-}
-
-function scanSafe(v: unknown, out: { bytes: number; refs: boolean }): void {
-  try {
-    scanValue(v, "arg", out);
-  } catch { /* already sent once by the worker, so it is cloneable */ }
 }
 
 /** Worker threads alive in this process, across pools (for leak tests). */

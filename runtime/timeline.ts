@@ -12,7 +12,7 @@
  * @module
  */
 
-import { recording } from "./api.ts";
+import { recording } from "./init.ts";
 import { toChromeTrace, toTraceFile, type TraceEvent } from "./chrome_trace.ts";
 
 export {

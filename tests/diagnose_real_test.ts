@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as ray from "../mod.ts";
-import { clearRecording, recording } from "../runtime/api.ts";
+import { clearRecording, recording } from "../runtime/mod.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { diagnose } from "../profile/views/diagnose.ts";
 import { toChromeTrace, toTraceFile } from "../runtime/chrome_trace.ts";

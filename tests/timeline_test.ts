@@ -230,7 +230,7 @@ test("validateTrace() rejects slices that overlap without nesting", () => {
 
 test("timeline() returns the events of a real run, or writes them as a trace file", async () => {
   const ray = await import("../mod.ts");
-  const { clearRecording } = await import("../runtime/api.ts");
+  const { clearRecording } = await import("../runtime/mod.ts");
   const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
@@ -274,7 +274,7 @@ test("timeline() returns the events of a real run, or writes them as a trace fil
 
 test("toChromeTrace() of a real run with nested tasks, actors and async actor calls is valid", async () => {
   const ray = await import("../mod.ts");
-  const { clearRecording, recording } = await import("../runtime/api.ts");
+  const { clearRecording, recording } = await import("../runtime/mod.ts");
   const { fanOutTwice, RemoteCounter, RemoteAsyncWorker, thrower } = await import(
     "./fixtures/runtime/tasks.ts"
   );

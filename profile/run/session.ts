@@ -266,8 +266,8 @@ export async function profileScript(
   if (error === undefined) await drained();
   const state = (globalThis as Record<symbol, { pool?: unknown } | undefined>)[STATE];
   if (state?.pool) {
-    const { shutdown } = await importLazily<typeof import("../../runtime/api.ts")>(
-      "../../runtime/api.ts",
+    const { shutdown } = await importLazily<typeof import("../../runtime/init.ts")>(
+      "../../runtime/init.ts",
       import.meta.url,
     );
     await shutdown();

@@ -8,7 +8,7 @@
  * @example Diagnose a recording
  * ```ts ignore
  * import { diagnose, formatDiagnosis } from "./diagnose.ts";
- * import { recording } from "../../runtime/api.ts";
+ * import { recording } from "../../runtime/mod.ts";
  * console.log(formatDiagnosis(diagnose(recording())));
  * ```
  *

@@ -7,7 +7,7 @@
  * @example Draw a recording
  * ```ts ignore
  * import { gantt } from "./gantt.ts";
- * import { recording } from "../../runtime/api.ts";
+ * import { recording } from "../../runtime/mod.ts";
  * console.log(gantt(recording(), { width: 100, color: true }));
  * ```
  *

@@ -11,7 +11,7 @@
  * ```ts ignore
  * import { writeFile } from "node:fs/promises";
  * import { htmlReport } from "./html.ts";
- * import { recording } from "../../runtime/api.ts";
+ * import { recording } from "../../runtime/mod.ts";
  * await writeFile("report.html", htmlReport({ recording: recording(), title: "loops.ts" }));
  * ```
  *

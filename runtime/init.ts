@@ -1,0 +1,144 @@
+/**
+ * Starting and ending the runtime (`init`, `shutdown`), and what tools read of it: whether it
+ * runs, its figures, its task recording.
+ *
+ * @module
+ */
+import { totalmem } from "node:os";
+import { hardwareConcurrency } from "./_platform.ts";
+import { workerContext } from "./_context.ts";
+import { ACTOR_TAG } from "./_wire.ts";
+import { RayError } from "./errors.ts";
+import { Pool } from "./pool.ts";
+import { emptyRecording, type RecorderOptions, type Recording } from "./recorder.ts";
+import { state } from "./_state.ts";
+import { checkCount, checkKeys, describe } from "./_validate.ts";
+import { actorHandle } from "./_actor_handle.ts";
+
+/** Options for {@linkcode init}. */
+export interface InitOptions {
+  /**
+   * Slots of the pool: how many tasks (of `numCpus: 1`) run at once, one worker each.
+   * @default {navigator.hardwareConcurrency}
+   */
+  numCpus?: number;
+  /**
+   * Do nothing, instead of throwing, when the runtime is already running.
+   * @default {false}
+   */
+  ignoreReinitError?: boolean;
+  /** Task recording for timelines and diagnostics. */
+  recording?: RecorderOptions;
+  /**
+   * Memory monitor: when the process's resident memory passes this many MB, the worker running
+   * the most recently dispatched task is ended (its task fails with WorkerCrashedError, or is
+   * retried). 0 turns the monitor off.
+   * @default {90% of the machine's memory, at most 3072}
+   */
+  memoryLimitMb?: number;
+}
+
+const INIT_KEYS = new Set(["numCpus", "ignoreReinitError", "recording", "memoryLimitMb"]);
+
+/**
+ * Starts the pool of workers. Called lazily by the first `.remote()` if you do not call it.
+ *
+ * @param options Pool size and recording.
+ * @throws {RayError} If the runtime is already running, unless `ignoreReinitError` is set.
+ * @throws {RangeError} If `numCpus` is not a positive integer.
+ *
+ * @example Start four slots
+ * ```ts ignore
+ * import * as ray from "./mod.ts";
+ * ray.init({ numCpus: 4 });
+ * ```
+ */
+export function init(options: InitOptions = {}): void {
+  if (workerContext()) return; // a module imported by a worker: the driver owns the pool
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Cannot init as 'options' must be an object: received ${describe(options)}`,
+    );
+  }
+  checkKeys("init", options, INIT_KEYS);
+  const s = state();
+  if (s.pool) {
+    if (options.ignoreReinitError) return;
+    throw new RayError(
+      "Cannot init as the runtime is already running: call shutdown() first, or pass ignoreReinitError: true",
+    );
+  }
+  const numCpus = options.numCpus === undefined
+    ? hardwareConcurrency()
+    : checkCount("init", "numCpus", options.numCpus, 1);
+  const memoryLimitMb = options.memoryLimitMb === undefined
+    ? Math.min(3072, Math.floor(totalmem() / 1024 / 1024 * 0.9))
+    : checkCount("init", "memoryLimitMb", options.memoryLimitMb, 0);
+  s.gen++;
+  s.pool = new Pool({ numCpus, recording: options.recording ?? {}, memoryLimitMb }, s.gen);
+  // recording() now reads the new pool's records: the old ones are gone, their memory is reused.
+  if (s.lastRecorder) s.pool.recorder.tasks.takeChunks(s.lastRecorder.tasks);
+  s.lastRecorder = null;
+  s.wasShutdown = false;
+  for (const w of s.wires) s.pool.def(w);
+  s.pool.actorHandleFor = (tag) => {
+    const a = s.pool?.actor(tag[ACTOR_TAG] as number);
+    return a ? actorHandle(a.id, a.name, tag.methods as string[]) : tag;
+  };
+}
+
+/** True while the runtime is running (on the driver). */
+export function isInitialized(): boolean {
+  return state().pool !== null;
+}
+
+/**
+ * Ends all workers. Pending refs reject with {@linkcode RuntimeShutdownError}; later use of old
+ * refs or remote functions throws until `init()` is called again. Safe to call twice. Resolves when
+ * workers have handed over tool data (profiler figures) and were terminated.
+ */
+export function shutdown(): Promise<void> {
+  if (workerContext()) return Promise.resolve();
+  const s = state();
+  const p = s.pool;
+  if (!p) return Promise.resolve();
+  s.pool = null;
+  s.wasShutdown = true;
+  s.lastRecorder = p.recorder;
+  return p.close();
+}
+
+/** Figures of the running pool, for tools. */
+export interface RuntimeInfo {
+  numCpus: number;
+  /** Worker threads alive (pool and actors). */
+  workers: number;
+  /** Tasks waiting for a slot. */
+  queued: number;
+}
+
+/** Returns figures of the running pool, or undefined when it is not running. */
+export function runtimeInfo(): RuntimeInfo | undefined {
+  const p = state().pool;
+  return p ? { numCpus: p.numCpus, workers: p.liveWorkers, queued: p.queueSize } : undefined;
+}
+
+/** Options for {@linkcode recording}. */
+export interface RecordingOptions {
+  /** Only tasks submitted, and spans started, at or after this time (ms, performance.now()). */
+  since?: number;
+}
+
+/** A snapshot of the task recording of the running (or last) runtime. */
+export function recording(options: RecordingOptions = {}): Recording {
+  const s = state();
+  const r = s.pool?.recorder ?? s.lastRecorder;
+  if (!r) return emptyRecording();
+  return r.snapshot(options.since);
+}
+
+/** Forgets recorded tasks and spans (workers alive stay listed). */
+export function clearRecording(): void {
+  const s = state();
+  (s.pool?.recorder ?? s.lastRecorder)?.clear();
+}
