@@ -26,9 +26,11 @@ export interface FnDef {
 /** Task flag: arguments contain references below the top level, to revive in the worker. */
 export const FLAG_REFS = 1;
 
-/** Status of a finished task in a "done" batch. */
+/** Status of a finished task in a "done" batch: it returned its value. */
 export const DONE_OK = 0;
+/** Status of a finished task in a "done" batch: it threw (the value is the error as data). */
 export const DONE_ERROR = 1;
+/** Status of a finished task in a "done" batch: it was cancelled before it started. */
 export const DONE_CANCELLED = 2;
 
 /** Ids of objects made inside worker n are n * ID_SPAN + k, unique without asking the driver. */
@@ -39,6 +41,7 @@ export const RUN_STRIDE = 4;
 /** Entries per task in a "done" batch: id, status, value, started, finished, resultBytes. */
 export const DONE_STRIDE = 6;
 
+/** Messages from the driver to a worker, keyed by `t`. */
 export type ToWorker =
   /** `tasks` is flat: id, fid (or method name for actors), args, flags. */
   | { t: "run"; defs: FnDef[] | null; tasks: unknown[] }
@@ -46,6 +49,7 @@ export type ToWorker =
   | { t: "reply"; req: number; ok: boolean; value: unknown }
   | { t: "collect"; names: string[] };
 
+/** Messages from a worker to the driver, keyed by `t`. */
 export type FromWorker =
   | { t: "ready"; origin: number }
   | { t: "done"; r: unknown[] }

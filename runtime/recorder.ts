@@ -293,25 +293,6 @@ const CHUNK_BITS = 10;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const CHUNK_BYTES = (CHUNK_MASK + 1) * WIDTH * 4;
 
-/**
- * The task records, as a ring of 64-byte records in chunks of 1,024 rather than an object per task:
- * recording then allocates nothing per task and writes one cache line per task. Names are kept
- * once each in a table and records hold their index. {@linkcode TaskRecord} objects are built only
- * for a snapshot.
- *
- * `add` returns the record's number (records are numbered in the order added, from 0, across
- * `clear`). Writers pass it back, and a write happens only while the ring still holds that record:
- * whether it does is told by the number alone, so a write never reads the record first (reading
- * would wait for its cache line, where writes alone do not).
- *
- * Times are whole microseconds from a base time, in 32 bits: the base of records 1024·b to
- * 1024·b + 1023 is the submission time of the first of them, kept in a small table outside the
- * records and found from the record's number. A time is then within 0.5 µs of the one recorded
- * however long the run (the base is a float64 on the driver's clock, the time lies within 35.8 min
- * of it, and rounding keeps equal times equal and ordered times in order). A time further from its
- * base (a long task, or 1,024 submissions spread over more than 35 minutes), a size over 2 GB or a
- * parent id from 2^31 is kept exactly in a float64 store of its chunk, allocated when first needed.
- */
 /** Runs a log keeps in its awaited list before writing them into its records. */
 const AWAITED_RUNS = 1 << 16;
 
@@ -342,6 +323,25 @@ function inRuns(ranges: number[], id: number): boolean {
   return false;
 }
 
+/**
+ * The task records, as a ring of 64-byte records in chunks of 1,024 rather than an object per task:
+ * recording then allocates nothing per task and writes one cache line per task. Names are kept
+ * once each in a table and records hold their index. {@linkcode TaskRecord} objects are built only
+ * for a snapshot.
+ *
+ * `add` returns the record's number (records are numbered in the order added, from 0, across
+ * `clear`). Writers pass it back, and a write happens only while the ring still holds that record:
+ * whether it does is told by the number alone, so a write never reads the record first (reading
+ * would wait for its cache line, where writes alone do not).
+ *
+ * Times are whole microseconds from a base time, in 32 bits: the base of records 1024·b to
+ * 1024·b + 1023 is the submission time of the first of them, kept in a small table outside the
+ * records and found from the record's number. A time is then within 0.5 µs of the one recorded
+ * however long the run (the base is a float64 on the driver's clock, the time lies within 35.8 min
+ * of it, and rounding keeps equal times equal and ordered times in order). A time further from its
+ * base (a long task, or 1,024 submissions spread over more than 35 minutes), a size over 2 GB or a
+ * parent id from 2^31 is kept exactly in a float64 store of its chunk, allocated when first needed.
+ */
 export class TaskLog {
   readonly capacity: number;
   /** Ring index of the next record. */

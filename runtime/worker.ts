@@ -1,9 +1,7 @@
 /**
- * Worker entry: runs tasks (or one actor) sent by the driver.
- *
- * It imports the module that defined a remote function to find it (the module's `remote()` calls
- * register their functions here instead of creating remote functions), or evaluates the function's
- * source when no module can give it.
+ * Worker entry, started by `spawnWorker` in `_platform.ts`: runs tasks (or one actor) sent by the
+ * driver, finding each task's function with `_worker_functions.ts`, and takes messages from the
+ * driver's channel (polling it briefly, then sleeping until woken).
  *
  * @module
  */
@@ -29,6 +27,7 @@ import { _setWorkerData, workerCollectors } from "./hooks.ts";
 import { runtimeName } from "./_platform.ts";
 import { ObjectRef } from "./object_ref.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
+import { learnFunction, resolveFunction } from "./_worker_functions.ts";
 
 const init = rawData as WorkerInit;
 const port = parentPort!;
@@ -115,113 +114,6 @@ function fault(err: unknown): void {
   faulted = true;
   flush();
   post({ t: "fault", error: errorInfo(err) });
-}
-
-// ---- finding functions ---------------------------------------------------------------------
-
-const imported = new Map<string, Promise<unknown>>();
-const fns = new Map<number, Promise<unknown>>();
-const defs = new Map<number, FnDef>();
-
-function importable(url: string): boolean {
-  return /^(file|https?):/.test(url) && !url.includes("$deno$") && !url.includes("[eval");
-}
-
-async function importModule(url: string): Promise<unknown> {
-  let p = imported.get(url);
-  if (!p) {
-    p = (async () => {
-      ctx.importing.add(url);
-      try {
-        return await import(url);
-      } finally {
-        ctx.importing.delete(url);
-      }
-    })();
-    imported.set(url, p);
-  }
-  return await p;
-}
-
-function evaluate(def: FnDef): unknown {
-  const src = def.src;
-  const attempts = [`(${src})`, `({${src}})[${JSON.stringify(def.name)}]`, `(function ${src})`];
-  let first: unknown;
-  for (const code of attempts) {
-    try {
-      const v = new Function(`"use strict"; return ${code};`)();
-      if (typeof v === "function") return v;
-    } catch (e) {
-      first ??= e;
-    }
-  }
-  throw new TypeError(
-    `Cannot ship remote function '${def.name}' to a worker: its module (${def.url}) does not define it at the top level, and its source cannot be evaluated on its own: ${
-      (first as Error)?.message ?? "not a function"
-    }`,
-  );
-}
-
-function resolveFn(fid: number): Promise<unknown> {
-  let p = fns.get(fid);
-  if (!p) {
-    const def = defs.get(fid);
-    if (!def) return Promise.reject(new Error(`Unknown function id ${fid}`));
-    p = (async () => {
-      let importError: unknown;
-      if (importable(def.url)) {
-        try {
-          await importModule(def.url);
-        } catch (e) {
-          importError = e;
-        }
-        const found = ctx.registry.get(`${def.url}#${def.key}`);
-        if (found) return found;
-      }
-      try {
-        return shipped(def, evaluate(def), importError);
-      } catch (e) {
-        if (importError) {
-          throw new TypeError(
-            `Cannot load remote function '${def.name}' in a worker: importing ${def.url} failed: ${
-              (importError as Error)?.message ?? importError
-            }`,
-            { cause: importError },
-          );
-        }
-        throw e;
-      }
-    })();
-    fns.set(fid, p);
-  }
-  return p;
-}
-
-/** Wraps a function evaluated from source so a missing outer variable gets an explanation. */
-function shipped(def: FnDef, fn: unknown, importError: unknown): unknown {
-  if (def.cls) return fn;
-  const f = fn as (...a: unknown[]) => unknown;
-  const why = importError === undefined
-    ? "it is not defined at the top level of a module file"
-    : `importing its module ${def.url} failed (${(importError as Error)?.message ?? importError})`;
-  const explain = (e: unknown): never => {
-    if (e instanceof ReferenceError) {
-      e.message +=
-        ` (remote function '${def.name}' was sent as source text because ${why}, so it can only use its own parameters and globals)`;
-    }
-    throw e;
-  };
-  return function (this: unknown, ...args: unknown[]) {
-    try {
-      const r = f.apply(this, args);
-      if (r && typeof (r as Promise<unknown>).then === "function") {
-        return (r as Promise<unknown>).then(undefined, explain);
-      }
-      return r;
-    } catch (e) {
-      explain(e);
-    }
-  };
 }
 
 // ---- running tasks -------------------------------------------------------------------------
@@ -359,7 +251,7 @@ function call(job: Job): unknown {
   }
   const fnP = resolved.get(job.fid);
   if (fnP === undefined) {
-    const p = resolveFn(job.fid).then((fn) => {
+    const p = resolveFunction(job.fid).then((fn) => {
       resolved.set(job.fid as number, fn);
       setAwake(1);
       try {
@@ -468,11 +360,11 @@ function onMessage(msg: ToWorker | string): void {
     case "run": {
       if (m.defs) {
         for (const d of m.defs) {
-          defs.set(d.fid, d);
+          learnFunction(d);
           // Load it now; a failure surfaces when a task needs the function.
           if (init.kind === "pool") {
             loading++;
-            resolveFn(d.fid).catch(() => {}).finally(() => loading--);
+            resolveFunction(d.fid).catch(() => {}).finally(() => loading--);
           }
         }
       }

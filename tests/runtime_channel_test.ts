@@ -1,3 +1,4 @@
+// runtime/_channel.ts: the one-way thread channel (SharedArrayBuffer ring, postMessage fallback), in order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";

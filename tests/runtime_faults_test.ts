@@ -1,3 +1,4 @@
+// Worker faults: crashes, exits, out-of-memory, forced cancels; retries and replacement workers.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";

@@ -1,3 +1,4 @@
+// The runtime in real scripts: exiting on its own, functions shipped as source, import.meta.main guards.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

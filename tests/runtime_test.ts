@@ -1,3 +1,4 @@
+// The Ray-style API on a pool of 2: remote, get, wait, put, cancel, actors, nested tasks, recording.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as ray from "../mod.ts";

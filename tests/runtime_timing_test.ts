@@ -1,3 +1,4 @@
+// runtime/timing.ts: timeThis, @timed, time(), sleepSync and the document's timing line.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ray from "../mod.ts";
