@@ -18,8 +18,8 @@ import {
   args as processArgs,
   cwd,
   env,
-  exitCode,
   setExitCode,
+  stderrIsTerminal,
   stdoutColumns,
   stdoutIsTerminal,
 } from "./profile/host/proc.ts";
@@ -111,8 +111,10 @@ Options:
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  /** Whether stdout is a terminal (colour). */
+  /** Whether stdout is a terminal (colour of `show`). */
   isTTY: boolean;
+  /** Whether stderr is a terminal (colour of `profile`'s reports, which go there). @default {isTTY} */
+  stderrIsTTY?: boolean;
 }
 
 // Synchronous writes: while a profiled script runs, the process may end at any moment (exit(),
@@ -128,7 +130,12 @@ const defaultIO: CliIO = {
     // Deno's own check is free; touching process.stdout costs 5-15 ms (it builds the stream).
     return stdoutIsTerminal();
   },
+  get stderrIsTTY() {
+    return stderrIsTerminal();
+  },
 };
+
+const isBun = "Bun" in globalThis;
 
 class UsageError extends Error {
   constructor(message: string) {
@@ -189,6 +196,10 @@ export const PROFILE_OPTIONS = {
   sort: { type: "string", multiple: true },
   "per-worker": { type: "boolean" },
   speedscope: { type: "string" },
+  // How the runtime runs the script.
+  config: { type: "string", short: "c" },
+  "import-map": { type: "string" },
+  test: { type: "boolean" },
 } as const;
 
 async function profileCommand(args: string[], io: CliIO): Promise<number> {
@@ -201,7 +212,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   if (split.script === undefined) throw new UsageError("Missing SCRIPT: 'cli.ts profile SCRIPT'");
   const unit = parseUnit(values.unit);
   // Asked only when something is printed: the TTY check costs start-up time under Bun.
-  const color = () => io.isTTY && !env("NO_COLOR");
+  const color = () => (io.stderrIsTTY ?? io.isTTY) && !env("NO_COLOR");
   const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
   // The profiler (and its parser) is loaded only for this command; what only some runs need
   // (the report, the function profiler's tables) only when they need it. The report is loaded
@@ -261,46 +272,44 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       color: color(),
       cwd: cwd(),
     });
-  // Diagnostics name the user's lines, which needs the callsite of each .remote(), get and wait.
-  (await importLazily<typeof import("./runtime/hooks.ts")>("./runtime/hooks.ts", import.meta.url))
-    .hooks().captureCallsites = true;
+  const runtimeArgs = [
+    ...(values.config !== undefined ? ["--config", resolve(values.config)] : []),
+    ...(values["import-map"] !== undefined ? ["--import-map", resolve(values["import-map"])] : []),
+  ];
+  if (runtimeArgs.length > 0 && isBun) {
+    throw new UsageError(
+      "Cannot use --config or --import-map under Bun: Bun reads tsconfig.json, package.json and bunfig.toml by itself",
+    );
+  }
   const result = await profileScript(split.script, {
     args: split.rest,
     select: values.module ? { ...select, all: true } : select,
     selectIn,
     sample: values.sample,
     cache: !values["no-cache"],
+    runtimeArgs,
+    ...(values.test ? { test: [split.script, ...split.rest] } : {}),
     ...(functions ? { functions: { events: values.speedscope !== undefined } } : {}),
-    onEarlyExit(r) {
-      // The process is ending (exit() or an uncaught error): write and show what there is.
-      try {
-        if (!functions || r.stats.functions.length > 0) {
-          saveLineStatsSync(output, r.stats, { merge });
-          if (!values.quiet) io.stdout("\n" + report(r.stats));
-          io.stderr(`Wrote profile results to ${output}\n`);
-        }
-        // Synchronous to the end (no --speedscope file: its write could not finish).
-        if (r.functions && funcProfile && !values.quiet) {
-          io.stdout("\n" + funcProfile.formatFunctionProfile(r.functions, functionOptions).text);
-        }
-      } catch (error) {
-        io.stderr(`error: Cannot save the profile results: ${(error as Error).message}\n`);
-      }
-    },
   });
-  for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
-  let code = exitCode();
-  if (result.error !== undefined) {
-    const e = result.error as Error;
-    io.stderr(`error: Uncaught ${e?.stack ?? String(e)}\n`);
-    code = 1;
+  // Everything the profiler prints goes to stderr: the script's stdout stays its own, byte for
+  // byte, so a profiled program can still be piped.
+  const out = io.stderr;
+  for (const w of result.warnings) out(`warning: ${w}\n`);
+  if (result.ended === undefined) {
+    out(
+      `warning: the profiled process ended without handing over its figures (exit code ${result.code})\n`,
+    );
+  } else if (
+    result.ended !== "drained" && result.recording && result.recording.workers.length > 0
+  ) {
+    out("note: the process ended early, so the workers' figures are not in the report\n");
   }
+  const code = result.code;
   // With --functions and nothing chosen for the line profiler, there is no line report.
   if (!functions || result.stats.functions.length > 0) {
-    // Synchronous: after an unhandled rejection Bun ends the process at the next await.
     saveLineStatsSync(output, result.stats, { merge });
-    if (!values.quiet) io.stdout("\n" + report(result.stats));
-    io.stderr(`Wrote profile results to ${output}\n`);
+    if (!values.quiet) out("\n" + report(result.stats));
+    out(`Wrote profile results to ${output}\n`);
   }
   const functionProfile = result.functions && funcProfile
     ? funcProfile.afterFunctionProfile(result.functions, functionOptions)
@@ -320,7 +329,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
       html: values.html,
       diagnostics: !values.quiet,
       color: color(),
-      width: io.isTTY ? stdoutColumns() ?? 80 : 100,
+      width: (io.stderrIsTTY ?? io.isTTY) ? stdoutColumns() ?? 80 : 100,
       cwd: cwd(),
       title: basename(split.script),
       lineStats: result.stats,
@@ -329,10 +338,10 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
         : {}),
       generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
     });
-    if (tasks.text) io.stdout("\n" + tasks.text);
+    if (tasks.text) out("\n" + tasks.text);
   }
   // The function profiler's table comes last, as cProfile prints it after the run.
-  if (functionProfile) io.stdout("\n" + functionProfile.text);
+  if (functionProfile) out("\n" + functionProfile.text);
   return code;
 }
 

@@ -31,7 +31,7 @@ test("cli.ts profile --gantt --timeline --html reports the tasks and writes both
       SCRIPT,
     ], dir);
     assert.equal(r.code, 0, r.stderr);
-    const out = r.stdout;
+    const out = r.stderr;
     // The Gantt: a driver row and the 3 workers, on a time axis in seconds.
     assert.match(out, /Task timeline: [\d.]+ m?s, 16 tasks on 3 slots/);
     assert.match(out, /\ndriver +│/);
@@ -76,8 +76,8 @@ test("cli.ts profile --quiet prints no diagnostics but still writes the files as
   try {
     const r = await runCli(["profile", "-q", "--timeline", "t.json", SCRIPT], dir);
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /Parallelism|Findings/);
-    assert.match(r.stdout, /Timeline: wrote 16 tasks to t\.json/);
+    assert.doesNotMatch(r.stderr, /Parallelism|Findings/);
+    assert.match(r.stderr, /Timeline: wrote 16 tasks to t\.json/);
     assert.ok(existsSync(join(dir, "t.json")));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -341,27 +341,27 @@ test("a call's cumtime runs to its settle; tottime leaves out awaits and callees
 test("profile --functions: call counts and recursion shown as total/primitive", SLOW, async () => {
   const r = await run("--functions", `${F}/recursion.ts`);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^ {9}13 function calls \(5 primitive calls\) in \d+\.\d{3} seconds$/m);
-  assert.match(r.stdout, /^ {3}Ordered by: cumulative time$/m);
+  assert.match(r.stderr, /^ {9}13 function calls \(5 primitive calls\) in \d+\.\d{3} seconds$/m);
+  assert.match(r.stderr, /^ {3}Ordered by: cumulative time$/m);
   assert.match(
-    r.stdout,
+    r.stderr,
     /^ {3}ncalls {2}tottime {2}percall {2}cumtime {2}percall filename:lineno\(function\)$/m,
   );
-  const t = rows(r.stdout);
-  const fact = row(t, `${F}/recursion.ts:8(fact)`, r.stdout);
+  const t = rows(r.stderr);
+  const fact = row(t, `${F}/recursion.ts:8(fact)`, r.stderr);
   assert.match(fact.line, /^ {6}4\/1 /);
   assert.deepEqual([fact.calls, fact.primitive], [4, 1]);
   assert.deepEqual(
-    [row(t, `${F}/recursion.ts:19(isEven)`, r.stdout).line.trim().split(" ")[0]],
+    [row(t, `${F}/recursion.ts:19(isEven)`, r.stderr).line.trim().split(" ")[0]],
     ["2/1"],
   );
-  assert.match(row(t, `${F}/recursion.ts:22(isOdd)`, r.stdout).line, /^ {6}2\/1 /);
+  assert.match(row(t, `${F}/recursion.ts:22(isOdd)`, r.stderr).line, /^ {6}2\/1 /);
   // 4 calls × 25 ms: cumtime counts the outer call only (≈ 0.1 s, not 0.1+0.075+0.05+0.025).
-  const spin = row(t, `${F}/recursion.ts:12(spinDown)`, r.stdout);
+  const spin = row(t, `${F}/recursion.ts:12(spinDown)`, r.stderr);
   assert.ok(spin.cumtime >= 0.099 && spin.cumtime < 0.2, spin.line);
   assert.ok(Math.abs(spin.cumtime - spin.tottime) <= 0.005, spin.line);
   // Nothing chosen for the line profiler: no line report and no .lprof.json.
-  assert.doesNotMatch(r.stdout, /Timer unit/);
+  assert.doesNotMatch(r.stderr, /Timer unit/);
   assert.doesNotMatch(r.stderr, /Wrote profile results/);
 });
 
@@ -371,35 +371,35 @@ test(
   async () => {
     const r = await run("--functions", `${F}/async_attr.ts`);
     assert.equal(r.code, 0, r.stderr);
-    const t = rows(r.stdout);
-    const waiter = row(t, `${F}/async_attr.ts:12(waiter)`, r.stdout);
+    const t = rows(r.stderr);
+    const waiter = row(t, `${F}/async_attr.ts:12(waiter)`, r.stderr);
     // 3 calls, two of them at once: concurrent calls are not recursion.
     assert.deepEqual([waiter.calls, waiter.primitive], [3, 3]);
     // Each call: 30 ms of work, a 300 ms wait, 30 ms of work.
     assert.ok(waiter.cumtime >= 1.07, waiter.line); // timers may fire up to 1 ms early
     // Own time: the 6 × 30 ms only; not the waits (0.9 s) nor bystander's 250 ms meanwhile.
     assert.ok(waiter.tottime >= 0.179 && waiter.tottime < 0.36, waiter.line);
-    const wait = row(t, `${F}/async_attr.ts:15(<await sleep>)`, r.stdout);
+    const wait = row(t, `${F}/async_attr.ts:15(<await sleep>)`, r.stderr);
     assert.equal(wait.calls, 3);
     assert.ok(wait.tottime >= 0.89, wait.line);
-    const busy = row(t, `${F}/async_attr.ts:2(busy)`, r.stdout);
+    const busy = row(t, `${F}/async_attr.ts:2(busy)`, r.stderr);
     assert.ok(busy.tottime >= 0.249, busy.line);
-    const down = row(t, `${F}/async_attr.ts:27(down)`, r.stdout);
+    const down = row(t, `${F}/async_attr.ts:27(down)`, r.stderr);
     assert.deepEqual([down.calls, down.primitive], [4, 1]);
     // A rejected await resumes the function in its catch block: the 20 ms there are its own.
-    const catcher = row(t, `${F}/async_attr.ts:32(catcher)`, r.stdout);
+    const catcher = row(t, `${F}/async_attr.ts:32(catcher)`, r.stderr);
     assert.ok(catcher.tottime >= 0.019, catcher.line);
     // Await rows are not function calls: 3 waiter + 1 bystander + 1 busy + 4 down + 1 catcher
     // + 4 sleep + 4 promise executors.
-    assert.match(r.stdout, /^ {9}18 function calls \(15 primitive calls\) in /m);
+    assert.match(r.stderr, /^ {9}18 function calls \(15 primitive calls\) in /m);
   },
 );
 
 test("profile --sort orders by pstats keys", SLOW, async () => {
   const r = await run("--functions", "--sort", "calls,name", `${F}/recursion.ts`);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^ {3}Ordered by: call count, function name$/m);
-  const names = [...rows(r.stdout).keys()].map((k) => k.replace(/^.*\(/, "").slice(0, -1));
+  assert.match(r.stderr, /^ {3}Ordered by: call count, function name$/m);
+  const names = [...rows(r.stderr).keys()].map((k) => k.replace(/^.*\(/, "").slice(0, -1));
   assert.deepEqual(names, ["fact", "spinDown", "isEven", "isOdd", "busy"]);
 });
 
@@ -422,16 +422,16 @@ test(
   async () => {
     const merged = await run("--functions", `${F}/workers.ts`);
     assert.equal(merged.code, 0, merged.stderr);
-    assert.match(merged.stdout, /Function profile: driver and \d+ workers? merged/);
-    const t = rows(merged.stdout);
-    assert.match(row(t, `${F}/workers.ts:5(square)`, merged.stdout).line, /^ {8}6 /);
-    assert.match(row(t, `${F}/workers.ts:8(cube)`, merged.stdout).line, /^ {8}3 /);
+    assert.match(merged.stderr, /Function profile: driver and \d+ workers? merged/);
+    const t = rows(merged.stderr);
+    assert.match(row(t, `${F}/workers.ts:5(square)`, merged.stderr).line, /^ {8}6 /);
+    assert.match(row(t, `${F}/workers.ts:8(cube)`, merged.stderr).line, /^ {8}3 /);
 
     const split = await run("--per-worker", `${F}/workers.ts`);
     assert.equal(split.code, 0, split.stderr);
-    const tables = split.stdout.split(/^Function profile: /m).slice(1);
-    assert.ok(tables[0].startsWith("driver\n"), split.stdout);
-    assert.ok(tables.length >= 2, split.stdout);
+    const tables = split.stderr.split(/^Function profile: /m).slice(1);
+    assert.ok(tables[0].startsWith("driver\n"), split.stderr);
+    assert.ok(tables.length >= 2, split.stderr);
     let squares = 0;
     for (const table of tables.slice(1)) {
       assert.match(table, /^worker \d+\n/);
@@ -448,18 +448,18 @@ test(
   async () => {
     const r = await run("--functions", "examples/loops.ts");
     assert.equal(r.code, 0, r.stderr);
-    const t = rows(r.stdout);
-    const func = row(t, "examples/loops.ts:15(func)", r.stdout);
+    const t = rows(r.stderr);
+    const func = row(t, "examples/loops.ts:15(func)", r.stderr);
     assert.match(func.line, /^ {7}15 /);
     assert.ok(func.tottime >= 15 * 0.49, func.line); // sleepSync(500) in each
-    assert.match(row(t, "examples/loops.ts:20(other_func)", r.stdout).line, /^ {8}5 /);
+    assert.match(row(t, "examples/loops.ts:20(other_func)", r.stderr).line, /^ {8}5 /);
     for (const [key, min] of [["25(ex1)", 2.49], ["35(ex2)", 0.49], ["45(ex3)", 0.49]] as const) {
-      const ex = row(t, `examples/loops.ts:${key}`, r.stdout);
+      const ex = row(t, `examples/loops.ts:${key}`, r.stderr);
       assert.equal(ex.calls, 1);
       assert.ok(ex.cumtime >= min && ex.tottime < 0.5, ex.line); // waiting is not its own time
     }
     // ex1 waits at its get() inside the loop, 5 times.
-    const get = row(t, "examples/loops.ts:29(<await ray.get>)", r.stdout);
+    const get = row(t, "examples/loops.ts:29(<await ray.get>)", r.stderr);
     assert.equal(get.calls, 5);
     assert.ok(get.tottime >= 2.45, get.line);
   },
@@ -550,7 +550,7 @@ test("profile --speedscope writes a file valid against speedscope's schema", SLO
   const out = join(dir, "workers.speedscope.json");
   const r = await run("--speedscope", out, `${F}/workers.ts`);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`Speedscope: wrote \\d+ events of \\d+ threads to ${out}`));
+  assert.match(r.stderr, new RegExp(`Speedscope: wrote \\d+ events of \\d+ threads to ${out}`));
   const file = JSON.parse(readFileSync(out, "utf8"));
   assert.deepEqual(validate(SPEEDSCOPE, file), []);
   // The validator does catch a broken file.
@@ -611,9 +611,9 @@ test("bench/func_overhead.ts runs and reports every figure", SLOW, async () => {
 test("profile --per-worker shows actor methods in the actor's own table", SLOW, async () => {
   const r = await run("--per-worker", `${F}/actor.ts`);
   assert.equal(r.code, 0, r.stderr);
-  const tables = r.stdout.split(/^Function profile: /m).slice(1);
+  const tables = r.stderr.split(/^Function profile: /m).slice(1);
   const actor = tables.find((t) => t.startsWith("actor Counter#1\n"));
-  assert.ok(actor, r.stdout);
+  assert.ok(actor, r.stderr);
   const t = rows(actor);
   assert.equal(row(t, `${F}/actor.ts:6(Counter.add)`, actor).calls, 5);
   const slow = row(t, `${F}/actor.ts:10(Counter.slowAdd)`, actor);
@@ -636,9 +636,9 @@ test(
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.split("\n")[0], '[4,5,1,3,1,2,1,0,1,"x"]'); // as run unprofiled
-    const t = rows(r.stdout);
+    const t = rows(r.stderr);
     const at = (line: number, name: string) =>
-      row(t, `${F}/constructs.ts:${line}(${name})`, r.stdout);
+      row(t, `${F}/constructs.ts:${line}(${name})`, r.stderr);
     assert.equal(at(5, "Base.constructor").calls, 2);
     assert.equal(at(14, "Derived.constructor").calls, 1);
     assert.equal(at(55, "<for await>").calls, 3);
@@ -653,8 +653,8 @@ test(
     const r = await run("--functions", `${F}/cycle_main.ts`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.split("\n")[0], "3"); // as run unprofiled
-    const t = rows(r.stdout);
-    assert.equal(row(t, `${F}/cycle_main.ts:5(one)`, r.stdout).calls, 3);
-    assert.equal(row(t, `${F}/cycle_helper.ts:6(two)`, r.stdout).calls, 1);
+    const t = rows(r.stderr);
+    assert.equal(row(t, `${F}/cycle_main.ts:5(one)`, r.stderr).calls, 3);
+    assert.equal(row(t, `${F}/cycle_helper.ts:6(two)`, r.stderr).calls, 1);
   },
 );

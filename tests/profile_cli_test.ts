@@ -128,33 +128,36 @@ test("cli.ts profile runs the script, prints kernprof's report and saves results
   const out = join(dir, "basic.json");
   const r = await cli(["profile", "-o", out, "--overwrite", join(FIX, "basic.ts"), "a", "b"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^work 20\nwaits xa,b\n\nTimer unit: 1e-06 s\n\nTotal time: [\d.e-]+ s\n/);
-  assert.match(r.stdout, /\nFile: .*basic\.ts\nFunction: work at line 9\n\n/);
+  // The script's output alone on stdout; the report on stderr.
+  assert.equal(r.stdout, "work 20\nwaits xa,b\n");
+  assert.match(r.stderr, /^\nTimer unit: 1e-06 s\n\nTotal time: [\d.e-]+ s\n/);
+  assert.match(r.stderr, /\nFile: .*basic\.ts\nFunction: work at line 9\n\n/);
   assert.ok(
-    r.stdout.includes(
+    r.stderr.includes(
       "Line #      Hits         Time  Per Hit   % Time  Line Contents\n" +
         "==============================================================\n" +
         "     9                                           // @profile\n" +
         "    10                                           function work(n: number): number {\n",
     ),
-    r.stdout,
+    r.stderr,
   );
   // the loop header: 6 hits for 5 iterations; the busy line dominates
   assert.match(
-    r.stdout,
+    r.stderr,
     /\n    12         6 +[\d.]+ +[\d.]+ +[\d.]+ +for \(let i = 0; i < n; i\+\+\) \{\n/,
   );
-  const busy = /\n    13         5 +([\d.]+) +[\d.]+ +([\d.]+) +busy\(20\);\n/.exec(r.stdout);
-  assert.ok(busy, r.stdout);
+  const busy = /\n    13         5 +([\d.]+) +[\d.]+ +([\d.]+) +busy\(20\);\n/.exec(r.stderr);
+  assert.ok(busy, r.stderr);
   assert.ok(Number(busy[2]) > 90, `busy share ${busy[2]}`);
   assert.ok(Number(busy[1]) >= 90_000, `busy time ${busy[1]} µs`);
-  assert.ok(!r.stdout.includes("\x1b[")); // not a terminal: no colour
+  assert.ok(!r.stderr.includes("\x1b[")); // not a terminal: no colour
   assert.match(r.stderr, /Wrote profile results to .*basic\.json/);
   const stats = await loadLineStats(out);
   assert.deepEqual(stats.functions.map((f) => f.name), ["work", "waits"]);
   const show = await cli(["show", out]);
   assert.equal(show.code, 0);
-  assert.equal(show.stdout, r.stdout.slice(r.stdout.indexOf("Timer unit")));
+  const report = r.stderr.slice(r.stderr.indexOf("Timer unit"), r.stderr.indexOf("Wrote profile"));
+  assert.equal(show.stdout, report);
 });
 
 test("cli.ts profile options -u, -z, -q, --summarize and merging runs", async () => {
@@ -162,13 +165,13 @@ test("cli.ts profile options -u, -z, -q, --summarize and merging runs", async ()
   const script = join(FIX, "outcomes.ts");
   const r = await cli(["profile", "-u", "1e-3", "-z", "--summarize", "-o", out, script]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /\nTimer unit: 0\.001 s\n/);
-  assert.match(r.stdout, /Function: step at line 4\n/);
-  assert.doesNotMatch(r.stdout, /Function: neverCalled/); // -z
-  assert.match(r.stdout, /\n +\d+\.\d\d seconds - .*outcomes\.ts:4 - step\n$/);
+  assert.match(r.stderr, /\nTimer unit: 0\.001 s\n/);
+  assert.match(r.stderr, /Function: step at line 4\n/);
+  assert.doesNotMatch(r.stderr, /Function: neverCalled/); // -z
+  assert.match(r.stderr, /\n +\d+\.\d\d seconds - .*outcomes\.ts:4 - step\nWrote profile results/);
   const all = await cli(["profile", "-o", out, script]);
-  assert.match(all.stdout, /Function: neverCalled at line 11\n/); // listed, no timings
-  assert.match(all.stdout, /\n    13                                             return 0;\n/);
+  assert.match(all.stderr, /Function: neverCalled at line 11\n/); // listed, no timings
+  assert.match(all.stderr, /\n    13                                             return 0;\n/);
   const q = await cli(["profile", "-q", "-o", out, script]);
   assert.equal(q.stdout, "step 45\nend function\n");
   // three runs merged into the file: 3 calls, 33 loop-header hits
@@ -197,13 +200,13 @@ test("cli.ts profile still writes and shows results when the script fails or exi
   assert.equal(coded.code, 4);
   for (const [i, how] of ["throw", "exit", "reject", "code"].entries()) {
     const r = runs[i];
-    assert.match(r.stdout, /Function: step at line 4/, `${how}: ${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /Function: step at line 4/, `${how}: ${r.stdout}\n${r.stderr}`);
     assert.ok(existsSync(join(dir, `${how}.json`)), how);
   }
   if (!IS_BUN) {
     const d = await cli(["profile", "--overwrite", "-o", join(dir, "d.json"), script, "denoexit"]);
     assert.equal(d.code, 6);
-    assert.match(d.stdout, /Function: step at line 4/);
+    assert.match(d.stderr, /Function: step at line 4/);
   }
   const rej = await loadLineStats(join(dir, "reject.json"));
   // the rejected async function ran its lines before failing
@@ -268,6 +271,8 @@ test("cli.ts profile writes and shows results when interrupted with Ctrl-C", asy
     },
   );
   let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<string>((resolve) =>
     child.on("exit", (code, signal) => resolve(`${code} ${signal}`))
   );
@@ -284,7 +289,7 @@ test("cli.ts profile writes and shows results when interrupted with Ctrl-C", asy
   child.kill("SIGINT");
   // exit code 130, or death by SIGINT after the results were written: both mean "interrupted"
   assert.match(await exited, /^(130 null|null SIGINT)$/);
-  assert.match(stdout, /Function: forever at line 2/);
+  assert.match(stderr, /Function: forever at line 2/);
   const stats = await loadLineStats(out);
   const hits = stats.functions[0].lines.find((l) => l.line === 6)?.hits ?? 0;
   assert.ok(hits >= 2, `await line hits: ${hits}`);

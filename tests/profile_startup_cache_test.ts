@@ -60,8 +60,8 @@ function entryOf(cache: string, path: string): string {
 }
 
 /** The report's rows of a function: line number, hits. */
-function hits(stdout: string, fn: string): string[] {
-  const block = stdout.split("Total time:").find((b) => b.includes(`Function: ${fn} `)) ?? "";
+function hits(report: string, fn: string): string[] {
+  const block = report.split("Total time:").find((b) => b.includes(`Function: ${fn} `)) ?? "";
   return [...block.matchAll(/^ +(\d+) +(\d+) /gm)].map((m) => `${m[1]}:${m[2]}`);
 }
 
@@ -70,8 +70,8 @@ test("a second run uses the cached instrumentation of the script and its imports
   const first = await profile();
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /^result 42$/m);
-  assert.deepEqual(hits(first.stdout, "main"), ["4:1"]);
-  assert.deepEqual(hits(first.stdout, "lib"), ["3:1"]);
+  assert.deepEqual(hits(first.stderr, "main"), ["4:1"]);
+  assert.deepEqual(hits(first.stderr, "lib"), ["3:1"]);
   assert.equal(entries(cache).length, 2);
   // Mark the cached code of lib.ts: if the next run prints the mark, it ran the cached module.
   const file = entryOf(cache, join(sub, "lib.ts"));
@@ -82,8 +82,8 @@ test("a second run uses the cached instrumentation of the script and its imports
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /^from the cache$/m);
   assert.match(second.stdout, /^result 42$/m);
-  assert.deepEqual(hits(second.stdout, "main"), ["4:1"]);
-  assert.deepEqual(hits(second.stdout, "lib"), ["3:1"]);
+  assert.deepEqual(hits(second.stderr, "main"), ["4:1"]);
+  assert.deepEqual(hits(second.stderr, "lib"), ["3:1"]);
   assert.equal(entries(cache).length, 2);
   assert.ok(entryOf(cache, script));
 });
@@ -104,8 +104,8 @@ test("an edited module is instrumented again", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /from the cache/);
   assert.match(r.stdout, /^result 42$/m);
-  assert.deepEqual(hits(r.stdout, "lib"), ["5:1"]);
-  assert.deepEqual(hits(r.stdout, "main"), ["4:1"]);
+  assert.deepEqual(hits(r.stderr, "lib"), ["5:1"]);
+  assert.deepEqual(hits(r.stderr, "main"), ["4:1"]);
   // The new text replaced the old entry: one entry per module, however often it is edited.
   assert.equal(entries(cache).length, 2);
 });
@@ -123,12 +123,12 @@ test("a corrupt or mismatched cache entry is ignored and replaced", async () => 
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /stale/);
   assert.match(r.stdout, /^result 42$/m);
-  assert.deepEqual(hits(r.stdout, "lib"), ["3:1"]);
+  assert.deepEqual(hits(r.stderr, "lib"), ["3:1"]);
   for (const f of entries(cache)) JSON.parse(readFileSync(join(cache, f), "utf8"));
   const again = await profile();
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stdout, /stale/);
-  assert.deepEqual(hits(again.stdout, "main"), ["4:1"]);
+  assert.deepEqual(hits(again.stderr, "main"), ["4:1"]);
 });
 
 test("--no-cache and RAYPROF_NO_CACHE=1 neither read nor write the cache", async () => {
@@ -141,7 +141,7 @@ test("--no-cache and RAYPROF_NO_CACHE=1 neither read nor write the cache", async
   assert.deepEqual(entries(cache), []);
   const env = await cli(args, { RAYPROF_CACHE_DIR: cache, RAYPROF_NO_CACHE: "1" });
   assert.equal(env.code, 0, env.stderr);
-  assert.deepEqual(hits(env.stdout, "lib"), ["3:1"]);
+  assert.deepEqual(hits(env.stderr, "lib"), ["3:1"]);
   assert.deepEqual(entries(cache), []);
   // And a cached entry is not read when the cache is off.
   assert.equal((await cli(args, { RAYPROF_CACHE_DIR: cache })).code, 0);
@@ -171,7 +171,7 @@ test("a module the last run did not load is instrumented when a warm run meets i
   const second = await cli(args, { RAYPROF_CACHE_DIR: cache, LOAD_LIB: "1" });
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /^result 42$/m);
-  assert.deepEqual(hits(second.stdout, "lib"), ["3:1"]);
+  assert.deepEqual(hits(second.stderr, "lib"), ["3:1"]);
   assert.equal(entries(cache).length, 2);
   // A syntax error in such a module is reported as usual.
   writeFileSync(join(sub, "lib.ts"), "export function lib(n: number) {\n  return n *;\n}\n");
@@ -185,7 +185,7 @@ test("runs writing the same cache at once all succeed and leave whole entries", 
   const runs = await Promise.all([profile(), profile(), profile(), profile()]);
   for (const r of runs) {
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(hits(r.stdout, "lib"), ["3:1"]);
+    assert.deepEqual(hits(r.stderr, "lib"), ["3:1"]);
   }
   const files = readdirSync(cache);
   assert.deepEqual(files.filter((f) => f.endsWith(".tmp")), []);

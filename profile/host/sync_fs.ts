@@ -99,14 +99,20 @@ export function renameSync(from: string, to: string): void {
 }
 
 /**
- * Removes a file if it exists.
+ * Removes a file, or an empty directory, if it exists.
  *
  * @param path Path.
  */
 export function removeIfExistsSync(path: string): void {
   try {
     if (deno) deno.removeSync(path);
-    else fs().rmSync(path, { force: true });
+    else {
+      try {
+        fs().rmSync(path, { force: true });
+      } catch {
+        fs().rmdirSync(path); // a directory
+      }
+    }
   } catch {
     // already gone
   }

@@ -10,8 +10,9 @@
  * - a specifier naming a module that is not copied (rayprof's own runtime, a JSON file, a file of
  *   node_modules) becomes that module's absolute URL, so the copy shares its one instance; one
  *   naming a copied module gets the copy's `.js` (or its absolute URL); a bare one becomes what
- *   the script's import map maps it to (`_import_map.ts`). Only an import's own line has its
- *   columns moved, after the specifier;
+ *   Deno resolved it to in the last run that hooked module loading (the load hook notes every
+ *   resolution: workspace members, import maps and scopes applied by Deno itself). Only an
+ *   import's own line has its columns moved, after the specifier;
  * - `import.meta` becomes `__rp$m()   ` (as long), a function appended after the code that gives
  *   the original's `url`, `filename`, `dirname` and `main`, and resolves against the original;
  * - nothing else: the inline source map already names the original file, which Deno applies to
@@ -21,8 +22,9 @@
  * It is used only where that is known to be exact, else the run hooks the loader as before: every
  * module the last run loaded is cached and was instrumented (none left as it was, none needing the
  * transpiler), none has an `import()` of a computed specifier, or of a module of the script that
- * the last run did not load, or a bare specifier that the script's import map does not map (it
- * resolves from the importing file's place), and POSIX paths.
+ * the last run did not load, or a bare specifier whose resolution was not noted or leads into a
+ * package (node_modules, Deno's npm cache: it resolves from the importing file's place), and POSIX
+ * paths.
  *
  * @module
  */
@@ -35,6 +37,7 @@ import {
   readTextSync,
   removeIfExistsSync,
   renameSync,
+  statSync,
   writeTextSync,
 } from "../host/sync_fs.ts";
 import { pid } from "../host/proc.ts";
@@ -45,9 +48,10 @@ export interface CopyItem {
   path: string;
   /** What the import hook would have handed the runtime for it. */
   module: CachedModule;
+  /** What each of its imports resolved to when module loading was last hooked. */
+  resolved?: Record<string, string>;
 }
 
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** Specifiers with a scheme that resolve the same from anywhere. */
 const PLACELESS = /^(?:node|npm|jsr|https?|data):/;
 /**
@@ -58,28 +62,38 @@ const COPY_SUFFIX = ".js";
 const META = "import.meta";
 const META_CALL = "__rp$m()".padEnd(META.length, " ");
 
-/** Resolves a bare specifier of a module (the script's import map), or `undefined`. */
-export type BareResolver = (specifier: string, referrer: string) => string | undefined;
+/** Where packages live: a specifier resolved into one is resolved from the importing file's place. */
+const PACKAGE_PATH = /\/node_modules\/|\/npm\/registry\.npmjs\.org\//;
 
 /**
  * Where a specifier of the module at `referrer` leads: a specifier that resolves the same from
- * anywhere (kept as written, or as its import map maps it), a file, or `undefined` when that
- * cannot be told from here (a bare specifier no map maps, which resolves from the file's place).
+ * anywhere (kept as written, or as Deno resolved it), a file, or `undefined` when that cannot be
+ * told from here (a bare specifier whose resolution was not noted, or that leads into a package).
  */
 function targetOf(
   spec: string,
   referrer: URL,
-  resolveBare: BareResolver | undefined,
+  resolved: Record<string, string> | undefined,
 ): { placeless: string } | { file: URL; relative: boolean } | undefined {
   if (PLACELESS.test(spec)) return { placeless: spec };
-  if (/^\.{0,2}\//.test(spec)) return { file: new URL(spec, referrer), relative: spec[0] === "." };
-  if (SCHEME.test(spec)) {
-    return spec.startsWith("file:") ? { file: new URL(spec), relative: false } : undefined;
+  const path = /^\.{0,2}\//.test(spec) || spec.startsWith("file:");
+  const url = resolved?.[spec] ?? (path ? new URL(spec, referrer).href : undefined);
+  if (url === undefined) return undefined;
+  if (url.startsWith("file:")) {
+    if (!path && PACKAGE_PATH.test(url)) return undefined;
+    const file = new URL(url);
+    if (!path) {
+      // Deno resolves a bare specifier it cannot map as a path: a run that fails to load it.
+      try {
+        statSync(file);
+      } catch {
+        return undefined;
+      }
+    }
+    return { file, relative: spec[0] === "." && file.href === new URL(spec, referrer).href };
   }
-  const mapped = resolveBare?.(spec, referrer.href);
-  if (mapped === undefined) return undefined;
-  if (PLACELESS.test(mapped)) return { placeless: mapped };
-  return mapped.startsWith("file:") ? { file: new URL(mapped), relative: false } : undefined;
+  if (/^(?:node|https?|data):/.test(url)) return { placeless: url };
+  return undefined;
 }
 
 /**
@@ -89,7 +103,6 @@ function targetOf(
  * @param items Every module the run will load, the entry among them.
  * @param entry Absolute path of the entry script.
  * @param root Directory for the copies.
- * @param resolveBare Resolves the modules' bare specifiers (the script's import map).
  * @param instrumented Whether the load hook would instrument a module: a module importing one
  *   that is not among `items` (the last run did not load it, or its list was cut short) cannot be
  *   copied, as that one would run uninstrumented.
@@ -99,7 +112,6 @@ export function writeCopies(
   items: CopyItem[],
   entry: string,
   root: string,
-  resolveBare?: BareResolver,
   instrumented: (path: string) => boolean = () => false,
 ): string | undefined {
   if (!entry.startsWith("/") || !items.some((i) => i.path === entry)) return undefined;
@@ -116,7 +128,7 @@ export function writeCopies(
     for (const [, , spec] of [...links?.specifiers ?? [], ...links?.dynamicSpecifiers ?? []]) {
       let target: string;
       try {
-        const t = targetOf(spec, referrer, resolveBare);
+        const t = targetOf(spec, referrer, item.resolved);
         if (!t || !("file" in t)) continue;
         target = fileURLToPath(t.file);
       } catch {
@@ -130,7 +142,7 @@ export function writeCopies(
   }
   if (reached.size !== items.length) return undefined;
   const texts: [path: string, text: string][] = [];
-  for (const { path, module } of items) {
+  for (const { path, module, resolved } of items) {
     const links = module.result.links;
     if (module.code === null || module.transpiled || !links || links.dynamicImports) {
       return undefined;
@@ -138,7 +150,7 @@ export function writeCopies(
     const text = copyText(path, module.code, links, path === entry, {
       copied,
       root,
-      resolveBare,
+      resolved,
       instrumented,
     });
     if (text === undefined) return undefined;
@@ -146,51 +158,6 @@ export function writeCopies(
   }
   for (const [path, text] of texts) writeIfChanged(join(root, path) + COPY_SUFFIX, text);
   return pathToFileURL(join(root, entry) + COPY_SUFFIX).href;
-}
-
-/**
- * Module code with the bare specifiers that `resolveBare` maps replaced by what they map to: what
- * the load hook hands Deno, which resolves specifiers with rayprof's configuration, not the
- * script's (see `_import_map.ts`).
- *
- * @returns The code (the same string when nothing is mapped).
- */
-export function withMappedSpecifiers(
-  code: string,
-  links: ModuleLinks,
-  referrer: string,
-  resolveBare: BareResolver,
-): string {
-  const edits: [number, number, string][] = [];
-  for (const [start, end, spec] of [...links.specifiers, ...links.dynamicSpecifiers ?? []]) {
-    if (PLACELESS.test(spec) || SCHEME.test(spec) || /^\.{0,2}\//.test(spec)) continue;
-    if (code.slice(start + 1, end - 1) !== spec) return code;
-    const mapped = resolveBare(spec, referrer);
-    if (mapped !== undefined) edits.push([start, end, JSON.stringify(mapped)]);
-  }
-  // `import.meta.resolve()` too: the module's own `import.meta`, with a `resolve` that maps.
-  for (const at of links.metas) {
-    if (!code.startsWith(META, at)) return code;
-    edits.push([at, at + META.length, META_CALL]);
-  }
-  const out = applyEdits(code, edits);
-  if (out === undefined) return code;
-  return links.metas.length === 0
-    ? out
-    : `${out}\nvar __rp$M;function __rp$m(){return __rp$M||(__rp$M=Object.assign({},import.meta,{resolve:(s)=>${
-      resolveCall("import.meta.url")
-    }}))}\n`;
-}
-
-/**
- * Where the profiler keeps the script's import map resolver for the code it hands the runtime
- * (see {@linkcode withMappedSpecifiers}): `import.meta.resolve()` of a mapped bare specifier.
- */
-export const RESOLVE_BARE = Symbol.for("rayprof.resolveBare");
-
-/** JavaScript that resolves specifier `s` for the module at (the expression) `referrer`. */
-function resolveCall(referrer: string): string {
-  return `(globalThis[Symbol.for("rayprof.resolveBare")]?.(s,${referrer})??import.meta.resolve(s))`;
 }
 
 /** `code` with `edits` (sorted, not overlapping) made, or `undefined` if they overlap. */
@@ -215,18 +182,18 @@ function copyText(
   run: {
     copied: Set<string>;
     root: string;
-    resolveBare: BareResolver | undefined;
+    resolved: Record<string, string> | undefined;
     instrumented: (path: string) => boolean;
   },
 ): string | undefined {
-  const { copied, root, resolveBare } = run;
+  const { copied, root, resolved } = run;
   const url = pathToFileURL(path);
   const edits: [start: number, end: number, text: string][] = [];
   for (const [start, end, spec] of [...links.specifiers, ...links.dynamicSpecifiers ?? []]) {
     // An entry whose code does not hold what its links say (edited by hand) is not copied.
     if (code.slice(start + 1, end - 1) !== spec) return undefined;
-    const t = targetOf(spec, url, resolveBare);
-    if (t === undefined) return undefined; // a bare specifier: it resolves from the file's place
+    const t = targetOf(spec, url, resolved);
+    if (t === undefined) return undefined; // it resolves from the file's place
     if ("placeless" in t) {
       if (t.placeless !== spec) edits.push([start, end, JSON.stringify(t.placeless)]);
       continue;
@@ -270,9 +237,9 @@ function copyText(
     // function, so `import.meta` works wherever the module's code uses it first.
     out += `\nvar __rp$M;function __rp$m(){return __rp$M||(__rp$M={...${
       JSON.stringify(meta)
-    },resolve:(s)=>/^\\.{0,2}\\//.test(s)?new URL(s,${JSON.stringify(url.href)}).href:${
-      resolveCall(JSON.stringify(url.href))
-    }})}\n`;
+    },resolve:(s)=>/^\\.{0,2}\\//.test(s)?new URL(s,${JSON.stringify(url.href)}).href:(${
+      JSON.stringify(resolved ?? {})
+    }[s]??import.meta.resolve(s))})}\n`;
   }
   return out;
 }

@@ -61,8 +61,16 @@ interface Entry extends CachedModule {
   source: string;
 }
 
-/** One module a run loaded: its path, instrumentation options, and whether it was transpiled. */
-type RunItem = [path: string, key: string, transpiled: boolean];
+/**
+ * One module a run loaded: its path, instrumentation options, whether it was transpiled, and
+ * (Deno) what each of its imports resolved to.
+ */
+type RunItem = [
+  path: string,
+  key: string,
+  transpiled: boolean,
+  resolved?: Record<string, string>,
+];
 
 /**
  * The cache directory to use, from the environment.
@@ -95,6 +103,7 @@ export class InstrumentCache {
   /** What {@linkcode predict} found cached, by path and key. */
   #predicted = new Map<string, CachedModule>();
   #tmp = 0;
+  #dirty = false;
 
   private constructor(dir: string, version: string, scope: string | undefined) {
     this.#dir = dir;
@@ -138,7 +147,8 @@ export class InstrumentCache {
     for (const item of items) {
       if (
         !Array.isArray(item) || typeof item[0] !== "string" || typeof item[1] !== "string" ||
-        typeof item[2] !== "boolean"
+        typeof item[2] !== "boolean" ||
+        (item[3] !== undefined && (typeof item[3] !== "object" || item[3] === null))
       ) {
         return unknown;
       }
@@ -224,9 +234,39 @@ export class InstrumentCache {
    * @param transpiled Whether the module took the transpiler.
    */
   loaded(path: string, key: string, transpiled: boolean): void {
-    if (this.#runFile === undefined || this.#runIds.has(`${path}\0${key}`)) return;
-    this.#runIds.add(`${path}\0${key}`);
-    this.#run.push([path, key, transpiled]);
+    const id = `${path}\0${key}`;
+    if (this.#runFile === undefined) return;
+    if (this.#runIds.has(id)) {
+      // Listed by an earlier run: what its imports resolve to is noted afresh.
+      const item = this.#run.find((i) => i[0] === path && i[1] === key);
+      if (item) item[3] = {};
+      return;
+    }
+    this.#runIds.add(id);
+    this.#run.push([path, key, transpiled, {}]);
+    this.#write(this.#runFile, JSON.stringify(this.#run));
+  }
+
+  /**
+   * Notes what an import of a module this run loaded resolved to, for a later run that starts
+   * from copies (written by {@linkcode flush}).
+   *
+   * @param path Absolute path of the importing module.
+   * @param key Its instrumentation options, as a string.
+   * @param specifier The import's specifier, as written.
+   * @param url What the runtime resolved it to.
+   */
+  resolved(path: string, key: string, specifier: string, url: string): void {
+    const item = this.#run.find((i) => i[0] === path && i[1] === key);
+    if (!item) return;
+    (item[3] ??= {})[specifier] = url;
+    this.#dirty = true;
+  }
+
+  /** Writes the run list if {@linkcode resolved} added to it since it was last written. */
+  flush(): void {
+    if (!this.#dirty || this.#runFile === undefined) return;
+    this.#dirty = false;
     this.#write(this.#runFile, JSON.stringify(this.#run));
   }
 
@@ -234,10 +274,15 @@ export class InstrumentCache {
    * The modules of the run list read by {@linkcode predict} that are cached for their current
    * text, in order, with their entries.
    */
-  runItems(): { path: string; key: string; module: CachedModule }[] {
-    return this.#run.flatMap(([path, key]) => {
+  runItems(): {
+    path: string;
+    key: string;
+    module: CachedModule;
+    resolved?: Record<string, string>;
+  }[] {
+    return this.#run.flatMap(([path, key, , resolved]) => {
       const module = this.#predicted.get(`${path}\0${key}`);
-      return module ? [{ path, key, module }] : [];
+      return module ? [{ path, key, module, ...(resolved ? { resolved } : {}) }] : [];
     });
   }
 
@@ -267,6 +312,18 @@ export class InstrumentCache {
 
 let version: string | undefined;
 
+/** The `package.json` of a package in the nearest `node_modules` above this file, if any. */
+function packageFile(name: string): URL | undefined {
+  for (let dir = new URL("./", import.meta.url);; dir = new URL("../", dir)) {
+    const file = new URL(`node_modules/${name}/package.json`, dir);
+    try {
+      statSync(file);
+      return file;
+    } catch { /* not here */ }
+    if (dir.pathname === "/") return undefined;
+  }
+}
+
 /**
  * The profiler's version as far as instrumented output goes: the runtime, the oxc packages, and
  * the size and modification time of the files that make the output (cheaper than their text,
@@ -284,11 +341,11 @@ function profilerVersion(): string {
     "./cache.ts",
   ].map((f) => new URL(f, import.meta.url));
   for (const pkg of ["oxc-parser", "oxc-transform"]) {
-    try {
-      files.push(new URL(import.meta.resolve(pkg))); // reinstalling rewrites it
-    } catch {
-      parts.push(`${pkg}?`);
-    }
+    // Found as Node finds it from here (a script's own import map must not change the answer:
+    // the child process of a run resolves bare specifiers with the script's configuration).
+    const found = packageFile(pkg);
+    if (found) files.push(found); // reinstalling rewrites it
+    else parts.push(`${pkg}?`);
   }
   for (const file of files) {
     try {

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { dirname, fileURLToPath, join, pathToFileURL, resolve, sep } from "../host/path.ts";
-import { LineCollector, type LineCollectorOptions } from "../line/collector.ts";
-import type { FuncCollector, FuncCollectorOptions } from "../func/collector.ts";
+import { dirname, fileURLToPath, join, resolve, sep } from "../host/path.ts";
+import { type FunctionInfo, LineCollector, type LineCollectorOptions } from "../line/collector.ts";
+import type { FuncCollector, FuncCollectorOptions, FuncSite } from "../func/collector.ts";
 import type { InstrumentOptions, Selection } from "./instrument.ts";
 import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./errors.ts";
 import { readTextSync } from "../host/sync_fs.ts";
@@ -26,14 +26,7 @@ import {
   withSourceMap,
 } from "./module_hooks.ts";
 import { type CachedModule, hash, InstrumentCache } from "./cache.ts";
-import {
-  type BareResolver,
-  type CopyItem,
-  RESOLVE_BARE,
-  withMappedSpecifiers,
-  writeCopies,
-} from "./_copy_mode.ts";
-import { findImportMap, resolveImport } from "./_import_map.ts";
+import { type CopyItem, writeCopies } from "./_copy_mode.ts";
 
 export { toJavaScript };
 
@@ -73,10 +66,12 @@ export interface LineProfilingOptions {
    */
   fastParser?: boolean;
   /**
-   * Under Deno, apply the import map of the Deno configuration governing this directory (the
-   * script's) to the bare specifiers of instrumented modules (see `_import_map.ts`).
+   * Register these modules, instrumented ahead of the run (see {@linkcode planCopies}), instead
+   * of hooking module loading: the process runs their copies.
    */
-  importMapDir?: string;
+  copies?: CopyRegistration[];
+  /** Called with an instrumentation error before the import that met it rejects. */
+  onInstrumentError?: (error: InstrumentError) => void;
 }
 
 /** The instrumentation of this thread. */
@@ -90,17 +85,6 @@ export interface LineProfiling {
   /** Files that were instrumented, in load order. */
   files: string[];
   /**
-   * The URL to import the entry from when the run starts from copies of its modules (see
-   * `_copy_mode.ts`); `undefined` when module loading is hooked, and the entry is imported as
-   * it is.
-   */
-  entryUrl?: string;
-  /**
-   * With `entryUrl`: whether the modules name `process` or an `npm:` package (which may read
-   * Node's `process.argv`, see `setScriptArgs`).
-   */
-  mentionsProcess?: boolean;
-  /**
    * Errors thrown while instrumenting. A runtime may wrap an error thrown in its load hook
    * (Deno makes it a `TypeError`), so callers find the original here.
    */
@@ -110,6 +94,8 @@ export interface LineProfiling {
    * and go on counting).
    */
   stop(): void;
+  /** Writes what the cache learnt in this run (Deno's resolutions of the modules' imports). */
+  flush?: () => void;
 }
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -134,10 +120,51 @@ export function isUserModule(path: string): boolean {
   return !OWN.some((p) => (p.endsWith(sep) ? path.startsWith(p) : path === p));
 }
 
+/** What a thread instruments a module with, given the slots and ids it starts from. */
+export interface InstrumentPlan {
+  /** What to profile besides marked functions. */
+  select?: Selection;
+  /** Files in which `select` applies (see {@linkcode LineProfilingOptions.selectIn}). */
+  selectIn?: string[] | ((path: string) => boolean);
+  /** Absolute path of the entry script. */
+  entry?: string;
+  /** Probe style of the line collector (`"inline"` in sample mode). */
+  probes: "call" | "inline";
+  /** Whether function probes are inserted too. */
+  functionProbes: boolean;
+}
+
+/** The instrumenter's options for one module under a plan. */
+export function instrumentOptionsFor(
+  plan: InstrumentPlan,
+  path: string,
+  firstSlot: number,
+  firstFunctionId?: number,
+): InstrumentOptions {
+  const selectIn = plan.selectIn;
+  const inScope = typeof selectIn === "function"
+    ? selectIn(path)
+    : !selectIn?.length || selectIn.includes(path);
+  return {
+    file: path,
+    firstSlot,
+    probes: plan.probes,
+    select: inScope ? plan.select : undefined,
+    entry: path === plan.entry,
+    functionProbes: plan.functionProbes,
+    firstFunctionId,
+    // Deno needs JavaScript: blanking the types spares most modules oxc-transform. ES module
+    // TypeScript is made JavaScript even with nothing to instrument, so a later run can copy it.
+    stripTypes: RUNTIME === "deno",
+    ...(RUNTIME === "deno" && /\.m?ts$/.test(path) ? { asJavaScript: true } : {}),
+  };
+}
+
 /**
- * Creates a collector, publishes its probes and hooks module loading in this thread. Modules
- * imported afterwards are instrumented; errors from instrumenting (syntax errors, misplaced
- * markers) reject the import that loaded the module.
+ * Creates a collector, publishes its probes and hooks module loading in this thread (or, with
+ * `copies`, registers modules instrumented ahead). Modules imported afterwards are instrumented;
+ * errors from instrumenting (syntax errors, misplaced markers) reject the import that loaded the
+ * module.
  *
  * @param options What to profile.
  * @returns The collector and what was instrumented.
@@ -162,10 +189,15 @@ export async function startLineProfiling(
     errors: [],
     stop: () => {},
   };
-  const selectIn = options.selectIn;
-  const inScope = typeof selectIn === "function"
-    ? selectIn
-    : (path: string) => !selectIn?.length || selectIn.includes(path);
+  if (options.copies) {
+    for (const c of options.copies) {
+      collector.register(c.functions, c.nextSlot);
+      if (funcCollector && c.sites) funcCollector.register(c.sites, c.nextFunctionId!);
+      state.warnings.push(...c.warnings);
+      state.files.push(c.path);
+    }
+    return state;
+  }
   const include = options.include ?? (() => true);
   const cache = options.cache
     ? InstrumentCache.open(options.cache.dir, options.cache.scope)
@@ -191,119 +223,143 @@ export async function startLineProfiling(
   }
   // Which modules the hook instruments (the entry always: its import.meta.main, wherever it is).
   const accept = (path: string) => path === options.entry || (isUserModule(path) && include(path));
-  // What the hook instruments a module with, given the slots and ids it starts from.
-  const optionsFor = (path: string, firstSlot: number, firstFunctionId?: number) => {
-    const select = inScope(path) ? options.select : undefined;
-    const instrumentOptions: InstrumentOptions = {
-      file: path,
-      firstSlot,
-      probes: collector.probeStyle,
-      select,
-      entry: path === options.entry,
-      functionProbes: funcCollector !== undefined,
-      firstFunctionId,
-      // Deno needs JavaScript: blanking the types spares most modules oxc-transform. ES module
-      // TypeScript is made JavaScript even with nothing to instrument, so a later run can copy it.
-      stripTypes: RUNTIME === "deno",
-      ...(RUNTIME === "deno" && /\.m?ts$/.test(path) ? { asJavaScript: true } : {}),
-    };
-    return instrumentOptions;
+  const plan: InstrumentPlan = {
+    select: options.select,
+    selectIn: options.selectIn,
+    entry: options.entry,
+    probes: collector.probeStyle,
+    functionProbes: funcCollector !== undefined,
   };
-  const importMap = RUNTIME === "deno" && options.importMapDir !== undefined
-    ? findImportMap(options.importMapDir)
-    : undefined;
-  const resolveBare: BareResolver | undefined = importMap &&
-    ((spec, referrer) => resolveImport(importMap, spec, referrer));
-  if (resolveBare) (globalThis as Record<symbol, unknown>)[RESOLVE_BARE] = resolveBare;
-  // Under Deno, a run whose modules are all cached starts from copies of them when that is exact
-  // (see `_copy_mode.ts`), rather than hooking module loading.
-  if (
-    RUNTIME === "deno" && cache && options.entry !== undefined && prediction.cached &&
-    prediction.transpiler === false
-  ) {
-    const url = startFromCopies(state, cache, options.entry, optionsFor, resolveBare, accept);
-    if (url !== undefined) {
-      state.entryUrl = url;
-      return state;
-    }
-  }
+  /** The options key of each module loaded, for the resolutions noted after it. */
+  const keys = new Map<string, string>();
   state.stop = await registerLoader(
     (path, source) => {
-      const instrumentOptions = optionsFor(path, collector.nextSlot, funcCollector?.nextId);
+      const instrumentOptions = instrumentOptionsFor(
+        plan,
+        path,
+        collector.nextSlot,
+        funcCollector?.nextId,
+      );
       const key = JSON.stringify(instrumentOptions);
       let m = cache?.get(path, source, key);
       if (!m) {
         try {
           m = instrumentInHook(source, instrumentOptions);
         } catch (error) {
-          if (error instanceof InstrumentError) state.errors.push(error);
+          if (error instanceof InstrumentError) {
+            state.errors.push(error);
+            options.onInstrumentError?.(error);
+          }
           throw error;
         }
         cache?.put(path, source, key, m);
       }
       cache?.loaded(path, key, m.transpiled === true);
+      keys.set(path, key);
       const r = m.result;
       collector.register(r.functions, r.nextSlot);
       if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
       state.warnings.push(...r.warnings);
       state.files.push(path);
-      if (resolveBare && m.code !== null && r.links) {
-        return withMappedSpecifiers(m.code, r.links, pathToFileURL(path).href, resolveBare);
-      }
       return m.code;
     },
     accept,
     {
       transpiled: true,
+      // Deno's own resolution of each import of an instrumented module, for a later run that
+      // starts from copies of the modules (see `_copy_mode.ts`): it resolves them from elsewhere.
+      ...(cache && RUNTIME === "deno"
+        ? {
+          onResolve: (referrer: string, specifier: string, url: string) => {
+            const key = keys.get(referrer);
+            if (key !== undefined) cache.resolved(referrer, key, specifier, url);
+          },
+        }
+        : {}),
     },
   );
+  if (cache) state.flush = () => cache.flush();
   return state;
 }
 
+/** A module instrumented ahead of a run, for the collectors of the run's driver. */
+export interface CopyRegistration {
+  /** Absolute path of the module. */
+  path: string;
+  /** Its profiled functions and first free slot after them. */
+  functions: FunctionInfo[];
+  /** The first free slot after the module's. */
+  nextSlot: number;
+  /** Function profiler sites, with function probes. */
+  sites?: [number, FuncSite][];
+  /** The first free function id after the module's, with function probes. */
+  nextFunctionId?: number;
+  /** Instrumentation warnings. */
+  warnings: string[];
+}
+
+/** Where a run that starts from copies begins, and what its driver registers. */
+export interface CopyPlan {
+  /** URL of the entry's copy: the module the runtime runs as the main module. */
+  entryUrl: string;
+  /** The modules, in the order their slots were given. */
+  registrations: CopyRegistration[];
+  /** Whether the modules name `process` or an `npm:` package (which may read its `argv`). */
+  mentionsProcess: boolean;
+}
+
 /**
- * Registers the modules of the last run (from the cache) with the collectors and writes their
- * copies, when the run can start from them (see `_copy_mode.ts`).
+ * Deno: whether a run can start from copies of its modules rather than hooking module loading
+ * (see `_copy_mode.ts`), and if so the copies, written. Only when every module the last run in
+ * this scope loaded is cached for its current text, none needed the transpiler, and every import
+ * resolves as Deno resolved it then.
  *
- * @returns The URL of the entry's copy, or `undefined` (nothing registered) when it cannot.
+ * @param cache The cache, opened for the driver's scope.
+ * @param plan What the run instruments.
+ * @param firstSlot The line collector's first free slot (1 in a new process).
+ * @param firstFunctionId The function collector's first free id, with function probes.
+ * @returns The plan, or `undefined` when the run must hook module loading.
  */
-function startFromCopies(
-  state: LineProfiling,
+export function planCopies(
   cache: InstrumentCache,
-  entry: string,
-  optionsFor: (path: string, firstSlot: number, firstFunctionId?: number) => InstrumentOptions,
-  resolveBare: BareResolver | undefined,
-  instrumented: (path: string) => boolean,
-): string | undefined {
+  plan: InstrumentPlan,
+  firstSlot = 1,
+  firstFunctionId: number | undefined = plan.functionProbes ? 1 : undefined,
+): CopyPlan | undefined {
+  if (RUNTIME !== "deno" || plan.entry === undefined) return undefined;
+  const prediction = cache.predict();
+  if (!prediction.cached || prediction.transpiler !== false) return undefined;
   const root = cache.copyRoot();
   if (root === undefined) return undefined;
-  const { collector, funcCollector } = state;
   const items: CopyItem[] = [];
-  let slot = collector.nextSlot;
-  let fid = funcCollector?.nextId;
+  const registrations: CopyRegistration[] = [];
+  let slot = firstSlot;
+  let fid = firstFunctionId;
   // The modules in the order the last run loaded them, each with the slots it would get now.
   // (Their entries were read, and checked against the files' text, by `predict()`.)
-  for (const { path, key, module: m } of cache.runItems()) {
-    if (key !== JSON.stringify(optionsFor(path, slot, fid))) return undefined;
-    items.push({ path, module: m });
-    slot = m.result.nextSlot;
-    if (m.result.nextFunctionId !== undefined) fid = m.result.nextFunctionId;
+  for (const { path, key, module: m, resolved } of cache.runItems()) {
+    if (key !== JSON.stringify(instrumentOptionsFor(plan, path, slot, fid))) return undefined;
+    items.push({ path, module: m, resolved });
+    const r = m.result;
+    registrations.push({
+      path,
+      functions: r.functions,
+      nextSlot: r.nextSlot,
+      ...(r.sites ? { sites: r.sites, nextFunctionId: r.nextFunctionId } : {}),
+      warnings: r.warnings,
+    });
+    slot = r.nextSlot;
+    if (r.nextFunctionId !== undefined) fid = r.nextFunctionId;
   }
-  let url: string | undefined;
+  let entryUrl: string | undefined;
   try {
-    url = writeCopies(items, entry, root, resolveBare, instrumented);
+    entryUrl = writeCopies(items, plan.entry, root, isUserModule);
   } catch {
     return undefined; // cannot write them: hook the loader
   }
-  if (url === undefined) return undefined;
-  state.mentionsProcess = items.some(({ module: m }) => /\bprocess\b|["'`]npm:/.test(m.code!));
-  for (const { path, module: m } of items) {
-    const r = m.result;
-    collector.register(r.functions, r.nextSlot);
-    if (funcCollector && r.sites) funcCollector.register(r.sites, r.nextFunctionId!);
-    state.warnings.push(...r.warnings);
-    state.files.push(path);
-  }
-  return url;
+  if (entryUrl === undefined) return undefined;
+  const mentionsProcess = items.some(({ module: m }) => /\bprocess\b|["'`]npm:/.test(m.code!));
+  return { entryUrl, registrations, mentionsProcess };
 }
 
 let instrumenter: typeof import("./instrument.ts") | undefined;

@@ -13,9 +13,8 @@
  */
 
 import { fileURLToPath, pathToFileURL } from "../host/path.ts";
-import { nodeProcess } from "../host/proc.ts";
 import { readTextSync } from "../host/sync_fs.ts";
-import { importLazily } from "../host/lazy_import.ts";
+import { importPackage, requirePackage } from "../host/packages.ts";
 
 /** Which runtime this is. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -40,6 +39,11 @@ export interface RegisterLoaderOptions {
    * @default {false}
    */
   transpiled?: boolean;
+  /**
+   * Under Deno, called with each import that an accepted module makes and what Deno resolved it
+   * to: the referrer's path, the specifier as written, the resolved URL.
+   */
+  onResolve?: (referrer: string, specifier: string, url: string) => void;
 }
 
 /**
@@ -93,8 +97,23 @@ export async function registerLoader(
   }
   if (!options.transpiled) await loadTransform();
   const { registerHooks } = await import("node:module");
+  const onResolve = options.onResolve;
   // deno-lint-ignore no-explicit-any
   const handle = (registerHooks as any)({
+    ...(onResolve
+      ? {
+        // deno-lint-ignore no-explicit-any
+        resolve(specifier: string, context: any, nextResolve: any) {
+          const r = nextResolve(specifier, context);
+          const parent: string | undefined = context?.parentURL;
+          if (parent?.startsWith("file:") && typeof r?.url === "string") {
+            const path = fileURLToPath(parent);
+            if (accept(path)) onResolve(path, specifier, r.url);
+          }
+          return r;
+        },
+      }
+      : {}),
     // deno-lint-ignore no-explicit-any
     load(url: string, context: any, nextLoad: any) {
       if (!url.startsWith("file:")) return nextLoad(url, context);
@@ -119,7 +138,7 @@ let transform: typeof import("oxc-transform").transformSync | undefined;
 export async function loadTransform(): Promise<void> {
   if (RUNTIME === "deno") {
     transform ??=
-      (await importLazily<typeof import("oxc-transform")>("oxc-transform")).transformSync;
+      (await importPackage<typeof import("oxc-transform")>("oxc-transform")).transformSync;
   }
 }
 
@@ -140,8 +159,7 @@ export function transformLoaded(): boolean {
  */
 export function toJavaScript(path: string, code: string, original: string = code): string {
   // Outside a Deno import hook, require() can load it (`node:module` only now: see `../host/proc.ts`).
-  transform ??= (nodeProcess().getBuiltinModule("node:module") as typeof import("node:module"))
-    .createRequire(import.meta.url)("oxc-transform").transformSync;
+  transform ??= requirePackage<typeof import("oxc-transform")>("oxc-transform").transformSync;
   const out = transform!(path, code, {
     sourcemap: true,
     sourceType: "module",

@@ -7,7 +7,7 @@
  */
 
 import type * as OxcParser from "oxc-parser";
-import { importLazily } from "../host/lazy_import.ts";
+import { importPackage, onDisk, requireHere, requirePackage } from "../host/packages.ts";
 import { nodeProcess } from "../host/proc.ts";
 import { readTextSync } from "../host/sync_fs.ts";
 
@@ -32,7 +32,7 @@ export type Parser =
  * cannot load it (inside a Deno import hook). Elsewhere `instrument` loads it on first use.
  */
 export async function loadParser(): Promise<void> {
-  oxc ??= nativeParser() ?? await importLazily<typeof import("oxc-parser")>("oxc-parser");
+  oxc ??= nativeParser() ?? await importPackage<typeof import("oxc-parser")>("oxc-parser");
 }
 
 /** Whether the parser is loaded. */
@@ -42,13 +42,7 @@ export function parserLoaded(): boolean {
 
 /** The parser, loaded on first use with a synchronous `require()`. */
 export function parser(): Parser {
-  return oxc ??= nativeParser() ?? requireHere()("oxc-parser");
-}
-
-/** `require()` from this module (`node:module` only now: see `../host/proc.ts`). */
-function requireHere(): NodeRequire {
-  return (nodeProcess().getBuiltinModule("node:module") as typeof import("node:module"))
-    .createRequire(import.meta.url);
+  return oxc ??= nativeParser() ?? requirePackage<typeof import("oxc-parser")>("oxc-parser");
 }
 
 type NodeRequire = ReturnType<typeof import("node:module").createRequire>;
@@ -62,6 +56,7 @@ type NodeRequire = ReturnType<typeof import("node:module").createRequire>;
  * then the entry is used.
  */
 function nativeParser(): Parser | undefined {
+  if (!onDisk()) return undefined;
   let req: NodeRequire;
   let version: string;
   try {
@@ -152,7 +147,9 @@ function parsedResult(result: any) {
  */
 export function useFastParser(): boolean {
   // The entry's raw transfer (not the binding alone: its decoder is JavaScript).
-  const full: typeof OxcParser = requireHere()("oxc-parser");
+  const full: typeof OxcParser = oxc && "rawTransferSupported" in oxc
+    ? oxc as typeof OxcParser
+    : requirePackage<typeof OxcParser>("oxc-parser");
   const { parseSync, rawTransferSupported } = full;
   if (!rawTransferSupported()) return false;
   oxc = full;

@@ -1,39 +1,42 @@
 /**
- * Runs a script under the line profiler (what `kernprof -l script.py` does): instruments the
- * script and its local imports as they load, in the driver and in every runtime worker, runs it
- * to completion, shuts the runtime down so workers hand their stats over, and returns the merged
- * stats.
+ * Runs a script under the line profiler (what `kernprof -l script.py` does), as its own process:
+ * `deno run -A --preload _child.ts SCRIPT ARGS` (or `bun --preload _child.ts SCRIPT ARGS`), so the
+ * script is the main module of a plain run of the same runtime: its imports resolve with its own
+ * configuration (workspaces, import maps, tsconfig paths), and what it prints, throws or exits with
+ * reaches the terminal as it would unprofiled. The child instruments the script and its local
+ * imports as they load, in the driver and in every runtime worker, and writes the merged figures
+ * to a file when it ends; this side reads them.
+ *
+ * Under Deno, a run whose modules are all in the instrument cache starts from copies of them
+ * (`planCopies`), which spares the child Deno's module hook and its Node compatibility layer.
  *
  * @module
  */
 
-import { dirname, fileURLToPath, pathToFileURL, resolve } from "../host/path.ts";
-import { exit, nodeProcess } from "../host/proc.ts";
-import { hooks } from "../../runtime/hooks.ts";
+import { dirname, fileURLToPath, join, pathToFileURL, resolve } from "../host/path.ts";
+import { env, onSignal, pid, spawnInherited } from "../host/proc.ts";
+import {
+  mkdirpSync,
+  readTextSync,
+  removeIfExistsSync,
+  statSync,
+  writeTextSync,
+} from "../host/sync_fs.ts";
 import type { Recording } from "../../runtime/recorder.ts";
 import type { Selection } from "../instrument/instrument.ts";
-import { InstrumentError } from "../instrument/errors.ts";
-import { type LineStats, mergeLineStats } from "../line/stats.ts";
-import { startLineProfiling } from "../instrument/loader.ts";
-import type { TickClock } from "../line/clock.ts";
-import type { FuncCollectorOptions, FuncThreadData } from "../func/collector.ts";
-import { RUNTIME, SCRIPT_EXTENSION, setScriptArgs } from "../instrument/module_hooks.ts";
-import { defaultCacheDir } from "../instrument/cache.ts";
-import { readTextSync, statSync } from "../host/sync_fs.ts";
-import { importLazily } from "../host/lazy_import.ts";
+import { InstrumentError, InstrumentSyntaxError, MarkerError } from "../instrument/errors.ts";
+import type { LineStats } from "../line/stats.ts";
+import type { FuncCollectorOptions } from "../func/collector.ts";
+import { RUNTIME, SCRIPT_EXTENSION } from "../instrument/module_hooks.ts";
+import { defaultCacheDir, InstrumentCache } from "../instrument/cache.ts";
+import {
+  type ChildConfig,
+  type ChildResult,
+  CONFIG_ENV,
+  type FuncThreadResult,
+} from "./_protocol.ts";
 
-/** Key of the profiler's entries in the runtime's worker data and collectors. */
-export const WORKER_CONFIG_KEY = "rayprof.lineProfiler";
-
-/** What workers need to instrument like the driver. */
-export interface WorkerConfig {
-  select?: Selection;
-  selectIn?: string[];
-  ticks?: { buffer: SharedArrayBuffer; periodMs: number };
-  functions?: FuncCollectorOptions;
-  cache?: { dir: string; scope: string };
-  importMapDir?: string;
-}
+export { type FuncThreadResult, WORKER_CONFIG_KEY, type WorkerConfig } from "./_protocol.ts";
 
 /** Thrown when the script cannot be profiled at all (missing, a directory, not a script). */
 export class ScriptError extends Error {
@@ -60,11 +63,6 @@ export interface ProfileScriptOptions {
    * @default {false}
    */
   sample?: boolean;
-  /**
-   * Called synchronously when the process is about to end before the script finished (it
-   * called `process.exit`/`Deno.exit`, or an error went uncaught), with what was gathered.
-   */
-  onEarlyExit?: (result: ProfileResult) => void;
   /** Also run the function profiler (cProfile) on every function of the local modules. */
   functions?: FuncCollectorOptions;
   /**
@@ -74,24 +72,27 @@ export interface ProfileScriptOptions {
    * @default {false}
    */
   cache?: boolean;
-}
-
-/** Function profiler data of one thread of a run. */
-export interface FuncThreadResult {
-  /** "driver", or the worker's label ("worker 2", "actor Counter#1"). */
-  label: string;
-  /** What its collector recorded. */
-  data: FuncThreadData;
+  /**
+   * Options for the runtime's own command line, before the script: `--config FILE` and
+   * `--import-map FILE` for Deno. They apply as in a plain run.
+   * @default {[]}
+   */
+  runtimeArgs?: string[];
+  /**
+   * Run a test runner instead of a script: `deno test` / `bun test` over these files or folders
+   * (the runner's own semantics; `script` then names the run in the cache and the result file).
+   */
+  test?: string[];
 }
 
 /** What a profiled run produced. */
 export interface ProfileResult {
-  /** Absolute path of the script. */
+  /** Absolute path of the script (with `test`: of the first path). */
   script: string;
+  /** The process's exit code: the script's own (or the test runner's). */
+  code: number;
   /** Line stats of the driver and all workers, merged. */
   stats: LineStats;
-  /** The error the script threw while loading, if it did. */
-  error?: unknown;
   /** Instrumentation warnings. */
   warnings: string[];
   /** The runtime's task recording, when the script used the runtime. */
@@ -100,12 +101,16 @@ export interface ProfileResult {
   mode: "exact" | "sample";
   /** With `functions`: the function profiler's data, the driver's first, then each worker's. */
   functions?: FuncThreadResult[];
+  /**
+   * How the profiled process ended (see `ChildResult.ended`); `undefined` when it ended without
+   * writing its figures (killed).
+   */
+  ended?: ChildResult["ended"];
 }
 
 /**
  * Checks that a path names a script that can be profiled.
  *
- * @param script Path as given.
  * @returns The absolute path.
  * @throws {ScriptError} If it is missing, a directory, or not a TypeScript/JavaScript file.
  */
@@ -126,15 +131,21 @@ function resolveScript(script: string): string {
   return path;
 }
 
-const STATE = Symbol.for("rayprof.state");
+const CHILD = new URL("./_child.ts", import.meta.url);
+const MOD = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "mod.ts");
+// Static and dynamic imports, `export ... from`: what a script may load the runtime with.
+const SPECIFIER = /\b(?:from|import)\s*\(?\s*["']([^"']+)["']/g;
+let runs = 0;
 
 /**
- * Runs a script with line profiling and returns the stats once it has finished: its top level
- * has run, the event loop has drained, and the runtime (if used) has been shut down.
+ * Runs a script with line profiling, in a process of its own, and returns the stats once it has
+ * ended: its top level has run, the event loop has drained, and the runtime (if used) has been
+ * shut down; or it ended early (an exit call, an uncaught error, Ctrl-C), with what its driver
+ * had gathered.
  *
  * @param script Path of the script.
  * @param options Options.
- * @returns The merged stats and what happened.
+ * @returns The merged stats and how the process ended.
  * @throws {ScriptError} If the script cannot be profiled at all.
  * @throws {InstrumentError} If the script or a local import does not parse, or has a misplaced marker.
  */
@@ -142,211 +153,176 @@ export async function profileScript(
   script: string,
   options: ProfileScriptOptions = {},
 ): Promise<ProfileResult> {
-  const path = resolveScript(script);
-  // No separate syntax check: the hook parses every static import while the module graph is
-  // built, before any of it runs, so an error there still stops the run before it starts.
-  let ticks: TickClock | undefined;
-  if (options.sample) {
-    ticks =
-      (await importLazily<typeof import("../line/clock.ts")>("../line/clock.ts", import.meta.url))
-        .startTickClock();
-  }
-  await preloadRuntime(path);
+  const path = options.test ? resolve(options.test[0] ?? ".") : resolveScript(script);
   const cacheDir = options.cache ? defaultCacheDir() : undefined;
-  const cacheOf = (thread: string) =>
-    cacheDir === undefined ? {} : { cache: { dir: cacheDir, scope: `${path}\0${thread}` } };
-  const profiling = await startLineProfiling({
+  const scope = options.test ? `test\0${options.test.map((p) => resolve(p)).join("\0")}` : path;
+  const work = join(tmpBase(), `rayprof-${pid()}-${++runs}`);
+  mkdirpSync(work);
+  const config: ChildConfig = {
+    ...(options.test ? {} : { script: path }),
+    result: join(work, "result.json"),
     select: options.select,
     selectIn: options.selectIn,
-    entry: path,
-    clock: ticks
-      ? { mode: "sample", ticks: { cells: ticks.cells, periodMs: ticks.periodMs } }
-      : { mode: "exact" },
-    ...(options.functions ? { functions: options.functions } : {}),
-    ...cacheOf("driver"),
-    importMapDir: dirname(path),
+    sample: options.sample,
+    functions: options.functions,
+    cacheDir,
+    scope,
     // A big program pays back the fast parser's start-up cost; a small script does not.
-    fastParser: statSync(path).size > 32_768,
-  });
-  const workerStats: LineStats[] = [];
-  /** Each worker's function profile, with its worker id: kept in worker order, whatever order they come in. */
-  const workerFunctions: (FuncThreadResult & { id: number })[] = [];
-  const h = hooks();
-  const config: WorkerConfig = {
-    select: options.select,
-    selectIn: options.selectIn,
-    ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
-    ...(options.functions ? { functions: options.functions } : {}),
-    ...cacheOf("worker"),
-    importMapDir: dirname(path),
+    fastParser: !options.test && statSync(path).size > 32_768,
+    ...(options.test ? {} : runtimeImport(path)),
   };
-  const preload = new URL("./worker_preload.ts", import.meta.url).href;
-  if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);
-  h.workerData[WORKER_CONFIG_KEY] = config;
-  h.collected.set(WORKER_CONFIG_KEY, (data, worker) => {
-    const d = data as { stats?: LineStats; warnings?: string[]; functions?: FuncThreadData };
-    if (d?.stats) workerStats.push(d.stats);
-    if (d?.functions) {
-      workerFunctions.push({ id: worker.id, label: worker.label, data: d.functions });
-      workerFunctions.sort((a, b) => a.id - b.id);
+  let main = path;
+  if (!options.test && cacheDir !== undefined && RUNTIME === "deno") {
+    const plan = await copyPlan(config, cacheDir, path);
+    if (plan) {
+      config.copies = plan.registrations;
+      config.mentionsProcess = plan.mentionsProcess;
+      main = plan.entryUrl;
     }
-    for (const w of d?.warnings ?? []) {
-      if (!profiling.warnings.includes(w)) profiling.warnings.push(w);
-    }
-  });
-
-  let finished = false;
-  const result = (error?: unknown): ProfileResult => ({
-    script: path,
-    stats: mergeLineStats(profiling.collector.snapshot(), ...workerStats),
-    warnings: profiling.warnings,
-    mode: profiling.collector.mode,
-    ...(error === undefined ? {} : { error }),
-    ...(recording() ? { recording: recording() } : {}),
-    ...(profiling.funcCollector
-      ? {
-        functions: [
-          { label: "driver", data: profiling.funcCollector.snapshot() },
-          ...workerFunctions.map(({ label, data }) => ({ label, data })),
-        ],
-      }
-      : {}),
-  });
-  const early = () => {
-    if (finished) return;
-    finished = true;
-    ticks?.stop();
-    options.onEarlyExit?.(result());
-  };
-  // Ctrl-C: a script with no handler of its own would die without an `exit` event.
-  const interrupted = () => {
-    // (Under Deno, `process` is loaded on first use: only now, and only if the script did not.)
-    if (nodeProcess().listenerCount("SIGINT") > (RUNTIME === "deno" ? 0 : 1)) return;
-    early();
-    exit(130);
-  };
-  const deno = (globalThis as {
-    Deno?: {
-      addSignalListener(signal: "SIGINT", f: () => void): void;
-      removeSignalListener(signal: "SIGINT", f: () => void): void;
-    };
-  }).Deno;
-  if (deno) {
-    // Deno ends on an uncaught error, on Deno.exit() and process.exit(), and at the end, with
-    // these (no `exit` event), without loading its Node `process`.
-    globalThis.addEventListener("unhandledrejection", early);
-    globalThis.addEventListener("error", early);
-    globalThis.addEventListener("unload", early);
-    deno.addSignalListener("SIGINT", interrupted);
-  } else {
-    nodeProcess().on("exit", early);
-    nodeProcess().on("SIGINT", interrupted);
   }
-
-  await setScriptArgs(
-    path,
-    options.args ?? [],
-    profiling.entryUrl === undefined || profiling.mentionsProcess,
-  );
-  let error: unknown;
+  const configFile = join(work, "config.json");
+  writeTextSync(configFile, JSON.stringify(config));
+  const preload = CHILD.href;
+  const runtimeArgs = options.runtimeArgs ?? [];
+  const args = RUNTIME === "deno"
+    ? options.test
+      ? ["test", "-A", ...runtimeArgs, "--preload", preload, ...options.test, ...options.args ?? []]
+      : [
+        "run",
+        "-A",
+        ...runtimeArgs,
+        ...copyConfig(main, path, runtimeArgs),
+        "--preload",
+        preload,
+        main,
+        ...options.args ?? [],
+      ]
+    : options.test
+    ? [
+      "--preload",
+      fileURLToPath(preload),
+      ...runtimeArgs,
+      "test",
+      ...options.test,
+      ...options.args ?? [],
+    ]
+    : ["--preload", fileURLToPath(preload), ...runtimeArgs, main, ...options.args ?? []];
+  const child = spawnInherited(args, { [CONFIG_ENV]: configFile });
+  // Ctrl-C reaches the child from the terminal; a SIGINT sent to this process alone is passed on
+  // (after a moment, so that a child that got it from the terminal does not get it twice).
+  let forward: ReturnType<typeof setTimeout> | undefined;
+  const stopSignals = [
+    onSignal("SIGINT", () => {
+      forward ??= setTimeout(() => child.kill("SIGINT"), 200);
+    }),
+    onSignal("SIGTERM", () => child.kill("SIGTERM")),
+  ];
+  let code: number;
   try {
-    await import(profiling.entryUrl ?? pathToFileURL(path).href);
-  } catch (e) {
-    const cause = e instanceof InstrumentError
-      ? e
-      : profiling.errors.find((x) => String((e as Error)?.message).includes(x.message));
-    if (cause) {
-      finished = true;
-      ticks?.stop();
-      throw cause;
-    }
-    error = e;
+    code = await child.exited;
+  } finally {
+    if (forward !== undefined) clearTimeout(forward);
+    for (const stop of stopSignals) stop();
   }
-  // A script that threw at its top level ends there, as it would unprofiled.
-  if (error === undefined) await drained();
-  const state = (globalThis as Record<symbol, { pool?: unknown } | undefined>)[STATE];
-  if (state?.pool) {
-    const { shutdown } = await importLazily<typeof import("../../runtime/init.ts")>(
-      "../../runtime/init.ts",
-      import.meta.url,
-    );
-    await shutdown();
+  let result: ChildResult | undefined;
+  try {
+    result = JSON.parse(readTextSync(config.result)) as ChildResult;
+  } catch {
+    result = undefined; // killed before it could write
+  } finally {
+    removeIfExistsSync(config.result);
+    removeIfExistsSync(configFile);
+    removeIfExistsSync(work);
   }
-  if (finished) return result(error); // an early exit already reported
-  finished = true;
-  ticks?.stop();
-  if (deno) {
-    globalThis.removeEventListener("unhandledrejection", early);
-    globalThis.removeEventListener("error", early);
-    globalThis.removeEventListener("unload", early);
-    deno.removeSignalListener("SIGINT", interrupted);
-  } else {
-    nodeProcess().off("exit", early);
-    nodeProcess().off("SIGINT", interrupted);
-  }
-  return result(error);
+  if (result?.instrumentError) throw instrumentError(result.instrumentError);
+  return {
+    script: path,
+    code,
+    stats: result?.stats ?? { unit: 1e-9, functions: [] } as unknown as LineStats,
+    warnings: result?.warnings ?? [],
+    mode: result?.mode ?? (options.sample ? "sample" : "exact"),
+    ...(result?.recording ? { recording: result.recording } : {}),
+    ...(result?.functions ? { functions: result.functions } : {}),
+    ...(result?.ended ? { ended: result.ended } : {}),
+  };
 }
 
-const MOD = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "mod.ts");
-// Static and dynamic imports, `export ... from`: what a script may load the runtime with.
-const SPECIFIER = /\b(?:from|import)\s*\(?\s*["']([^"']+)["']/g;
+/** Deno: the copies a run can start from (see `planCopies`), or `undefined`. */
+async function copyPlan(config: ChildConfig, cacheDir: string, entry: string) {
+  const { planCopies } = await import("../instrument/loader.ts");
+  const cache = InstrumentCache.open(cacheDir, `${config.scope}\0driver`);
+  return planCopies(cache, {
+    select: config.select,
+    selectIn: config.selectIn,
+    entry,
+    probes: config.sample ? "inline" : "call",
+    functionProbes: config.functions !== undefined,
+  });
+}
 
 /**
- * Imports rayprof's runtime (mod.ts) before the import hook is registered when the script
- * imports it by path: the profiler never instruments it, and under Deno every module loaded
- * while a hook is registered costs ≈1 ms more (15 ms for the runtime's modules). Only a speed-up:
- * a script that reaches the runtime some other way still works, as its modules pass the hook
- * unchanged.
+ * A run from copies has the entry's copy, under the cache, as its main module: Deno would look
+ * for a configuration file from there. It gets the one a plain run of the script would find
+ * (unless the user named one), or none.
  */
-async function preloadRuntime(script: string): Promise<void> {
+function copyConfig(main: string, script: string, runtimeArgs: string[]): string[] {
+  if (main === script || runtimeArgs.some((a) => /^--(config|no-config)\b|^-c$/.test(a))) {
+    return [];
+  }
+  for (let dir = dirname(script);; dir = dirname(dir)) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      try {
+        if (!statSync(join(dir, name)).isDirectory) return ["--config", join(dir, name)];
+      } catch { /* not here */ }
+    }
+    if (dirname(dir) === dir) return ["--no-config"];
+  }
+}
+
+/**
+ * When the script imports rayprof's runtime (mod.ts) by path, the child loads it before its
+ * module hook: the profiler never instruments it, and under Deno every module loaded while a
+ * hook is registered costs ≈1 ms more. Only a speed-up: a script that reaches the runtime some
+ * other way still works, as its modules pass the hook unchanged.
+ */
+function runtimeImport(script: string): { runtime?: string } {
   let source: string;
   try {
     source = readTextSync(script);
   } catch {
-    return;
+    return {};
   }
   for (const [, spec] of source.matchAll(SPECIFIER)) {
     if (!/mod\.ts$/.test(spec)) continue;
-    let path: string;
     try {
-      path = spec.startsWith("file:")
+      const p = spec.startsWith("file:")
         ? fileURLToPath(spec)
         : spec.startsWith(".")
         ? resolve(dirname(script), spec)
         : spec;
+      if (p === MOD) return { runtime: pathToFileURL(MOD).href };
     } catch {
       continue;
     }
-    if (path === MOD) {
-      await importLazily<typeof import("../../mod.ts")>("../../mod.ts", import.meta.url);
-      return;
-    }
   }
+  return {};
 }
 
-function drained(): Promise<void> {
-  // The moment the event loop runs dry, before the process would end: Deno's `beforeunload`
-  // (cancelled, so that the process goes on to report), Node's `beforeExit`.
-  if (RUNTIME === "deno") {
-    return new Promise((resolve) =>
-      globalThis.addEventListener("beforeunload", (event) => {
-        event.preventDefault();
-        resolve();
-      }, { once: true })
-    );
-  }
-  return new Promise((resolve) => nodeProcess().once("beforeExit", () => resolve()));
+function tmpBase(): string {
+  return env("TMPDIR") ?? env("TMP") ?? env("TEMP") ?? "/tmp";
 }
 
-function recording(): Recording | undefined {
-  const state = (globalThis as Record<
-    symbol,
-    | {
-      pool?: { recorder?: { snapshot(): Recording } };
-      lastRecorder?: { snapshot(): Recording };
-    }
-    | undefined
-  >)[STATE];
-  const rec = state?.pool?.recorder ?? state?.lastRecorder;
-  return rec?.snapshot();
+function instrumentError(e: NonNullable<ChildResult["instrumentError"]>): InstrumentError {
+  const at = {
+    file: e.file ?? "",
+    line: e.line ?? 0,
+    column: e.column ?? 0,
+    codeFrame: e.codeFrame ?? "",
+  };
+  const Class = e.name === "InstrumentSyntaxError"
+    ? InstrumentSyntaxError
+    : e.name === "MarkerError"
+    ? MarkerError
+    : InstrumentError;
+  return new Class(e.message, at);
 }

@@ -8,7 +8,7 @@
 
 import { registerWorkerCollector, workerData } from "../../runtime/hooks.ts";
 import { startLineProfiling } from "../instrument/loader.ts";
-import { WORKER_CONFIG_KEY, type WorkerConfig } from "./session.ts";
+import { WORKER_CONFIG_KEY, type WorkerConfig } from "./_protocol.ts";
 
 const config = workerData()[WORKER_CONFIG_KEY] as WorkerConfig | undefined;
 if (config) {
@@ -23,7 +23,6 @@ if (config) {
       : { mode: "exact" },
     ...(config.functions ? { functions: config.functions } : {}),
     ...(config.cache ? { cache: config.cache } : {}),
-    ...(config.importMapDir ? { importMapDir: config.importMapDir } : {}),
   });
   registerWorkerCollector(WORKER_CONFIG_KEY, () => ({
     stats: profiling.collector.snapshot(),
