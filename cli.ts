@@ -213,7 +213,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const unit = parseUnit(values.unit);
   // Asked only when something is printed: the TTY check costs start-up time under Bun.
   const color = () => (io.stderrIsTTY ?? io.isTTY) && !env("NO_COLOR");
-  const output = resolve(values.output ?? `${basename(split.script)}.lprof.json`);
+  const output = resolve(values.output ?? `${basename(resolve(split.script))}.lprof.json`);
   // The profiler (and its parser) is loaded only for this command; what only some runs need
   // (the report, the function profiler's tables) only when they need it. The report is loaded
   // before the run as an early exit prints it synchronously.
@@ -282,7 +282,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     );
   }
   const result = await profileScript(split.script, {
-    args: split.rest,
+    args: values.test ? [] : split.rest,
     select: values.module ? { ...select, all: true } : select,
     selectIn,
     sample: values.sample,

@@ -16,6 +16,7 @@ interface DenoFs {
   mkdirSync(path: string, options: { recursive: boolean }): void;
   renameSync(from: string, to: string): void;
   removeSync(path: string): void;
+  readDirSync(path: string): Iterable<{ name: string }>;
   stdout: { writeSync(bytes: Uint8Array): number };
   stderr: { writeSync(bytes: Uint8Array): number };
 }
@@ -96,6 +97,20 @@ export function mkdirpSync(path: string): void {
 export function renameSync(from: string, to: string): void {
   if (deno) deno.renameSync(from, to);
   else fs().renameSync(from, to);
+}
+
+/**
+ * The names of the entries of a directory, or none when it cannot be read.
+ *
+ * @param path Path.
+ */
+export function listDirSync(path: string): string[] {
+  try {
+    if (deno) return [...deno.readDirSync(path)].map((e) => e.name);
+    return fs().readdirSync(path);
+  } catch {
+    return [];
+  }
 }
 
 /**

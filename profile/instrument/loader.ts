@@ -70,8 +70,11 @@ export interface LineProfilingOptions {
    * of hooking module loading: the process runs their copies.
    */
   copies?: CopyRegistration[];
-  /** Called with an instrumentation error before the import that met it rejects. */
-  onInstrumentError?: (error: InstrumentError) => void;
+  /**
+   * Called with an instrumentation error before the import that met it rejects; `"skip"` loads
+   * the module as it is instead (a warning says so).
+   */
+  onInstrumentError?: (error: InstrumentError) => "skip" | void;
 }
 
 /** The instrumentation of this thread. */
@@ -247,8 +250,11 @@ export async function startLineProfiling(
           m = instrumentInHook(source, instrumentOptions);
         } catch (error) {
           if (error instanceof InstrumentError) {
+            if (options.onInstrumentError?.(error) === "skip") {
+              state.warnings.push(`${error.message}; it ran unprofiled`);
+              return null;
+            }
             state.errors.push(error);
-            options.onInstrumentError?.(error);
           }
           throw error;
         }

@@ -59,6 +59,41 @@ export interface LineCollectorOptions {
   mode?: "exact" | "sample";
   /** For `"sample"`: the shared tick counter and its period in milliseconds. */
   ticks?: { cells: Int32Array; periodMs: number };
+  /**
+   * Keep the counters, and what they count, in this shared memory (made by
+   * {@linkcode createCounterArena}), so that another thread can read them with
+   * {@linkcode readCounterArena} whenever it likes: even after this thread was terminated.
+   */
+  arena?: SharedArrayBuffer;
+}
+
+/** Bytes of an arena's header: floats used, log bytes used, float capacity (Int32 each). */
+const ARENA_HEADER = 64;
+
+/**
+ * Shared memory for a collector's counters and the record of what they count (see
+ * {@linkcode LineCollectorOptions.arena}).
+ *
+ * @param floats Capacity in counters (two per line slot, plus two per module).
+ * @param logBytes Capacity of the record of registered functions, in bytes of JSON.
+ * @returns The buffer (zero-filled; the operating system commits its pages as they are written).
+ */
+export function createCounterArena(floats = 1 << 20, logBytes = 8 << 20): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(ARENA_HEADER + floats * 8 + logBytes);
+  new Int32Array(sab, 0, 4)[2] = floats;
+  return sab;
+}
+
+/**
+ * Line stats from an arena that a collector in another thread wrote (see
+ * {@linkcode LineCollectorOptions.arena}).
+ *
+ * @param arena The buffer.
+ * @param msPerClock The collector's clock unit in ms (1 in exact mode, the tick in sample mode).
+ * @returns The stats of every function registered in it so far.
+ */
+export function readCounterArena(arena: SharedArrayBuffer, msPerClock = 1): LineStats {
+  return LineCollector.readArena(arena, msPerClock);
 }
 
 /** Probes and counters of one instrumented module, as its prologue destructures them. */
@@ -95,12 +130,14 @@ export class LineCollector {
   #functions: FunctionInfo[] = [];
   #msPerClock: number;
   #cells: Int32Array;
+  #arena: SharedArrayBuffer | undefined;
   /** Clock mode of the probes. */
   readonly mode: "exact" | "sample";
 
   /** Creates a collector; call {@linkcode install} to publish its probes. */
   constructor(options: LineCollectorOptions = {}) {
     this.mode = options.mode ?? "exact";
+    this.#arena = options.arena;
     if (this.mode === "sample") {
       if (!options.ticks) {
         throw new TypeError("Cannot create a sampling line collector as 'ticks' is missing");
@@ -145,13 +182,70 @@ export class LineCollector {
     }
     this.#functions.push(...functions);
     const size = nextSlot - first + 1;
-    const H = new Float64Array(size);
-    const T = new Float64Array(size);
+    const shared = this.#arena && this.#share(functions, first, nextSlot, size);
+    const H = shared ? shared[0] : new Float64Array(size);
+    const T = shared ? shared[1] : new Float64Array(size);
     const probes = this.mode === "sample" ? tickProbes(H, T, this.#cells) : exactProbes(H, T);
     const seg = { first, next: nextSlot, probes: { ...probes, H, T, A: this.#cells } };
     this.#segments.set(first, seg);
     reg.segments.set(first, seg.probes);
     reg.next = nextSlot;
+  }
+
+  /** See {@linkcode readCounterArena}. */
+  static readArena(arena: SharedArrayBuffer, msPerClock: number): LineStats {
+    const head = new Int32Array(arena, 0, 4);
+    const floats = head[2];
+    const logBytes = Atomics.load(head, 1);
+    const logStart = ARENA_HEADER + floats * 8;
+    const text = new TextDecoder().decode(new Uint8Array(arena, logStart, logBytes).slice());
+    const collector = new LineCollector({});
+    collector.#msPerClock = msPerClock;
+    for (const line of text.split("\n")) {
+      if (!line) continue;
+      const r = JSON.parse(line) as {
+        first: number;
+        next: number;
+        offset: number;
+        functions: FunctionInfo[];
+      };
+      const size = r.next - r.first + 1;
+      const H = new Float64Array(arena, ARENA_HEADER + r.offset * 8, size);
+      const T = new Float64Array(arena, ARENA_HEADER + (r.offset + size) * 8, size);
+      collector.#functions.push(...r.functions);
+      collector.#segments.set(r.first, {
+        first: r.first,
+        next: r.next,
+        probes: { ...exactProbes(H, T), H, T, A: collector.#cells },
+      });
+    }
+    return collector.snapshot();
+  }
+
+  /** Counters of a module in the arena, and its record there; `undefined` when it is full. */
+  #share(
+    functions: FunctionInfo[],
+    first: number,
+    next: number,
+    size: number,
+  ): [Float64Array, Float64Array] | undefined {
+    const arena = this.#arena!;
+    const head = new Int32Array(arena, 0, 4);
+    const floats = head[2];
+    const offset = head[0];
+    const record = new TextEncoder().encode(
+      JSON.stringify({ first, next, offset, functions }) + "\n",
+    );
+    const logBytes = head[1];
+    const logCapacity = arena.byteLength - ARENA_HEADER - floats * 8;
+    if (offset + 2 * size > floats || logBytes + record.length > logCapacity) return undefined;
+    head[0] = offset + 2 * size;
+    new Uint8Array(arena, ARENA_HEADER + floats * 8 + logBytes, record.length).set(record);
+    Atomics.store(head, 1, logBytes + record.length); // the record is whole before it counts
+    return [
+      new Float64Array(arena, ARENA_HEADER + offset * 8, size),
+      new Float64Array(arena, ARENA_HEADER + (offset + size) * 8, size),
+    ];
   }
 
   /** Publishes this collector for instrumented modules of this thread. */

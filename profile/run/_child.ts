@@ -21,7 +21,9 @@ import { importLazily } from "../host/lazy_import.ts";
 import { type LineStats, mergeLineStats } from "../line/stats.ts";
 import type { TickClock } from "../line/clock.ts";
 import type { FuncThreadData } from "../func/collector.ts";
-import { startLineProfiling } from "../instrument/loader.ts";
+import { isUserModule, startLineProfiling } from "../instrument/loader.ts";
+import { readCounterArena } from "../line/collector.ts";
+import { profileUserWorkers } from "./_user_workers.ts";
 import type { InstrumentError } from "../instrument/errors.ts";
 import { RUNTIME, setScriptArgs } from "../instrument/module_hooks.ts";
 import { pathToFileURL } from "../host/path.ts";
@@ -69,6 +71,8 @@ async function start(config: ChildConfig): Promise<void> {
     ...(config.copies ? { copies: config.copies } : cacheOf("driver")),
     fastParser: config.fastParser,
     onInstrumentError(error) {
+      // A test runner goes on with the module as it is (its tests run as they would unprofiled).
+      if (config.script === undefined) return "skip";
       // The script cannot run as written: the parent says why, in one message.
       finished = true;
       ticks?.stop();
@@ -82,6 +86,13 @@ async function start(config: ChildConfig): Promise<void> {
     await setScriptArgs(config.script, scriptArgs(), mentionsProcess);
     setMainModule(config.script);
   }
+  // The program's own Web Workers: instrumented too, their counters in shared memory.
+  const userArenas = profileUserWorkers({
+    select: config.select,
+    selectIn: config.selectIn,
+    ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
+    ...cacheOf("userworker"),
+  }, isUserModule);
   const workerStats: LineStats[] = [];
   /** Each worker's function profile, with its worker id: kept in worker order. */
   const workerFunctions: (FuncThreadResult & { id: number })[] = [];
@@ -92,6 +103,7 @@ async function start(config: ChildConfig): Promise<void> {
     ...(ticks ? { ticks: { buffer: ticks.buffer, periodMs: ticks.periodMs } } : {}),
     ...(config.functions ? { functions: config.functions } : {}),
     ...cacheOf("worker"),
+    ...(config.script === undefined ? { skip: true } : {}),
   };
   const preload = new URL("./worker_preload.ts", import.meta.url).href;
   if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);
@@ -111,7 +123,11 @@ async function start(config: ChildConfig): Promise<void> {
   function result(): ChildResult {
     const rec = recording();
     return {
-      stats: mergeLineStats(profiling.collector.snapshot(), ...workerStats),
+      stats: mergeLineStats(
+        profiling.collector.snapshot(),
+        ...workerStats,
+        ...userArenas.map((a) => readCounterArena(a, ticks ? ticks.periodMs : 1)),
+      ),
       warnings: profiling.warnings,
       mode: profiling.collector.mode,
       ...(rec ? { recording: rec } : {}),
@@ -126,11 +142,16 @@ async function start(config: ChildConfig): Promise<void> {
     };
   }
 
+  // A test runner may load the preload once per test module, each in a context of its own
+  // (Deno): each writes a file of its own, and the parent adds them up.
+  const resultFile = config.script === undefined
+    ? `${config.result}.${crypto.randomUUID()}.json`
+    : config.result;
   function write(r: ChildResult): void {
     try {
       profiling.flush?.();
     } catch { /* the cache only saves time */ }
-    writeTextSync(config.result, JSON.stringify(r));
+    writeTextSync(resultFile, JSON.stringify(r));
   }
 
   /** The process ends before the event loop ran dry: what there is, now (synchronously). */
@@ -182,6 +203,13 @@ async function start(config: ChildConfig): Promise<void> {
     write({ ...result(), ended: "drained" });
     if (deno) deno.removeSignalListener("SIGINT", interrupted);
   };
+  if (RUNTIME === "bun" && config.script === undefined) {
+    // `bun test`: one process for every test file, which the runner may end with an exit call;
+    // a hook after all of them shuts the runtime down while the process still runs.
+    const bunTest = "bun:test";
+    const { afterAll } = await import(bunTest) as { afterAll(f: () => Promise<void>): void };
+    afterAll(() => drained());
+  }
   if (RUNTIME === "deno") {
     globalThis.addEventListener("beforeunload", (event) => {
       if (finished) return;

@@ -25,6 +25,8 @@ export interface WorkerConfig {
   ticks?: { buffer: SharedArrayBuffer; periodMs: number };
   functions?: FuncCollectorOptions;
   cache?: { dir: string; scope: string };
+  /** A module that cannot be instrumented runs as it is (a test runner's run), with a warning. */
+  skip?: boolean;
 }
 
 /** The child's configuration. */

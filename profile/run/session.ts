@@ -16,6 +16,7 @@
 import { dirname, fileURLToPath, join, pathToFileURL, resolve } from "../host/path.ts";
 import { env, onSignal, pid, spawnInherited } from "../host/proc.ts";
 import {
+  listDirSync,
   mkdirpSync,
   readTextSync,
   removeIfExistsSync,
@@ -25,7 +26,7 @@ import {
 import type { Recording } from "../../runtime/recorder.ts";
 import type { Selection } from "../instrument/instrument.ts";
 import { InstrumentError, InstrumentSyntaxError, MarkerError } from "../instrument/errors.ts";
-import type { LineStats } from "../line/stats.ts";
+import { type LineStats, mergeLineStats } from "../line/stats.ts";
 import type { FuncCollectorOptions } from "../func/collector.ts";
 import { RUNTIME, SCRIPT_EXTENSION } from "../instrument/module_hooks.ts";
 import { defaultCacheDir, InstrumentCache } from "../instrument/cache.ts";
@@ -185,28 +186,24 @@ export async function profileScript(
   const preload = CHILD.href;
   const runtimeArgs = options.runtimeArgs ?? [];
   const args = RUNTIME === "deno"
-    ? options.test
-      ? ["test", "-A", ...runtimeArgs, "--preload", preload, ...options.test, ...options.args ?? []]
-      : [
-        "run",
-        "-A",
-        ...runtimeArgs,
-        ...copyConfig(main, path, runtimeArgs),
-        "--preload",
-        preload,
-        main,
-        ...options.args ?? [],
-      ]
-    : options.test
     ? [
+      options.test ? "test" : "run",
+      "-A",
+      ...runtimeArgs,
+      ...(options.test ? [] : copyConfig(main, path, runtimeArgs)),
+      "--preload",
+      preload,
+      ...(options.test ?? [main]),
+      ...options.args ?? [],
+    ]
+    : [
+      ...(options.test ? ["test"] : []),
       "--preload",
       fileURLToPath(preload),
       ...runtimeArgs,
-      "test",
-      ...options.test,
+      ...(options.test ?? [main]),
       ...options.args ?? [],
-    ]
-    : ["--preload", fileURLToPath(preload), ...runtimeArgs, main, ...options.args ?? []];
+    ];
   const child = spawnInherited(args, { [CONFIG_ENV]: configFile });
   // Ctrl-C reaches the child from the terminal; a SIGINT sent to this process alone is passed on
   // (after a moment, so that a child that got it from the terminal does not get it twice).
@@ -226,11 +223,8 @@ export async function profileScript(
   }
   let result: ChildResult | undefined;
   try {
-    result = JSON.parse(readTextSync(config.result)) as ChildResult;
-  } catch {
-    result = undefined; // killed before it could write
+    result = readResults(work, config.result);
   } finally {
-    removeIfExistsSync(config.result);
     removeIfExistsSync(configFile);
     removeIfExistsSync(work);
   }
@@ -306,6 +300,42 @@ function runtimeImport(script: string): { runtime?: string } {
     }
   }
   return {};
+}
+
+/**
+ * The child's result, or the sum of its results (a test runner that loaded the preload once per
+ * test module); removes the files. `undefined` when none was written (the child was killed).
+ */
+function readResults(work: string, main: string): ChildResult | undefined {
+  const files = [
+    main,
+    ...listDirSync(work).filter((f) => /^result\.json\..+\.json$/.test(f))
+      .map((f) => join(work, f)),
+  ];
+  const results: ChildResult[] = [];
+  for (const file of files) {
+    try {
+      results.push(JSON.parse(readTextSync(file)) as ChildResult);
+    } catch { /* not written */ }
+    removeIfExistsSync(file);
+  }
+  if (results.length <= 1) return results[0];
+  const withTasks = results.filter((r) => r.recording && r.recording.tasks.length > 0);
+  const functions = results.flatMap((r) => r.functions ?? []);
+  return {
+    stats: mergeLineStats(...results.map((r) => r.stats)),
+    warnings: [...new Set(results.flatMap((r) => r.warnings))],
+    mode: results[0].mode,
+    // Recordings of separate runtimes do not share a clock or ids: one is shown, when one has tasks.
+    ...(withTasks.length === 1 ? { recording: withTasks[0].recording } : {}),
+    ...(functions.length ? { functions } : {}),
+    ended: results.every((r) => r.ended === "drained")
+      ? "drained"
+      : results.find((r) => r.ended !== "drained")?.ended,
+    ...(results.find((r) => r.instrumentError)
+      ? { instrumentError: results.find((r) => r.instrumentError)!.instrumentError }
+      : {}),
+  };
 }
 
 function tmpBase(): string {

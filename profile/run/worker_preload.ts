@@ -23,6 +23,7 @@ if (config) {
       : { mode: "exact" },
     ...(config.functions ? { functions: config.functions } : {}),
     ...(config.cache ? { cache: config.cache } : {}),
+    ...(config.skip ? { onInstrumentError: () => "skip" as const } : {}),
   });
   registerWorkerCollector(WORKER_CONFIG_KEY, () => ({
     stats: profiling.collector.snapshot(),
