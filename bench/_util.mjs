@@ -244,3 +244,20 @@ export function collectGarbage(kind) {
   } else return false;
   return true;
 }
+
+/**
+ * The floor of a first result: spawns a bare `node:worker_threads` echo worker and waits for one
+ * message back (call it first thing in a fresh process: a process's first worker pays for more).
+ * @returns {Promise<number>} ms from the constructor call to the reply
+ */
+export function bareFirstMessage() {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const w = new NodeWorker(new URL("./_echo_node.mjs", import.meta.url));
+    w.once("message", () => {
+      const ms = performance.now() - t0;
+      w.terminate().then(() => resolve(ms));
+    });
+    w.postMessage(0);
+  });
+}

@@ -1,11 +1,21 @@
 /**
  * Peer worker pools on the same no-op task, beside the raw worker_threads floor of the same host:
  * piscina and tinypool with 2 threads, sync round trip (`await pool.run()`) and pipelined
- * submission (submit N, then await all).
+ * submission (submit N, then await all). Two protocols, as bench/fresh.ts and bench/tasks.ts give
+ * ours:
  *
- *   node bench/peers.mjs      bun bench/peers.mjs
+ * - `--protocol=fresh` (one pool, `--pools=piscina`, in a process of its own; bench/run.mjs starts
+ *   many): time to the first result (constructor to the first `run()` resolving), a warm-up of
+ *   1,000 sync round trips and 1,000 pipelined tasks, the first 20,000 pipelined tasks, then 2,000
+ *   sync round trips interleaved in 10 slices with a raw ping-pong (which gets 2,000 warm-up round
+ *   trips of its own). `--protocol=bare`: a bare worker's first message, the floor of the first
+ *   result on this host.
+ * - `--protocol=long` (the default): each pool after 30,000 warm-up round trips, `--reps` times.
  *
- * Options: --reps=5 --rt=2000 --warm=30000 --n=100000 --pools=piscina,tinypool --json
+ *   node bench/peers.mjs [--protocol=long|fresh|bare]      bun bench/peers.mjs
+ *
+ * Options: --reps=5 --rt=2000 --warm=30000 (fresh: 2000) --n=100000 (fresh: 20000)
+ * --pools=piscina,tinypool --json
  * Figures are medians over the reps; a pool that does not run on this host is reported, not fatal.
  *
  * @module
@@ -13,6 +23,7 @@
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import {
+  bareFirstMessage,
   fmt,
   host,
   hostVersion,
@@ -114,6 +125,47 @@ export async function runPeers(o) {
 }
 
 /**
+ * One pool in a fresh process (see the module doc): the first result, then the first tasks.
+ * @param {{ rt: number, warm: number, n: number, pools: string }} o
+ */
+export async function runPeerFresh(o) {
+  const name = o.pools.split(",")[0];
+  const out = { host: hostVersion(), runtime: host, pool: name, protocol: "fresh" };
+  try {
+    const t0 = performance.now();
+    const pool = await makePool(name);
+    await pool.run();
+    const firstMs = performance.now() - t0;
+    await syncRoundTrip(pool, Math.max(0, Math.ceil(o.warm / 2) - 1));
+    await pipelined(pool, Math.floor(o.warm / 2));
+    const t = await pipelined(pool, o.n);
+    const echo = await nodeEcho();
+    await roundTrips(echo, o.warm);
+    const slices = 10;
+    const per = Math.max(1, Math.round(o.rt / slices));
+    let raw = 0, ours = 0;
+    for (let s = 0; s < slices; s++) {
+      raw += await roundTrips(echo, per);
+      ours += await syncRoundTrip(pool, per);
+    }
+    await echo.close();
+    await pool.destroy();
+    return {
+      ...out,
+      firstMs,
+      pipelinedPerSec: t.perSec,
+      syncUs: ours / slices,
+      rawUs: raw / slices,
+    };
+  } catch (e) {
+    return {
+      ...out,
+      error: `${/** @type {Error} */ (e).name}: ${/** @type {Error} */ (e).message}`,
+    };
+  }
+}
+
+/**
  * @param {Awaited<ReturnType<typeof runPeers>>} r
  * @returns {string}
  */
@@ -146,15 +198,38 @@ export function formatPeers(r) {
 
 if (import.meta.main ?? import.meta.url === pathToFileURL(process.argv[1]).href) {
   const o = parseArgs({
+    protocol: "long",
     reps: 5,
     rt: 2000,
-    warm: 30_000,
-    n: 100_000,
+    warm: -1,
+    n: -1,
     pools: "piscina,tinypool",
     json: false,
   });
-  const r = await runPeers(o);
-  console.log(formatPeers(r));
+  const fresh = o.protocol !== "long";
+  if (o.warm < 0) o.warm = fresh ? 2000 : 30_000;
+  if (o.n < 0) o.n = fresh ? 20_000 : 100_000;
+  /** @type {unknown} */
+  let r;
+  if (o.protocol === "bare") {
+    const firstMs = await bareFirstMessage();
+    r = { host: hostVersion(), runtime: host, protocol: "bare", firstMs };
+    console.log(`${hostVersion()} bare worker: first message ${fmt(firstMs, 1)} ms`);
+  } else if (fresh) {
+    const f = await runPeerFresh(o);
+    r = f;
+    console.log(
+      "error" in f
+        ? `${f.pool}: does not run: ${f.error}`
+        : `${f.host} ${f.pool}: first result ${fmt(f.firstMs, 1)} ms, pipelined ${
+          fmt(f.pipelinedPerSec)
+        } tasks/s, sync ${fmt(f.syncUs, 1)} µs, raw ${fmt(f.rawUs, 1)} µs`,
+    );
+  } else {
+    const long = await runPeers(o);
+    r = long;
+    console.log(formatPeers(long));
+  }
   if (o.json) console.log(JSON_MARK + JSON.stringify(r));
   // Pools may leave handles behind when they fail to start.
   process.exit(0);

@@ -2,7 +2,8 @@
  * Task benchmarks of the runtime, each beside its floor measured in the same run, in this order:
  *
  * 1. 1,000,000 queued tasks, while the process is fresh: RSS and heap growth while they wait
- *    behind a blocked worker (target ≤ 500 MB), then how fast one worker drains them;
+ *    behind a blocked worker (bench/queued.ts; targets ≤ 250 MB, ≤ 150 heap bytes a task), then how
+ *    fast one worker drains them;
  * 2. round trip: raw postMessage ping-pong with a bare `node:worker_threads` worker and a bare Web
  *    Worker, and our `await get(f.remote())` (target ≤ 1.2x the worker_threads floor: our workers
  *    are worker_threads Workers), interleaved in slices;
@@ -28,23 +29,16 @@ import {
   hostVersion,
   JSON_MARK,
   median,
-  memoryMB,
   nodeEcho,
   parseArgs,
   roundTrips,
-  sleep,
   table,
   webEcho,
 } from "./_util.mjs";
+import { queuedMemory } from "./queued.ts";
 
 /** The task whose cost is all overhead. */
 export const noop = ray.remote(function noop() {});
-
-/** Blocks its worker until the driver sets `cell[0]`; sets `cell[1]` once it runs. */
-export const hold = ray.remote(function hold(cell: Int32Array) {
-  Atomics.store(cell, 1, 1);
-  Atomics.wait(cell, 0, 0);
-});
 
 /** Options of {@linkcode runTaskBench}. */
 export interface TaskBenchOptions {
@@ -86,6 +80,8 @@ export interface TaskBenchResult {
   recordingCpuCost: number[];
   queuedRssMB: number;
   queuedHeapMB: number;
+  /** Heap growth per queued task, bytes (the refs array's slot included). */
+  queuedHeapBytesPerTask: number;
   queuedRssTotalMB: number;
   queuedSubmitPerSec: number;
   drainPerSec: number;
@@ -123,37 +119,6 @@ async function warmPool(recording: boolean): Promise<void> {
   await syncRoundTrip(200);
 }
 
-async function queuedMemory(n: number, recording: boolean) {
-  ray.init({ numCpus: 1, recording: { enabled: recording } });
-  const cell = new Int32Array(new SharedArrayBuffer(8));
-  const held = hold.remote(cell);
-  while (Atomics.load(cell, 1) === 0) await sleep(5);
-  gc();
-  const before = memoryMB();
-  const refs = new Array<ray.ObjectRef<void>>(n);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) refs[i] = noop.remote();
-  const submitPerSec = n / (performance.now() - t0) * 1000;
-  gc();
-  const after = memoryMB();
-  const t1 = performance.now();
-  Atomics.store(cell, 0, 1);
-  Atomics.notify(cell, 0);
-  await ray.get(held);
-  await ray.get(refs);
-  const drainPerSec = n / (performance.now() - t1) * 1000;
-  await ray.shutdown();
-  refs.length = 0;
-  gc();
-  return {
-    rss: after.rss - before.rss,
-    heap: after.heap - before.heap,
-    rssTotal: after.rss,
-    submitPerSec,
-    drainPerSec,
-  };
-}
-
 function progress(msg: string): void {
   console.error(`[tasks ${hostVersion()}] ${msg}`);
 }
@@ -178,6 +143,7 @@ export async function runTaskBench(o: TaskBenchOptions): Promise<TaskBenchResult
     recordingCpuCost: [],
     queuedRssMB: NaN,
     queuedHeapMB: NaN,
+    queuedHeapBytesPerTask: NaN,
     queuedRssTotalMB: NaN,
     queuedSubmitPerSec: NaN,
     drainPerSec: NaN,
@@ -188,12 +154,13 @@ export async function runTaskBench(o: TaskBenchOptions): Promise<TaskBenchResult
   // until we have measured. Recording on (the default), then off for the heap figure alone.
   progress(`${fmt(o.queued)} queued tasks`);
   const q = await queuedMemory(o.queued, true);
-  r.queuedRssMB = q.rss;
-  r.queuedHeapMB = q.heap;
-  r.queuedRssTotalMB = q.rssTotal;
+  r.queuedRssMB = q.rssMB;
+  r.queuedHeapMB = q.heapMB;
+  r.queuedHeapBytesPerTask = q.heapBytesPerTask;
+  r.queuedRssTotalMB = q.rssTotalMB;
   r.queuedSubmitPerSec = q.submitPerSec;
   r.drainPerSec = q.drainPerSec;
-  r.queuedHeapNoRecMB = (await queuedMemory(o.queued, false)).heap;
+  r.queuedHeapNoRecMB = (await queuedMemory(o.queued, false)).heapMB;
 
   // 2. Round trips, interleaved in slices so drift in the machine hits all three alike.
   progress("round trips");
@@ -341,8 +308,17 @@ export function formatTaskBench(r: TaskBenchResult): string {
       "",
       `RSS then ${fmt(r.queuedRssTotalMB)} MB`,
       "",
-      "≤ 500",
-      pass(r.queuedRssMB <= 500),
+      "≤ 250",
+      pass(r.queuedRssMB <= 250),
+    ],
+    [
+      "  heap per queued task, bytes",
+      fmt(r.queuedHeapBytesPerTask),
+      "",
+      "",
+      "",
+      "≤ 150",
+      pass(r.queuedHeapBytesPerTask <= 150),
     ],
     [
       "  heap growth, MB" + (r.gc ? "" : " (no gc: rough)"),

@@ -80,6 +80,67 @@ Deno.test("bench/peers.mjs runs piscina and tinypool under Node", async () => {
 
 for (
   const [name, cmd, pre] of [
+    ["Deno", "deno", ["run", "-A", "--v8-flags=--expose-gc"]],
+    ["Bun", "bun", []],
+  ] as const
+) {
+  const exe = new URL(cmd, BIN).pathname;
+  Deno.test(`bench/fresh.ts runs under ${name}: first result, pipelined, sync and raw`, async () => {
+    const r = await runJson(exe, [
+      ...pre,
+      "bench/fresh.ts",
+      "--warm=20",
+      "--n=200",
+      "--rt=20",
+      "--json",
+    ]);
+    for (const k of ["firstMs", "pipelinedPerSec", "syncUs", "rawUs"]) {
+      assert.ok(Number.isFinite(r[k]) && (r[k] as number) > 0, `${k} is ${r[k]}`);
+    }
+    const bare = await runJson(exe, [...pre, "bench/fresh.ts", "--mode=bare", "--json"]);
+    assert.ok((bare.firstMs as number) > 0, "bare firstMs");
+  });
+
+  Deno.test(`bench/queued.ts runs under ${name} and reports heap per task`, async () => {
+    const r = await runJson(exe, [...pre, "bench/queued.ts", "--n=2000", "--json"]);
+    assert.ok(Number.isFinite(r.heapBytesPerTask), `heapBytesPerTask is ${r.heapBytesPerTask}`);
+    assert.ok((r.drainPerSec as number) > 0, "drainPerSec");
+  });
+}
+
+Deno.test("bench/deopts.ts runs under Deno's --trace-deopt", async () => {
+  const text = await runText(new URL("deno", BIN).pathname, [
+    "run",
+    "-A",
+    "--v8-flags=--trace-deopt,--expose-gc",
+    "bench/deopts.ts",
+    "--rounds=2",
+    "--n=200",
+    "--rt=10",
+  ]);
+  assert.match(text, /\[(bailout|marking dependent code)/);
+});
+
+Deno.test("bench/peers.mjs --protocol=fresh runs piscina under Node, and the bare floor", async () => {
+  const r = await runJson("node", [
+    "bench/peers.mjs",
+    "--protocol=fresh",
+    "--pools=piscina",
+    "--warm=20",
+    "--n=200",
+    "--rt=20",
+    "--json",
+  ]);
+  assert.equal(r.error, undefined);
+  for (const k of ["firstMs", "pipelinedPerSec", "syncUs", "rawUs"]) {
+    assert.ok((r[k] as number) > 0, `${k} is ${r[k]}`);
+  }
+  const bare = await runJson("node", ["bench/peers.mjs", "--protocol=bare", "--json"]);
+  assert.ok((bare.firstMs as number) > 0, "bare firstMs");
+});
+
+for (
+  const [name, cmd, pre] of [
     ["Deno", "deno", ["run", "-A"]],
     ["Bun", "bun", []],
   ] as const
