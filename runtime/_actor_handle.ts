@@ -7,7 +7,7 @@
 import { workerContext } from "./_context.ts";
 import { ACTOR_TAG } from "./_wire.ts";
 import { RuntimeShutdownError } from "./errors.ts";
-import { ObjectRef } from "./object_ref.ts";
+import type { ObjectRef } from "./object_ref.ts";
 import type { TaskOptions } from "./pool.ts";
 import { runningPool } from "./_state.ts";
 import { scanArgs, submitFromWorker } from "./_submit.ts";
@@ -44,8 +44,7 @@ export function actorHandle(id: number, name: string, methods: string[]): Record
         const a = p?.actor(id);
         if (!a) throw new RuntimeShutdownError(`Cannot ${what} as its runtime was shut down`);
         const scan = scanArgs(what, args, p!.gen);
-        const t = p!.submit(a.def, args, ACTOR_CALL, scan, a, m);
-        return new ObjectRef(t.id, t);
+        return p!.submit(a.def, args, ACTOR_CALL, scan, a, m);
       },
     };
     Object.defineProperty(h, m, { value: stub, enumerable: false });

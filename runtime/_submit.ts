@@ -9,7 +9,7 @@ import { workerContext } from "./_context.ts";
 import { FLAG_REFS, type FnDef } from "./_protocol.ts";
 import { type Scan, scanValue } from "./_wire.ts";
 import { RayError, RuntimeShutdownError } from "./errors.ts";
-import { entryOf, ObjectRef } from "./object_ref.ts";
+import { entryOf, ObjectRef, SPEC } from "./object_ref.ts";
 import type { TaskOptions } from "./pool.ts";
 
 /**
@@ -24,7 +24,7 @@ export function scanArgs(what: string, args: unknown[], gen: number | null): Sca
       scan.bytes += 16;
       if (gen !== null) {
         const e = entryOf(a);
-        if (e && e.gen !== gen) {
+        if (e && e[SPEC].gen !== gen) {
           throw new RuntimeShutdownError(
             `Cannot ${what} with ${a} (argument ${
               i + 1

@@ -1,21 +1,67 @@
 /**
- * What the scheduler knows of a task, of the definition it runs, and of an actor.
+ * What the scheduler knows of a definition, of what the tasks submitted the same way share, and of
+ * an actor. A task itself is its ref (see object_ref.ts).
  *
  * @module
  */
 import { captureCallsite } from "./_platform.ts";
 import type { FnDef } from "./_protocol.ts";
-import { Entry } from "./object_ref.ts";
+import type { Entry } from "./object_ref.ts";
 import type { PoolWorker } from "./_pool_worker.ts";
 
-/** Driver-side state of a function or class definition. */
+/** A submitted task: its ref, whose symbol-keyed fields hold what the scheduler needs. */
+export type Task = Entry;
+
+/** Options a task is submitted with, already validated. */
+export interface TaskOptions {
+  numCpus: number;
+  maxRetries: number;
+  retryExceptions: boolean | (abstract new (...args: never[]) => unknown)[];
+  name: string;
+}
+
+/**
+ * What the tasks submitted the same way share (a remote function with its options, or one method
+ * of one actor), so each task holds one field for all of it.
+ */
+export class TaskSpec {
+  constructor(
+    readonly def: Def,
+    readonly opts: TaskOptions,
+    /** Display name ("func", "Counter.incr", "put"). */
+    readonly name: string,
+    /** Runtime generation: refs of a shut-down runtime are dead. */
+    readonly gen: number,
+    readonly actor: Actor | null,
+    /** The actor method, or null for the actor's constructor (and for tasks). */
+    readonly method: string | null,
+    /** False for `put` values: not tasks. */
+    readonly task: boolean,
+  ) {}
+}
+
+/** Driver-side state of a function or class definition (one per runtime generation). */
 export class Def {
   /** Mean run time in ms (exponential moving average) and how many runs it is based on. */
   avg = 0;
   runs = 0;
   #site: string | undefined;
   #submits = 0;
-  constructor(readonly wire: FnDef) {}
+  #lastOpts: TaskOptions | null = null;
+  #lastSpec: TaskSpec | null = null;
+  constructor(readonly wire: FnDef, readonly gen: number) {}
+
+  /**
+   * The spec of this definition's tasks with options `opts`: a remote function keeps its options
+   * object, so this is one comparison per task.
+   */
+  specFor(opts: TaskOptions): TaskSpec {
+    if (opts !== this.#lastOpts) {
+      this.#lastOpts = opts;
+      this.#lastSpec = new TaskSpec(this, opts, opts.name, this.gen, null, null, true);
+    }
+    return this.#lastSpec!;
+  }
 
   /**
    * Where `.remote()` was called, for the timeline. A stack capture costs 10-100 µs in Deno, so
@@ -29,51 +75,12 @@ export class Def {
   }
 }
 
-/** Options a task is submitted with, already validated. */
-export interface TaskOptions {
-  numCpus: number;
-  maxRetries: number;
-  retryExceptions: boolean | (abstract new (...args: never[]) => unknown)[];
-  name: string;
-}
-
-/** A submitted task: its result entry plus what is needed to run it. */
-export class Task extends Entry {
-  args: unknown[];
-  flags: number;
-  /** Top-level arguments still pending. */
-  deps = 0;
-  cancelled = false;
-  worker: PoolWorker | null = null;
-  /** Position in its worker's dispatch order, to tell started from not started after a crash. */
-  seq = 0;
-  retriesLeft: number;
-  /** Expected run time when dispatched (ms), from its function's mean. */
-  est = 0;
-  /** A forced cancel was asked while it was being dispatched. */
-  forceCancel = false;
-  constructor(
-    id: number,
-    gen: number,
-    name: string,
-    readonly def: Def,
-    readonly method: string | null,
-    readonly actor: Actor | null,
-    args: unknown[],
-    readonly opts: TaskOptions,
-  ) {
-    super(id, gen, name);
-    this.args = args;
-    this.flags = 0;
-    this.retriesLeft = opts.maxRetries;
-  }
-}
-
 /** An actor: a class instance living in its own worker. */
 export class Actor {
   dead: Error | null = null;
   /** Calls waiting for their arguments, in submission order. */
   pending: Task[] = [];
+  #specs = new Map<string | null, TaskSpec>();
   constructor(
     readonly id: number,
     readonly name: string,
@@ -81,4 +88,15 @@ export class Actor {
     readonly worker: PoolWorker,
     readonly numCpus: number,
   ) {}
+
+  /** The spec of calls to `method` (null: the constructor) with options `opts`. */
+  specFor(method: string | null, opts: TaskOptions): TaskSpec {
+    let s = this.#specs.get(method);
+    if (s === undefined || s.opts !== opts) {
+      const name = `${this.name}.${method ?? "constructor"}`;
+      s = new TaskSpec(this.def, opts, name, this.def.gen, this, method, true);
+      this.#specs.set(method, s);
+    }
+    return s;
+  }
 }

@@ -7,10 +7,10 @@
 import { FLAG_REFS, type FromWorker } from "./_protocol.ts";
 import { errorInfo, reviveRefs, scanValue } from "./_wire.ts";
 import { RuntimeShutdownError } from "./errors.ts";
-import { type Entry, ObjectRef, REF_TAG } from "./object_ref.ts";
+import { type Entry, ObjectRef, REF_TAG, SPEC, STATE, VALUE, whenSettled } from "./object_ref.ts";
 import { addTaskId } from "./recorder.ts";
 import type { PoolWorker } from "./_pool_worker.ts";
-import { Task, type TaskOptions } from "./_task.ts";
+import type { Task, TaskOptions } from "./_task.ts";
 import type { Pool } from "./pool.ts";
 
 function resolveTags(pool: Pool, args: unknown[]): void {
@@ -85,7 +85,7 @@ export function answerGet(
     if (timer !== undefined) clearTimeout(timer);
     if (pool.recorder.enabled) {
       const runs: number[] = [];
-      for (const e of entries) if (e instanceof Task) addTaskId(runs, e.id);
+      for (const e of entries) if (e[SPEC].task) addTaskId(runs, e.id);
       const kind = numReturns === null ? "get" : "wait";
       pool.recorder.spans.push({
         kind,
@@ -106,29 +106,29 @@ export function answerGet(
   const check = () => {
     if (done) return;
     if (numReturns !== null) {
-      if (ready >= need) reply(true, entries.map((e) => e.state !== 0));
+      if (ready >= need) reply(true, entries.map((e) => e[STATE] !== 0));
       return;
     }
     for (const e of entries) {
-      if (e.state === 2) return reply(false, errorInfo(e.value));
+      if (e[STATE] === 2) return reply(false, errorInfo(e[VALUE]));
     }
     if (ready === entries.length) {
       for (const e of entries) {
-        exportValue(pool, e.value);
+        exportValue(pool, e[VALUE]);
       }
-      reply(true, entries.map((e) => e.value));
+      reply(true, entries.map((e) => e[VALUE]));
     }
   };
   for (const e of entries) {
-    e.onSettled((s) => {
+    whenSettled(e, (s) => {
       ready++;
-      if (s.state === 2 && numReturns === null) return reply(false, errorInfo(s.value));
+      if (s[STATE] === 2 && numReturns === null) return reply(false, errorInfo(s[VALUE]));
       check();
     });
   }
   if (!done && timeout !== null) {
     timer = setTimeout(() => {
-      if (numReturns !== null) reply(true, entries.map((e) => e.state !== 0));
+      if (numReturns !== null) reply(true, entries.map((e) => e[STATE] !== 0));
       else {reply(false, {
           name: "GetTimeoutError",
           message: `Get timed out after ${timeout} ms`,

@@ -9,8 +9,16 @@ import { workerContext } from "./_context.ts";
 import { type Scan, scanValue } from "./_wire.ts";
 import { GetTimeoutError, RuntimeShutdownError } from "./errors.ts";
 import { hooks } from "./hooks.ts";
-import { type Entry, entryOf, ObjectRef } from "./object_ref.ts";
-import { Task } from "./pool.ts";
+import {
+  type Entry,
+  entryOf,
+  ObjectRef,
+  SLOT,
+  SPEC,
+  STATE,
+  VALUE,
+  whenSettled,
+} from "./object_ref.ts";
 import { addTaskId, type SpanEntry } from "./recorder.ts";
 import { state } from "./_state.ts";
 import { activePool } from "./_active_pool.ts";
@@ -54,7 +62,7 @@ function entriesOf(what: string, refs: readonly unknown[], runs: number[] | null
         );
       }
       const e = entryOf(r);
-      if (!e || s.pool === null || e.gen !== s.pool.gen) {
+      if (!e || s.pool === null || e[SPEC].gen !== s.pool.gen) {
         throw new RuntimeShutdownError(
           `Cannot ${what} ${r} as the runtime it belongs to was shut down`,
         );
@@ -62,7 +70,7 @@ function entriesOf(what: string, refs: readonly unknown[], runs: number[] | null
       // With recording on, the ids of the recorded tasks (the blocked span's) mark them awaited,
       // all at once. Read from the entry: `instanceof Task` cost ≈80 ns a ref in Deno (profile).
       if (runs === null) s.pool.markAwaited(e);
-      else if (e.slot >= 0) addTaskId(runs, e.id);
+      else if (e[SLOT] >= 0) addTaskId(runs, e.id);
       out[i] = e;
     }
   } finally {
@@ -143,11 +151,11 @@ export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
   }
   let pending = 0;
   for (const e of entries) {
-    if (e.state === 2) return Promise.reject(e.value);
-    if (e.state === 0) pending++;
+    if (e[STATE] === 2) return Promise.reject(e[VALUE]);
+    if (e[STATE] === 0) pending++;
   }
   if (pending === 0) {
-    return Promise.resolve(single ? entries[0].value : entries.map((e) => e.value));
+    return Promise.resolve(single ? entries[0][VALUE] : entries.map((e) => e[VALUE]));
   }
   const endSpan = blockedSpan("get", runs);
   return new Promise((resolve, reject) => {
@@ -160,15 +168,15 @@ export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
     };
     const onSettled = (e: Entry) => {
       if (done) return;
-      if (e.state === 2) {
+      if (e[STATE] === 2) {
         finish();
-        reject(e.value);
+        reject(e[VALUE]);
       } else if (--pending === 0) {
         finish();
-        resolve(single ? entries[0].value : entries.map((x) => x.value));
+        resolve(single ? entries[0][VALUE] : entries.map((x) => x[VALUE]));
       }
     };
-    for (const e of entries) if (e.state === 0) e.onSettled(onSettled);
+    for (const e of entries) if (e[STATE] === 0) whenSettled(e, onSettled);
     if (timeout !== null && !done) {
       timer = setTimeout(() => {
         if (done) return;
@@ -241,8 +249,8 @@ export function wait<T>(
     return Promise.reject(e);
   }
   let ready = 0;
-  for (const e of entries) if (e.state !== 0) ready++;
-  const flags = () => entries.map((e) => e.state !== 0);
+  for (const e of entries) if (e[STATE] !== 0) ready++;
+  const flags = () => entries.map((e) => e[STATE] !== 0);
   if (ready >= numReturns || timeout === 0) return Promise.resolve(split(flags()));
   const endSpan = blockedSpan("wait", runs);
   return new Promise((resolve) => {
@@ -258,7 +266,7 @@ export function wait<T>(
     const onSettled = () => {
       if (!done && ++ready >= numReturns) finish();
     };
-    for (const e of entries) if (e.state === 0) e.onSettled(onSettled);
+    for (const e of entries) if (e[STATE] === 0) whenSettled(e, onSettled);
     if (timeout !== null) timer = setTimeout(finish, timeout);
   });
 }
@@ -289,7 +297,7 @@ export function put<T>(value: T): ObjectRef<T> {
   }
   const p = activePool("put a value");
   const e = p.put(value);
-  return new ObjectRef<T>(e.id, e);
+  return e as ObjectRef<T>;
 }
 
 /** Options for {@linkcode cancel}. */
@@ -317,10 +325,10 @@ export function cancel(ref: ObjectRef<unknown>, options: CancelOptions = {}): vo
   }
   const e = entryOf(ref);
   const p = state().pool;
-  if (!e || !p || e.gen !== p.gen) {
+  if (!e || !p || e[SPEC].gen !== p.gen) {
     throw new RuntimeShutdownError(
       `Cannot cancel ${ref} as the runtime it belongs to was shut down`,
     );
   }
-  if (e instanceof Task) p.cancel(e, force);
+  if (e[SPEC].task) p.cancel(e, force);
 }

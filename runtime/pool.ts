@@ -14,7 +14,6 @@ import {
   DONE_OK,
   DONE_STRIDE,
   DONE_UNDEFINED,
-  FLAG_REFS,
   type FnDef,
   type FromWorker,
   jsonExact,
@@ -31,7 +30,28 @@ import {
   WorkerCrashedError,
 } from "./errors.ts";
 import { hooks } from "./hooks.ts";
-import { Entry, entryOf, ObjectRef } from "./object_ref.ts";
+import {
+  ARGS,
+  B_CANCELLED,
+  B_DEP,
+  B_FORCE_CANCEL,
+  B_REFS,
+  BITS,
+  type Entry,
+  entryOf,
+  EST,
+  NO_ARGS,
+  ObjectRef,
+  RETRIES,
+  SEQ,
+  settle,
+  SLOT,
+  SPEC,
+  STATE,
+  VALUE,
+  whenSettled,
+  WORKER,
+} from "./object_ref.ts";
 import {
   K_ACTOR_CALL,
   K_ACTOR_CREATE,
@@ -43,12 +63,12 @@ import {
   S_ERROR,
 } from "./recorder.ts";
 import { Deque } from "./_deque.ts";
-import { Actor, Def, Task, type TaskOptions } from "./_task.ts";
+import { Actor, Def, type Task, type TaskOptions, TaskSpec } from "./_task.ts";
 import { PoolWorker } from "./_pool_worker.ts";
 import { MemoryMonitor } from "./_memory_monitor.ts";
 import { answerGet, submitForWorker } from "./_worker_requests.ts";
 
-export { Actor, Def, Task, type TaskOptions };
+export { Actor, Def, type Task, type TaskOptions, TaskSpec };
 
 /** Options of the pool, validated by init.ts. */
 export interface PoolOptions {
@@ -58,12 +78,13 @@ export interface PoolOptions {
   memoryLimitMb: number;
 }
 
-const DEPTH_WINDOW_MS = 1;
+/** Work (µs) sent ahead to a busy worker at most, in tasks known to be short. */
+const DEPTH_WINDOW_US = 1000;
 /** Workers that can tell each other whether they are awake (see WorkerInit.awake), plus one. */
 const AWAKE_SLOTS = 256;
 const MAX_DEPTH = 256;
-/** Expected run time of a task whose function has not run yet: treated as long. */
-const UNKNOWN_MS = 1e9;
+/** Expected run time (µs) of a task whose function has not run yet: treated as long. */
+const UNKNOWN_US = 1e9;
 
 /** The engine: object table, queue, workers. */
 export class Pool {
@@ -98,6 +119,8 @@ export class Pool {
     this.gen = gen;
     this.recorder = new Recorder(options.recording);
     this.recorder.numCpus = options.numCpus;
+    const putDef = new Def({ fid: 0, url: "", key: "", name: "put", src: "", cls: false }, gen);
+    this.#putSpec = new TaskSpec(putDef, DEFAULT_OPTIONS, "put", gen, null, null, false);
     // Start the workers soon, not now: init() followed at once by shutdown() costs nothing.
     queueMicrotask(() => this.#grow());
     this.memoryLimitMb = options.memoryLimitMb;
@@ -128,7 +151,7 @@ export class Pool {
     const k = `${wire.url}#${wire.key}`;
     let d = this.#defs.get(k);
     if (!d) {
-      d = new Def({ ...wire, fid: this.#nextFid++ });
+      d = new Def({ ...wire, fid: this.#nextFid++ }, this.gen);
       this.#defs.set(k, d);
       // Workers load the function's module now, so the first task does not wait for it.
       for (const w of this.#workers) {
@@ -141,10 +164,13 @@ export class Pool {
   // ---- objects -----------------------------------------------------------------------------
 
   put(value: unknown, id = this.#nextTaskId++): Entry {
-    const e = new Entry(id, this.gen, "put");
-    e.settle(1, value);
+    const e = new ObjectRef(id, this.#putSpec) as Entry;
+    settle(e, 1, value);
     return e;
   }
+
+  /** The spec of `put` values: not tasks. */
+  readonly #putSpec: TaskSpec;
 
   #clockAt = 0;
   #clockUses = 0;
@@ -178,16 +204,16 @@ export class Pool {
 
   /** Notes that a task's result was asked for (get, wait, passed on). */
   markAwaited(e: Entry): void {
-    if (e.slot >= 0) this.recorder.tasks.awaited(e.slot);
+    if (e[SLOT] >= 0) this.recorder.tasks.awaited(e[SLOT]);
   }
 
   #countRetry(t: Task): void {
-    if (t.slot >= 0) this.recorder.tasks.retried(t.slot);
+    if (t[SLOT] >= 0) this.recorder.tasks.retried(t[SLOT]);
   }
 
   /** Registers an entry as known to workers, so their messages can name it by id. */
   export(e: Entry): void {
-    this.#exported.set(e.id, e);
+    this.#exported.set(e.__rayprofRef, e);
   }
 
   /** An entry known to workers (see {@linkcode export}). */
@@ -197,8 +223,7 @@ export class Pool {
 
   /** A ref to an object that a worker names by id. */
   refFor(id: number): ObjectRef<unknown> {
-    const e = this.#exported.get(id);
-    return new ObjectRef(id, e);
+    return this.#exported.get(id) ?? new ObjectRef(id);
   }
 
   // ---- submission --------------------------------------------------------------------------
@@ -217,20 +242,23 @@ export class Pool {
     id = this.#nextTaskId++,
     parent?: number,
   ): Task {
-    const name = actor ? `${actor.name}.${method ?? "constructor"}` : opts.name;
-    const t = new Task(id, this.gen, name, def, method, actor, args, opts);
+    const spec = actor ? actor.specFor(method, opts) : def.specFor(opts);
+    const t = new ObjectRef(id, spec) as Task;
+    // A fresh array from `.remote(...args)`; the tasks that take none share one.
+    t[ARGS] = args.length === 0 ? NO_ARGS : args;
+    t[RETRIES] = opts.maxRetries;
     if (scan.refs) {
-      t.flags |= FLAG_REFS;
+      t[BITS] = B_REFS;
       this.exportNested(args);
     }
-    if (this.recorder.enabled) this.#record(t, scan.bytes, parent);
+    if (this.recorder.enabled) this.#record(t, spec, scan.bytes, parent);
     for (let i = 0; i < args.length; i++) {
       if (args[i] instanceof ObjectRef && !this.#takeRef(t, i)) break;
     }
     // The log took the task as ready when submitted: it is not if it waits for an argument, or
     // failed for one (nobody holds its ref yet, so the order of failing and noting it is free).
-    if (t.deps === 0 && t.state === 0) this.#enqueue(t);
-    else if (t.slot >= 0) this.recorder.tasks.notReady(t.slot);
+    if (t[BITS] < B_DEP && t[STATE] === 0) this.#enqueue(t);
+    else if (t[SLOT] >= 0) this.recorder.tasks.notReady(t[SLOT]);
     return t;
   }
 
@@ -239,22 +267,22 @@ export class Pool {
    * here: inlined into `submit`, which is too large for its budget, they were calls, and the
    * submission time a number allocated on every call.
    */
-  #record(t: Task, argBytes: number, parent: number | undefined): void {
+  #record(t: Task, spec: TaskSpec, argBytes: number, parent: number | undefined): void {
     const log = this.recorder.tasks;
-    const actor = t.actor;
-    const kind = actor ? (t.method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
+    const actor = spec.actor;
+    const kind = actor ? (spec.method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
     // One clock read per task (or per burst, see `#clock`): a task with no pending argument is
     // ready when submitted, and dispatch times are read once per flush.
-    const slot = t.slot = log.add(
-      t.id,
-      t.name,
+    const slot = t[SLOT] = log.add(
+      t.__rayprofRef,
+      spec.name,
       kind,
       this.#clock(),
       argBytes,
       actor ? actor.id : -1,
       parent ?? NaN,
     );
-    if (this.#hooks.captureCallsites) log.setCallsite(slot, t.def.callsite());
+    if (this.#hooks.captureCallsites) log.setCallsite(slot, spec.def.callsite());
   }
 
   /**
@@ -262,24 +290,25 @@ export class Pool {
    * dependency. False when the task failed for it.
    */
   #takeRef(t: Task, i: number): boolean {
-    const a = t.args[i] as ObjectRef<unknown>;
-    const e = entryOf(a) ?? this.#exported.get(a.id);
+    const args = t[ARGS];
+    const a = args[i] as ObjectRef<unknown>;
+    const e = entryOf(a) ?? this.#exported.get(a.__rayprofRef);
     if (!e) {
       this.#fail(
         t,
         new RuntimeShutdownError(
-          `Cannot pass ${a} to '${t.name}' as it belongs to a runtime that was shut down`,
+          `Cannot pass ${a} to '${t[SPEC].name}' as it belongs to a runtime that was shut down`,
         ),
       );
       return false;
     }
     this.markAwaited(e);
-    if (e.state === 0) {
-      t.deps++;
+    if (e[STATE] === 0) {
+      t[BITS] += B_DEP;
       this.#awaitDep(t, i, e);
-    } else t.args[i] = e.value;
-    if (e.state === 2) {
-      this.#fail(t, e.value as Error);
+    } else args[i] = e[VALUE];
+    if (e[STATE] === 2) {
+      this.#fail(t, e[VALUE] as Error);
       return false;
     }
     return true;
@@ -313,26 +342,27 @@ export class Pool {
    * (see `#clockReset`); in some runs JSC's optimizer did not leave it out.
    */
   #awaitDep(t: Task, idx: number, e: Entry): void {
-    e.onSettled((d) => this.#depSettled(t, idx, d));
+    whenSettled(e, (d) => this.#depSettled(t, idx, d));
   }
 
   #depSettled(t: Task, idx: number, d: Entry): void {
-    if (t.state !== 0) return;
-    if (d.state === 2) {
-      this.#fail(t, d.value as Error);
+    if (t[STATE] !== 0) return;
+    if (d[STATE] === 2) {
+      this.#fail(t, d[VALUE] as Error);
       return;
     }
-    t.args[idx] = d.value;
-    if (--t.deps === 0) this.#ready(t, performance.now());
+    t[ARGS][idx] = d[VALUE];
+    t[BITS] -= B_DEP;
+    if (t[BITS] < B_DEP) this.#ready(t, performance.now());
   }
 
   #ready(t: Task, now: number): void {
-    if (t.slot >= 0) this.recorder.tasks.ready(t.slot, now);
+    if (t[SLOT] >= 0) this.recorder.tasks.ready(t[SLOT], now);
     this.#enqueue(t);
   }
 
   #enqueue(t: Task): void {
-    if (t.actor) {
+    if (t[SPEC].actor) {
       this.#actorReady(t);
       return;
     }
@@ -359,7 +389,7 @@ export class Pool {
     const now = performance.now();
     while (q.size > 0) {
       const t = q.peek()!;
-      if (t.state !== 0) {
+      if (t[STATE] !== 0) {
         q.shift();
         continue;
       }
@@ -401,7 +431,7 @@ export class Pool {
   }
 
   #pick(t: Task): PoolWorker | undefined {
-    const need = t.opts.numCpus;
+    const need = t[SPEC].opts.numCpus;
     const free = this.numCpus - this.used;
     if (free >= need || (this.used === 0 && need > this.numCpus)) {
       const idle = this.#idle;
@@ -429,12 +459,13 @@ export class Pool {
     }
     // Short tasks: send ahead to a busy worker, so one message carries many tasks; only behind
     // tasks known to be short too, so a short task never waits behind a long one.
-    const d = t.def;
-    if (d.runs > 0 && d.avg < DEPTH_WINDOW_MS) {
+    const d = t[SPEC].def;
+    if (d.runs > 0 && d.avg * 1000 < DEPTH_WINDOW_US) {
+      const est = estimateUs(d);
       let best: PoolWorker | undefined;
       for (const w of this.#workers) {
         if (w.kind !== "pool" || w.dead || w.slots < need || w.inflight.size >= MAX_DEPTH) continue;
-        if (w.expected + d.avg > DEPTH_WINDOW_MS) continue;
+        if (w.expected + est > DEPTH_WINDOW_US) continue;
         if (!best || w.expected < best.expected) best = w;
       }
       if (best) return best;
@@ -452,28 +483,31 @@ export class Pool {
   #assign(t: Task, w: PoolWorker, now = performance.now()): void {
     // A counter, not `now`: tasks dispatched in one flush share `now` but must not tie.
     w.lastDispatch = ++this.#dispatches;
-    t.worker = w;
-    t.seq = w.sent++;
-    w.inflight.set(t.id, t);
-    t.est = t.def.runs > 0 ? t.def.avg : UNKNOWN_MS;
-    w.expected += t.est;
+    const spec = t[SPEC];
+    const id = t.__rayprofRef;
+    t[WORKER] = w;
+    t[SEQ] = w.sent++;
+    w.inflight.set(id, t);
+    const est = t[EST] = estimateUs(spec.def);
+    w.expected += est;
     if (!w.refd) {
       w.refd = true;
       w.handle.ref();
     }
-    if (t.slot >= 0) this.recorder.tasks.dispatched(t.slot, now, w.id);
+    if (t[SLOT] >= 0) this.recorder.tasks.dispatched(t[SLOT], now, w.id);
     if (w.batch === null) {
       w.batch = [];
       w.batchText = true;
       this.#dirty.push(w);
     }
-    if (w.batchText && t.args.length !== 0 && !jsonExact(t.args)) w.batchText = false;
-    const wire = t.def.wire;
+    const args = t[ARGS];
+    if (w.batchText && args.length !== 0 && !jsonExact(args)) w.batchText = false;
+    const wire = spec.def.wire;
     if (!w.known.has(wire.fid)) {
       w.known.add(wire.fid);
       (w.batchDefs ??= []).push(wire);
     }
-    w.batch.push(t.id, t.method ?? wire.fid, t.args, t.flags);
+    w.batch.push(id, spec.method ?? wire.fid, args, t[BITS] & B_REFS);
   }
 
   #send(w: PoolWorker): void {
@@ -494,12 +528,12 @@ export class Pool {
           w.post({ t: "run", defs, tasks: one });
         } catch {
           const t = w.inflight.get(one[0] as number)!;
-          w.inflight.delete(t.id);
-          w.expected -= t.est;
+          w.inflight.delete(t.__rayprofRef);
+          w.expected -= t[EST];
           this.#fail(
             t,
             new TypeError(
-              `Cannot send the arguments of '${t.name}' to a worker: ${(e as Error).message}`,
+              `Cannot send the arguments of '${t[SPEC].name}' to a worker: ${(e as Error).message}`,
             ),
           );
         }
@@ -612,7 +646,7 @@ export class Pool {
       }
       case "cancel": {
         const e = this.#exported.get(m.id);
-        if (e instanceof Task) this.cancel(e, m.force);
+        if (e && e[SPEC].task) this.cancel(e, m.force);
         return;
       }
       case "fault":
@@ -624,7 +658,9 @@ export class Pool {
         return;
       case "cancelmiss": {
         const t = w.inflight.get(m.id);
-        if (t && t.state === 0 && t.forceCancel && !w.actor) this.#forceEnd(t, w);
+        if (t && t[STATE] === 0 && (t[BITS] & B_FORCE_CANCEL) !== 0 && !w.actor) {
+          this.#forceEnd(t, w);
+        }
         return;
       }
     }
@@ -637,17 +673,17 @@ export class Pool {
       const t = w.inflight.get(id);
       if (!t) continue;
       w.inflight.delete(id);
-      w.expected -= t.est;
+      w.expected -= t[EST];
       const status = r[i + 1] as number;
       const started = r[i + 3] as number;
       const finished = r[i + 4] as number;
-      const d = t.def;
+      const d = t[SPEC].def;
       const dur = finished - started;
       d.avg = d.runs === 0 ? dur : d.avg * 0.8 + dur * 0.2;
       d.runs++;
-      if (t.slot >= 0) {
+      if (t[SLOT] >= 0) {
         this.recorder.tasks.ran(
-          t.slot,
+          t[SLOT],
           started + off,
           finished + off,
           Math.abs(r[i + 5] as number),
@@ -660,27 +696,29 @@ export class Pool {
           // Negative size marks a result that carries references.
           v = reviveRefs(v, (rid) => this.refFor(rid), (tag) => this.actorHandleFor?.(tag));
         }
-        t.settle(1, v);
+        settle(t, 1, v);
       } else if (status === DONE_CANCELLED) {
         this.#fail(
           t,
-          new TaskCancelledError(`Task '${t.name}' (id ${t.id}) was cancelled`),
+          new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled`),
           "cancelled",
         );
       } else {
         const info = r[i + 2] as RemoteErrorInfo;
-        if (t.actor && info.name === "__ActorDead__") {
-          this.#fail(t, t.actor.dead ?? new ActorDiedError(info.message));
-        } else if (t.actor && t.method === null) {
+        const spec = t[SPEC];
+        const a = spec.actor;
+        if (a && info.name === "__ActorDead__") {
+          this.#fail(t, a.dead ?? new ActorDiedError(info.message));
+        } else if (a && spec.method === null) {
           // The constructor threw: the actor is dead, and so is every call to it.
           const err = new ActorDiedError(
-            `Actor '${t.actor.name}' (id ${t.actor.id}) died: its constructor threw ${info.name}: ${info.message}`,
-            { cause: new TaskError(t.name, t.id, info) },
+            `Actor '${a.name}' (id ${a.id}) died: its constructor threw ${info.name}: ${info.message}`,
+            { cause: new TaskError(spec.name, t.id, info) },
           );
-          t.actor.dead = err;
+          a.dead = err;
           this.#fail(t, err);
         } else if (!this.#retryOnError(t, info)) {
-          this.#fail(t, new TaskError(t.name, t.id, info));
+          this.#fail(t, new TaskError(spec.name, t.id, info));
         }
       }
     }
@@ -688,15 +726,15 @@ export class Pool {
   }
 
   #retryOnError(t: Task, info: RemoteErrorInfo): boolean {
-    const re = t.opts.retryExceptions;
-    if (!re || t.retriesLeft === 0 || t.actor) return false;
+    const re = t[SPEC].opts.retryExceptions;
+    if (!re || t[RETRIES] === 0 || t[SPEC].actor) return false;
     if (Array.isArray(re)) {
       const err = reviveError(info);
       if (!re.some((c) => (c as { name?: string }).name === err.name)) return false;
     }
-    t.retriesLeft--;
+    t[RETRIES]--;
     this.#countRetry(t);
-    t.worker = null;
+    t[WORKER] = null;
     this.#queue.unshift(t);
     return true;
   }
@@ -724,9 +762,9 @@ export class Pool {
   }
 
   #fail(t: Task, err: Error, status: "error" | "cancelled" | "crashed" = "error"): void {
-    if (t.slot >= 0) {
+    if (t[SLOT] >= 0) {
       this.recorder.tasks.failed(
-        t.slot,
+        t[SLOT],
         err instanceof TaskCancelledError
           ? S_CANCELLED
           : err instanceof WorkerCrashedError || status === "crashed"
@@ -738,7 +776,7 @@ export class Pool {
         performance.now(),
       );
     }
-    t.settle(2, err);
+    settle(t, 2, err);
   }
 
   // ---- worker exits ------------------------------------------------------------------------
@@ -778,7 +816,7 @@ export class Pool {
     this.#retire(w, reason);
     if (!w.ready) this.#startFailures++;
     const started = Atomics.load(w.counter, 0);
-    const tasks = [...w.inflight.values()].sort((a, b) => a.seq - b.seq);
+    const tasks = [...w.inflight.values()].sort((a, b) => a[SEQ] - b[SEQ]);
     w.inflight.clear();
     w.expected = 0;
     const requeue: Task[] = [];
@@ -795,18 +833,20 @@ export class Pool {
       this.used -= a.numCpus;
     } else {
       for (const t of tasks) {
-        if (t.state !== 0) continue;
-        if (t.seq < started) {
-          if (t.retriesLeft !== 0) {
-            t.retriesLeft--;
+        if (t[STATE] !== 0) continue;
+        if (t[SEQ] < started) {
+          if (t[RETRIES] !== 0) {
+            t[RETRIES]--;
             this.#countRetry(t);
             requeue.push(t);
           } else {
-            const tries = t.opts.maxRetries + 1;
+            const tries = t[SPEC].opts.maxRetries + 1;
             this.#fail(
               t,
               new WorkerCrashedError(
-                `Task '${t.name}' (id ${t.id}) failed: worker ${w.id} died while running it (${reason}); tried ${tries} time${
+                `Task '${
+                  t[SPEC].name
+                }' (id ${t.id}) failed: worker ${w.id} died while running it (${reason}); tried ${tries} time${
                   tries === 1 ? "" : "s"
                 }`,
                 { cause },
@@ -829,7 +869,7 @@ export class Pool {
     }
     for (let i = requeue.length - 1; i >= 0; i--) {
       const t = requeue[i];
-      t.worker = null;
+      t[WORKER] = null;
       this.#queue.unshift(t);
     }
     // Keep the pool at its size.
@@ -856,22 +896,23 @@ export class Pool {
   // ---- cancellation ------------------------------------------------------------------------
 
   cancel(t: Task, force: boolean): void {
-    if (t.state !== 0) return;
-    t.cancelled = true;
-    const w = t.worker;
+    if (t[STATE] !== 0) return;
+    t[BITS] |= B_CANCELLED;
+    const w = t[WORKER];
     if (!w) {
       // Waiting for arguments or a slot: it never runs.
       this.#fail(
         t,
-        new TaskCancelledError(`Task '${t.name}' (id ${t.id}) was cancelled before it ran`),
+        new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled before it ran`),
       );
       return;
     }
-    const started = t.seq < Atomics.load(w.counter, 0);
+    const started = t[SEQ] < Atomics.load(w.counter, 0);
     if (!started) {
       // The worker may be taking it right now: it answers "cancelmiss" if so, and a forced
       // cancel then ends the worker.
-      t.forceCancel = force;
+      if (force) t[BITS] |= B_FORCE_CANCEL;
+      else t[BITS] &= ~B_FORCE_CANCEL;
       w.post({ t: "cancel", id: t.id });
       return;
     }
@@ -882,16 +923,18 @@ export class Pool {
   #forceEnd(t: Task, w: PoolWorker): void {
     if (w.actor) {
       throw new TypeError(
-        `Cannot force-cancel '${t.name}' as it runs in an actor; use kill() on the actor`,
+        `Cannot force-cancel '${t[SPEC].name}' as it runs in an actor; use kill() on the actor`,
       );
     }
     // Running: end its worker. Other tasks sent to it go back to the queue.
     w.inflight.delete(t.id);
-    w.expected -= t.est;
+    w.expected -= t[EST];
     this.#fail(
       t,
       new TaskCancelledError(
-        `Task '${t.name}' (id ${t.id}) was cancelled while running (its worker was terminated)`,
+        `Task '${
+          t[SPEC].name
+        }' (id ${t.id}) was cancelled while running (its worker was terminated)`,
       ),
     );
     this.#lost(w, "terminated by cancel(force)", null);
@@ -928,7 +971,7 @@ export class Pool {
   }
 
   #actorReady(t: Task): void {
-    const a = t.actor!;
+    const a = t[SPEC].actor!;
     if (a.dead) {
       this.#fail(t, a.dead);
       return;
@@ -941,9 +984,9 @@ export class Pool {
   #actorFlush(a: Actor): void {
     const w = a.worker;
     let n = 0;
-    while (n < a.pending.length && a.pending[n].deps === 0) {
+    while (n < a.pending.length && a.pending[n][BITS] < B_DEP) {
       const t = a.pending[n++];
-      if (t.state !== 0) continue;
+      if (t[STATE] !== 0) continue;
       this.#assign(t, w);
     }
     if (n > 0) a.pending.splice(0, n);
@@ -1017,9 +1060,22 @@ export class Pool {
   }
 }
 
+/** Expected run time of a task of `d` in whole µs (an integer: see object_ref.ts's keeper). */
+function estimateUs(d: Def): number {
+  return d.runs > 0 ? Math.round(d.avg * 1000) : UNKNOWN_US;
+}
+
+/** Options of what is not a task (`put` values). */
+const DEFAULT_OPTIONS: TaskOptions = {
+  numCpus: 0,
+  maxRetries: 0,
+  retryExceptions: false,
+  name: "",
+};
+
 function shutdownError(t: Task): Error {
   return new RuntimeShutdownError(
-    `Cannot complete '${t.name}' (id ${t.id}) as the runtime was shut down`,
+    `Cannot complete '${t[SPEC].name}' (id ${t.id}) as the runtime was shut down`,
   );
 }
 

@@ -8,7 +8,7 @@ import { callerFrame } from "./_platform.ts";
 import { siteKey, workerContext } from "./_context.ts";
 import type { FnDef } from "./_protocol.ts";
 import type { ACTOR_TAG } from "./_wire.ts";
-import { ObjectRef } from "./object_ref.ts";
+import type { ObjectRef } from "./object_ref.ts";
 import type { Def, TaskOptions } from "./pool.ts";
 import { state } from "./_state.ts";
 import { activePool } from "./_active_pool.ts";
@@ -187,8 +187,7 @@ class RemoteFunctionImpl<F extends AnyFn> implements RemoteFunction<F> {
       this.#def = p.def(this.#wire);
       this.#defGen = p.gen;
     }
-    const t = p.submit(this.#def!, args, this.#opts, scan);
-    return new ObjectRef(t.id, t);
+    return p.submit(this.#def!, args, this.#opts, scan) as ObjectRef<Awaited<ReturnType<F>>>;
   }
 
   toString(): string {

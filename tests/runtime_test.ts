@@ -73,6 +73,18 @@ describe("runtime on a pool of 2", () => {
     for (let i = 0; i < values.length; i++) assert.deepStrictEqual(got[i], values[i], `item ${i}`);
   });
 
+  test("a ref copies as its id alone: the driver's state on it stays out of clones and JSON", async () => {
+    const ref = add.remote(1, 2);
+    const settled = ray.put({ big: "x".repeat(1000) });
+    await ray.get(ref);
+    for (const r of [ref, settled]) {
+      assert.ok(r instanceof ray.ObjectRef);
+      assert.deepEqual(structuredClone(r), { __rayprofRef: r.id });
+      assert.equal(JSON.stringify(r), `{"__rayprofRef":${r.id}}`);
+      assert.deepEqual(Object.keys(r), ["__rayprofRef"]);
+    }
+  });
+
   test("top-level refs are resolved before the task runs; nested refs arrive as refs", async () => {
     const top = add.remote(1, 1);
     const nested = ray.put(41);
