@@ -42,10 +42,22 @@ Run 'cli.ts COMMAND --help' for the options of a command.
 `;
 
 const PROFILE_HELP = `Usage: cli.ts profile [options] SCRIPT [ARGS...]
+       cli.ts profile [options] --test PATH... [RUNNER FLAGS]
 
-Runs SCRIPT as 'deno run -A SCRIPT ARGS' (or 'bun SCRIPT ARGS') would, with line profiling of
-the chosen functions, in the driver and inside the workers that run remote tasks. Then prints
+Runs SCRIPT as 'deno run -A SCRIPT ARGS' (or 'bun SCRIPT ARGS') would, in a process of its own
+that resolves imports with the script's own configuration (deno.json workspaces, import maps,
+package.json, tsconfig paths, bunfig), with line profiling of the chosen functions in the
+script, in the workers that run remote tasks and in the script's own Web Workers. Then prints
 the report and saves the results. Options go before SCRIPT; everything after it is the script's.
+The script's stdout is its own, byte for byte; the report and the profiler's messages go to
+stderr.
+
+Running:
+  --test                Run the test files or folders given ('deno test -A PATH...', 'bun test
+                        PATH...') under the profiler: the runner's own output, counts and exit
+                        status, then the report over the code the tests ran
+  -c, --config FILE     Deno: the configuration file the script runs with (deno run --config)
+  --import-map FILE     Deno: the import map the script runs with (deno run --import-map)
 
 Choosing what to profile (kernprof's @profile):
   Marked functions are always profiled: a '// @profile' or '/** @profile */' comment directly
@@ -449,7 +461,12 @@ function reportError(error: unknown, io: CliIO): number {
     case "InstrumentError":
     case "InstrumentSyntaxError":
     case "MarkerError":
-      io.stderr(`error: ${e.message}\n  --> ${e.file}:${e.line}:${e.column}\n${e.codeFrame}\n`);
+      // Line 0: the error is about the whole file (it could not be read or instrumented at all).
+      io.stderr(
+        e.line
+          ? `error: ${e.message}\n  --> ${e.file}:${e.line}:${e.column}\n${e.codeFrame}\n`
+          : `error: ${e.message}\n`,
+      );
       return 2;
   }
   io.stderr(`error: ${e?.stack ?? String(error)}\n`);

@@ -28,7 +28,7 @@ export class PoolWorker {
   dead = false;
   /** Worker clock minus driver clock, in ms. */
   offset = 0;
-  inflight = new Map<number, Task>();
+  inflight: Map<number, Task> = new Map();
   sent = 0;
   blocked = 0;
   /** Slots of the pool this worker holds while busy. */
@@ -41,7 +41,7 @@ export class PoolWorker {
   refd = false;
   /** An unref is scheduled (see #afterDone). */
   unrefQueued = false;
-  known = new Set<number>();
+  known: Set<number> = new Set();
   batch: unknown[] | null = null;
   /** The batch can travel as JSON text (see jsonExact). */
   batchText = true;

@@ -163,7 +163,7 @@ export class Pool {
 
   // ---- objects -----------------------------------------------------------------------------
 
-  put(value: unknown, id = this.#nextTaskId++): Entry {
+  put(value: unknown, id: number = this.#nextTaskId++): Entry {
     const e = new ObjectRef(id, this.#putSpec) as Entry;
     settle(e, 1, value);
     return e;
@@ -239,7 +239,7 @@ export class Pool {
     scan: { bytes: number; refs: boolean },
     actor: Actor | null = null,
     method: string | null = null,
-    id = this.#nextTaskId++,
+    id: number = this.#nextTaskId++,
     parent?: number,
   ): Task {
     const spec = actor ? actor.specFor(method, opts) : def.specFor(opts);

@@ -95,6 +95,11 @@ export interface InstrumentOptions {
    * @default {false}
    */
   asJavaScript?: boolean;
+  /**
+   * The JSX settings the module is transpiled with (Deno, `.tsx`/`.jsx`): not read here, but part
+   * of the options, so that an instrument cache keyed by them tells the settings apart.
+   */
+  jsx?: unknown;
 }
 
 /** What {@linkcode instrument} made. */

@@ -14,6 +14,7 @@ import { type FunctionInfo, LineCollector, type LineCollectorOptions } from "../
 import type { FuncCollector, FuncCollectorOptions, FuncSite } from "../func/collector.ts";
 import type { InstrumentOptions, Selection } from "./instrument.ts";
 import { InstrumentError, InstrumentSyntaxError, MarkerError } from "./errors.ts";
+import { denoJsxFor } from "./jsx_config.ts";
 import { readTextSync } from "../host/sync_fs.ts";
 import { importLazily } from "../host/lazy_import.ts";
 import {
@@ -137,6 +138,8 @@ export interface InstrumentPlan {
   functionProbes: boolean;
 }
 
+const JSX_FILE = /\.[cm]?[jt]sx$/;
+
 /** The instrumenter's options for one module under a plan. */
 export function instrumentOptionsFor(
   plan: InstrumentPlan,
@@ -160,6 +163,7 @@ export function instrumentOptionsFor(
     // TypeScript is made JavaScript even with nothing to instrument, so a later run can copy it.
     stripTypes: RUNTIME === "deno",
     ...(RUNTIME === "deno" && /\.m?ts$/.test(path) ? { asJavaScript: true } : {}),
+    ...(RUNTIME === "deno" && JSX_FILE.test(path) ? { jsx: denoJsxFor(path) } : {}),
   };
 }
 
@@ -248,14 +252,19 @@ export async function startLineProfiling(
       if (!m) {
         try {
           m = instrumentInHook(source, instrumentOptions);
-        } catch (error) {
-          if (error instanceof InstrumentError) {
-            if (options.onInstrumentError?.(error) === "skip") {
-              state.warnings.push(`${error.message}; it ran unprofiled`);
-              return null;
-            }
-            state.errors.push(error);
+        } catch (caught) {
+          // A failure of the instrumenter itself (a bug, a file it cannot read) is still one
+          // message that names the file, never the profiler's own stack.
+          const error = caught instanceof InstrumentError ? caught : new InstrumentError(
+            `Cannot profile ${path}: ${(caught as Error)?.message ?? String(caught)}`,
+            { file: path, line: 0, column: 0, codeFrame: "" },
+            { cause: caught },
+          );
+          if (options.onInstrumentError?.(error) === "skip") {
+            state.warnings.push(`${error.message}; it ran unprofiled`);
+            return null;
           }
+          state.errors.push(error);
           throw error;
         }
         cache?.put(path, source, key, m);

@@ -13,8 +13,9 @@
  */
 
 import { fileURLToPath, pathToFileURL } from "../host/path.ts";
-import { readTextSync } from "../host/sync_fs.ts";
+import { readTextSync, statSync } from "../host/sync_fs.ts";
 import { importPackage, requirePackage } from "../host/packages.ts";
+import { denoJsxFor } from "./jsx_config.ts";
 
 /** Which runtime this is. */
 export const RUNTIME: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -106,6 +107,15 @@ export async function registerLoader(
         resolve(specifier: string, context: any, nextResolve: any) {
           const r = nextResolve(specifier, context);
           const parent: string | undefined = context?.parentURL;
+          if (BARE.test(specifier) && typeof r?.url === "string" && r.url.startsWith("file:")) {
+            // Deno's resolver, under a hook, takes a bare specifier it cannot map for a path
+            // beside the importer ("Loading unprepared module" follows): the error of a plain run.
+            let file = false;
+            try {
+              file = !statSync(new URL(r.url)).isDirectory;
+            } catch { /* not there */ }
+            if (!file) throw notADependency(specifier, parent);
+          }
           if (parent?.startsWith("file:") && typeof r?.url === "string") {
             const path = fileURLToPath(parent);
             if (accept(path)) onResolve(path, specifier, r.url);
@@ -119,7 +129,13 @@ export async function registerLoader(
       if (!url.startsWith("file:")) return nextLoad(url, context);
       const path = fileURLToPath(url);
       if (!SCRIPT_EXTENSION.test(path) || !accept(path)) return nextLoad(url, context);
-      const original = readTextSync(path);
+      let original: string;
+      try {
+        original = readTextSync(path);
+      } catch {
+        // Missing or unreadable: the runtime's own error, as in a plain run.
+        return nextLoad(url, context);
+      }
       const code = rewrite(path, original);
       if (code === null) return nextLoad(url, context);
       const source = options.transpiled ? code : toJavaScript(path, code, original);
@@ -128,6 +144,28 @@ export async function registerLoader(
   });
   return () => handle?.deregister?.();
 }
+
+/** Deno's error for a bare import it cannot map, printed as a plain run prints it. */
+function notADependency(specifier: string, parent: string | undefined): Error {
+  let at = "";
+  if (parent?.startsWith("file:")) {
+    try {
+      const text = readTextSync(new URL(parent));
+      const i = Math.max(text.indexOf(`"${specifier}"`), text.indexOf(`'${specifier}'`));
+      if (i >= 0) {
+        const before = text.slice(0, i).split("\n");
+        at = `\n    at ${parent}:${before.length}:${before.at(-1)!.length + 1}`;
+      }
+    } catch { /* no place to name */ }
+  }
+  const error = new Error(`Import "${specifier}" not a dependency${at}`);
+  error.name = ""; // printed as "error: Import ...", without "Error: "
+  error.stack = error.message;
+  return error;
+}
+
+/** Neither relative, absolute, nor a URL (scheme:). */
+const BARE = /^(?![./]|[a-zA-Z][a-zA-Z\d+.-]*:)/;
 
 let transform: typeof import("oxc-transform").transformSync | undefined;
 
@@ -163,8 +201,8 @@ export function toJavaScript(path: string, code: string, original: string = code
   const out = transform!(path, code, {
     sourcemap: true,
     sourceType: "module",
-    // Deno's own defaults: TS `import x` of a type-only name is dropped, JSX is React's.
-    jsx: { runtime: "classic" },
+    // As Deno would: TS `import x` of a type-only name is dropped, JSX as its configuration says.
+    jsx: /\.[cm]?[jt]sx$/.test(path) ? denoJsxFor(path) : { runtime: "classic" },
   });
   if (out.errors?.length) {
     throw new SyntaxError(`Cannot transpile ${path}: ${out.errors[0].message}`);

@@ -26,10 +26,11 @@ import {
 import type { Recording } from "../../runtime/recorder.ts";
 import type { Selection } from "../instrument/instrument.ts";
 import { InstrumentError, InstrumentSyntaxError, MarkerError } from "../instrument/errors.ts";
+import { DENO_CONFIG_ENV } from "../instrument/jsx_config.ts";
 import { type LineStats, mergeLineStats } from "../line/stats.ts";
 import type { FuncCollectorOptions } from "../func/collector.ts";
 import { RUNTIME, SCRIPT_EXTENSION } from "../instrument/module_hooks.ts";
-import { defaultCacheDir, InstrumentCache } from "../instrument/cache.ts";
+import { defaultCacheDir, hash, InstrumentCache } from "../instrument/cache.ts";
 import {
   type ChildConfig,
   type ChildResult,
@@ -156,7 +157,11 @@ export async function profileScript(
 ): Promise<ProfileResult> {
   const path = options.test ? resolve(options.test[0] ?? ".") : resolveScript(script);
   const cacheDir = options.cache ? defaultCacheDir() : undefined;
-  const scope = options.test ? `test\0${options.test.map((p) => resolve(p)).join("\0")}` : path;
+  // The run lists (and Deno's copies of the modules) hold the resolutions of the last run: a run
+  // with other configuration files, or other flags, has lists of its own.
+  const scope = `${
+    options.test ? `test\0${options.test.map((p) => resolve(p)).join("\0")}` : path
+  }\0${resolutionInputs(path, options.runtimeArgs ?? [])}`;
   const work = join(tmpBase(), `rayprof-${pid()}-${++runs}`);
   mkdirpSync(work);
   const config: ChildConfig = {
@@ -204,7 +209,7 @@ export async function profileScript(
       ...(options.test ?? [main]),
       ...options.args ?? [],
     ];
-  const child = spawnInherited(args, { [CONFIG_ENV]: configFile });
+  const child = spawnInherited(args, { [CONFIG_ENV]: configFile, ...namedConfig(runtimeArgs) });
   // Ctrl-C reaches the child from the terminal; a SIGINT sent to this process alone is passed on
   // (after a moment, so that a child that got it from the terminal does not get it twice).
   let forward: ReturnType<typeof setTimeout> | undefined;
@@ -252,6 +257,63 @@ async function copyPlan(config: ChildConfig, cacheDir: string, entry: string) {
     probes: config.sample ? "inline" : "call",
     functionProbes: config.functions !== undefined,
   });
+}
+
+/** The files that decide how imports resolve, as the runtime reads them. */
+const CONFIG_FILES = RUNTIME === "deno"
+  ? ["deno.json", "deno.jsonc", "package.json"]
+  : ["package.json", "tsconfig.json", "jsconfig.json", "bunfig.toml"];
+
+/**
+ * What the resolution of the script's imports depends on, besides its modules: the flags, and the
+ * text of the configuration files above it, of its workspace's members, and of the import maps
+ * and configuration files they or the flags name.
+ */
+function resolutionInputs(script: string, runtimeArgs: string[]): string {
+  const parts: string[] = [JSON.stringify(runtimeArgs)];
+  const seen = new Set<string>();
+  const add = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readTextSync(file);
+    } catch {
+      return;
+    }
+    parts.push(file, text);
+    // A workspace's members and a named import map (JSONC comments aside, which they rarely hold).
+    let json: { workspace?: unknown; importMap?: unknown } | undefined;
+    try {
+      json = JSON.parse(text);
+    } catch { /* JSONC or not JSON: its text alone */ }
+    const at = dirname(file);
+    if (typeof json?.importMap === "string") add(resolve(at, json.importMap));
+    const members = Array.isArray(json?.workspace) ? json.workspace : [];
+    for (const member of members) {
+      if (typeof member !== "string") continue;
+      for (const name of CONFIG_FILES) add(join(resolve(at, member), name));
+    }
+  };
+  for (let i = 0; i < runtimeArgs.length; i++) {
+    if (/^(--config|-c|--import-map)$/.test(runtimeArgs[i])) add(resolve(runtimeArgs[i + 1]));
+  }
+  for (let d = statSync(script).isDirectory ? script : dirname(script);; d = dirname(d)) {
+    for (const name of CONFIG_FILES) add(join(d, name));
+    if (dirname(d) === d) break;
+  }
+  return hash(parts.join("\0"));
+}
+
+/** The configuration file the user named (for the JSX settings the hook transpiles with). */
+function namedConfig(runtimeArgs: string[]): Record<string, string> {
+  for (let i = 0; i < runtimeArgs.length; i++) {
+    const a = runtimeArgs[i];
+    if (a === "--no-config") return { [DENO_CONFIG_ENV]: "" };
+    if (a === "--config" || a === "-c") return { [DENO_CONFIG_ENV]: resolve(runtimeArgs[i + 1]) };
+    if (a.startsWith("--config=")) return { [DENO_CONFIG_ENV]: resolve(a.slice(9)) };
+  }
+  return {};
 }
 
 /**
