@@ -106,6 +106,41 @@ test("instrument() with stripTypes blanks TypeScript out: JavaScript, every line
   assert.deepEqual(r.functions, typed.functions);
 });
 
+test("instrument() with stripTypes removes type-only specifiers from any place in a list", () => {
+  // Each with a value left, so the import stays; trailing commas and multi-line lists, as
+  // denoland/std writes them (path/posix/glob_to_regexp.ts, csv/parse.ts).
+  const cases: [string, string][] = [
+    ["import { a, type B } from './m.ts';", "import { a         } from './m.ts';"],
+    ["import { type B, a } from './m.ts';", "import {         a } from './m.ts';"],
+    ["import { a, type B, } from './m.ts';", "import { a,         } from './m.ts';"],
+    [
+      "import {\n  a,\n  type B,\n  type C,\n} from './m.ts';",
+      "import {\n  a,\n         \n         \n} from './m.ts';",
+    ],
+    [
+      "import { a, type B /* b */, } from './m.ts';",
+      "import { a,                 } from './m.ts';",
+    ],
+    ["import { a, type B, type C } from './m.ts';", "import { a,                } from './m.ts';"],
+  ];
+  for (const [ts, js] of cases) {
+    const source = `${ts}\nconsole.log(a);\n`;
+    const r = instrument(source, { file: FILE, stripTypes: true, asJavaScript: true });
+    assert.equal(r.js, true, ts);
+    const code = r.code.replace(/^.*__rp\$I\(\);/, "");
+    assert.equal(code, `${js}\nconsole.log(a);\n`, ts);
+    const parsed = parseSync("x.js", r.code, { lang: "js", sourceType: "module" });
+    assert.deepEqual(parsed.errors.map((e) => e.message), [], ts);
+  }
+  const out = instrument("export { a, type B, };\nconst a = 1;\n", {
+    file: FILE,
+    stripTypes: true,
+    asJavaScript: true,
+  });
+  assert.equal(out.js, true);
+  assert.deepEqual(parseSync("x.js", out.code, { lang: "js", sourceType: "module" }).errors, []);
+});
+
 test("instrument() with stripTypes leaves what needs a real transform to it", () => {
   const cases: [string, string][] = [
     ["enum", "enum Color { Red }\n// @profile\nfunction f() {\n  return Color.Red;\n}\n"],

@@ -75,6 +75,10 @@ export function typeBlanks(program: Node, source: string): [number, number][] | 
   const blankListItem = (list: Node[], i: number) => {
     const node = list[i];
     if (i < list.length - 1) return blank(node.start, list[i + 1].start);
+    // The last, before a trailing comma: up to and with that comma (the one before it stays, as
+    // the list's trailing comma), never leaving `a, ,`.
+    const trailing = source.slice(node.end).match(/^(?:\s|\/\*[\s\S]*?\*\/|\/\/[^\n]*)*,/);
+    if (trailing) return blank(node.start, node.end + trailing[0].length);
     const comma = i > 0 ? source.lastIndexOf(",", node.start) : -1;
     blank(comma > (i > 0 ? list[i - 1].end - 1 : -1) ? comma : node.start, node.end);
   };

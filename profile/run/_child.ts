@@ -55,10 +55,16 @@ async function start(config: ChildConfig): Promise<void> {
       (await importLazily<typeof import("../line/clock.ts")>("../line/clock.ts", import.meta.url))
         .startTickClock();
   }
+  // `deno test` runs each test module in a context of its own, this file preloaded in each, with
+  // the test module as its main module: each keeps its own list of the modules it loads, so that
+  // one module's list does not predict the next one's (the parser would then be missing).
+  const context = config.script === undefined && RUNTIME === "deno"
+    ? `\0${(globalThis as { Deno?: { mainModule?: string } }).Deno?.mainModule}`
+    : "";
   const cacheOf = (thread: string) =>
     config.cacheDir === undefined
       ? {}
-      : { cache: { dir: config.cacheDir, scope: `${config.scope}\0${thread}` } };
+      : { cache: { dir: config.cacheDir, scope: `${config.scope}\0${thread}${context}` } };
   let finished = false;
   const profiling = await startLineProfiling({
     select: config.select,
