@@ -233,16 +233,26 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     "./profile/run/session.ts",
     import.meta.url,
   );
-  const { saveLineStatsSync } = await importLazily<typeof import("./profile/line/stats.ts")>(
-    "./profile/line/stats.ts",
-    import.meta.url,
-  );
-  const showText = values.quiet
-    ? undefined
-    : (await importLazily<typeof import("./profile/line/report.ts")>(
-      "./profile/line/report.ts",
-      import.meta.url,
-    )).showText;
+  // What only follows the run is loaded while the child runs (the parent waits for it anyway).
+  let later:
+    | Promise<
+      [
+        typeof import("./profile/line/stats.ts"),
+        typeof import("./profile/line/report.ts") | undefined,
+      ]
+    >
+    | undefined;
+  const loadLater = () =>
+    later ??= Promise.all([
+      importLazily<typeof import("./profile/line/stats.ts")>(
+        "./profile/line/stats.ts",
+        import.meta.url,
+      ),
+      values.quiet ? undefined : importLazily<typeof import("./profile/line/report.ts")>(
+        "./profile/line/report.ts",
+        import.meta.url,
+      ),
+    ]);
   const select = {
     ...(values.all && !values.module ? { all: true } : {}),
     ...(values.func ? { names: values.func } : {}),
@@ -276,6 +286,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     speedscope: values.speedscope,
     name: basename(split.script),
   };
+  let showText: typeof import("./profile/line/report.ts").showText | undefined;
   const report = (stats: import("./profile/line/stats.ts").LineStats) =>
     showText!(stats, {
       unit,
@@ -302,7 +313,10 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     runtimeArgs,
     ...(values.test ? { test: [split.script, ...split.rest] } : {}),
     ...(functions ? { functions: { events: values.speedscope !== undefined } } : {}),
+    onStarted: loadLater,
   });
+  const [{ saveLineStatsSync }, reportModule] = await loadLater();
+  showText = reportModule?.showText;
   // Everything the profiler prints goes to stderr: the script's stdout stays its own, byte for
   // byte, so a profiled program can still be piped.
   const out = io.stderr;

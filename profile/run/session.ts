@@ -85,6 +85,8 @@ export interface ProfileScriptOptions {
    * (the runner's own semantics; `script` then names the run in the cache and the result file).
    */
   test?: string[];
+  /** Called once the child is started: what the caller needs only after the run can load now. */
+  onStarted?: () => void;
 }
 
 /** What a profiled run produced. */
@@ -210,6 +212,7 @@ export async function profileScript(
       ...options.args ?? [],
     ];
   const child = spawnInherited(args, { [CONFIG_ENV]: configFile, ...namedConfig(runtimeArgs) });
+  options.onStarted?.();
   // Ctrl-C reaches the child from the terminal; a SIGINT sent to this process alone is passed on
   // (after a moment, so that a child that got it from the terminal does not get it twice).
   let forward: ReturnType<typeof setTimeout> | undefined;
