@@ -286,15 +286,6 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     speedscope: values.speedscope,
     name: basename(split.script),
   };
-  let showText: typeof import("./profile/line/report.ts").showText | undefined;
-  const report = (stats: import("./profile/line/stats.ts").LineStats) =>
-    showText!(stats, {
-      unit,
-      skipZero: values["skip-zero"],
-      summarize: values.summarize,
-      color: color(),
-      cwd: cwd(),
-    });
   const runtimeArgs = [
     ...(values.config !== undefined ? ["--config", resolve(values.config)] : []),
     ...(values["import-map"] !== undefined ? ["--import-map", resolve(values["import-map"])] : []),
@@ -316,7 +307,15 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
     onStarted: loadLater,
   });
   const [{ saveLineStatsSync }, reportModule] = await loadLater();
-  showText = reportModule?.showText;
+  const showText = reportModule?.showText;
+  const report = (stats: import("./profile/line/stats.ts").LineStats) =>
+    showText!(stats, {
+      unit,
+      skipZero: values["skip-zero"],
+      summarize: values.summarize,
+      color: color(),
+      cwd: cwd(),
+    });
   // Everything the profiler prints goes to stderr: the script's stdout stays its own, byte for
   // byte, so a profiled program can still be piped.
   const out = io.stderr;
