@@ -179,6 +179,42 @@ test("a Bun workspace: package.json workspaces and imports, tsconfig paths, bunf
   assert.equal(r.stdout, viaLink.stdout);
 });
 
+test(
+  "remote tasks of a workspace run in the runtime's workers with the workspace's resolution",
+  SLOW,
+  async () => {
+    const root = copyFixture(IS_BUN ? "monorepo_bun" : "monorepo_deno", "tasks ws");
+    const app = IS_BUN ? join(root, "app") : join(root, "packages", "app");
+    const scope = IS_BUN ? "@bfix" : "@fixture";
+    writeFileSync(
+      join(app, "tasks.ts"),
+      `import { util } from "${scope}/util";\nimport { square } from "${scope}/core/math";\n\n` +
+        `export function job(n: number): string {\n  return \`\${util(n)} / \${square(n)}\`;\n}\n`,
+    );
+    writeFileSync(
+      join(app, "ray_main.ts"),
+      `import * as ray from ${
+        JSON.stringify(join(ROOT, "mod.ts"))
+      };\nimport { job } from "./tasks.ts";\n\n` +
+        `ray.init({ numCpus: 2 });\nconst remoteJob = ray.remote(job);\n` +
+        `console.log(await ray.get([1, 2, 3].map((n) => remoteJob.remote(n))));\nawait ray.shutdown();\n`,
+    );
+    const script = join(app, "ray_main.ts");
+    const want = await plain([script], root);
+    assert.equal(want.code, 0, want.stderr);
+    assert.match(want.stdout, /core\(42\).* \/ 9/);
+    const cache = freshCache();
+    for (const run of ["cold", "warm"]) {
+      const r = await profile(["--all", "-o", join(root, "o.json"), script], root, cache);
+      assert.equal(r.code, 0, `${run}: ${r.stderr}`);
+      assert.equal(r.stdout, want.stdout, run);
+      // Each call ran in a worker: its hits came back from there.
+      assert.equal(hitsOf(r.stderr, "job", 5), 3, r.stderr);
+      assert.equal(hitsOf(r.stderr, "square", 3), 3, r.stderr);
+    }
+  },
+);
+
 const JSX_RUNTIME = `export function jsx(type: string, props: Record<string, unknown>): string {
   const { children, ...rest } = props;
   const attrs = Object.entries(rest).map(([k, v]) => \` \${k}="\${v}"\`).join("");
