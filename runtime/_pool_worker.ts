@@ -33,8 +33,10 @@ export class PoolWorker {
   blocked = 0;
   /** Slots of the pool this worker holds while busy. */
   slots = 0;
-  /** Expected run time (ms) of the tasks sent to it and not finished. */
+  /** Expected run time (µs) of the tasks sent to it and not finished. */
   expected = 0;
+  /** When it last went from no task in flight to some (driver clock, ms). */
+  busySince = 0;
   /** Pool-wide order of its latest dispatch: the memory monitor ends the newest task's worker. */
   lastDispatch = 0;
   idle = false;
@@ -57,6 +59,7 @@ export class PoolWorker {
     readonly kind: "pool" | "actor",
     label: string,
     concurrency: number,
+    defs: FnDef[],
   ) {
     const sab = new SharedArrayBuffer(4);
     this.counter = new Int32Array(sab);
@@ -75,7 +78,9 @@ export class PoolWorker {
       preload: h.workerPreload.slice(),
       data: { ...h.workerData },
       concurrency,
+      defs,
     };
+    for (const d of defs) this.known.add(d.fid);
     this.rec = { id, kind, label, started: performance.now(), ready: NaN, ended: NaN };
     pool.recorder.workers.push(this.rec);
     const reader = new ChannelReader(

@@ -103,6 +103,12 @@ export interface WorkerInit {
   data: Record<string, unknown>;
   /** For actor workers: how many calls may run at once. */
   concurrency: number;
+  /**
+   * The definitions known when the worker was started (pool workers): it loads them once its
+   * preloads ran, before it says it is ready, so the first task does not wait for the driver's
+   * answer to "ready" to start loading its function.
+   */
+  defs: FnDef[];
 }
 
 /**

@@ -401,6 +401,8 @@ export class Pool {
     const dirty = this.#dirty;
     for (let i = 0; i < dirty.length; i++) this.#send(dirty[i]);
     dirty.length = 0;
+    // Tasks wait for a slot: a worker start that was put off is due now.
+    if (q.size > 0 && this.#growWanted) this.#grow();
     // Tasks wait for a worker that is still starting: keep the process alive until it is ready.
     if (q.size > 0) {
       for (const w of this.#workers) {
@@ -487,9 +489,14 @@ export class Pool {
     const id = t.__rayprofRef;
     t[WORKER] = w;
     t[SEQ] = w.sent++;
+    if (w.inflight.size === 0) w.busySince = now;
     w.inflight.set(id, t);
     const est = t[EST] = estimateUs(spec.def);
     w.expected += est;
+    // A worker start was put off: a task this long may make it due (see `#spawnDue`).
+    if (this.#growWanted && est >= this.#spawnMs * 1000) {
+      this.#recheckGrow(est === UNKNOWN_US ? this.#spawnMs : 0);
+    }
     if (!w.refd) {
       w.refd = true;
       w.handle.ref();
@@ -552,8 +559,16 @@ export class Pool {
   /**
    * Starts pool workers up to `numCpus`, at most one per core at a time: workers starting at
    * once compete for the cores, and the first task waits for the first worker to be ready.
+   *
+   * Deno's Worker constructor blocks this thread until the new thread has started (≈40–65 ms):
+   * there workers start one at a time, and after the first only when that blocks nothing that is
+   * due (see `#spawnDue`): a result that arrives meanwhile waits until the constructor returns.
+   * Starting the second worker as soon as the first was ready held the first result back by a
+   * whole constructor (first result ≈95 ms against ≈50 for a bare worker), and a program that
+   * only ever runs one task at a time (the document's ex1) paid for workers it never used.
    */
   #grow(): void {
+    this.#growTimer = clearGrowTimer(this.#growTimer);
     if (this.closed || this.#startFailures >= 3) return;
     let booting = 0;
     let count = 0;
@@ -562,26 +577,93 @@ export class Pool {
       count++;
       if (!w.ready) booting++;
     }
-    // Deno's Worker constructor blocks this thread (≈65 ms), so there one starts at a time.
-    const atOnce = runtimeName === "deno" ? 1 : Math.max(1, hardwareConcurrency());
+    const atOnce = BLOCKING_SPAWN ? 1 : Math.max(1, hardwareConcurrency());
     while (count < this.numCpus && booting < atOnce) {
+      if (BLOCKING_SPAWN && count > 0 && !this.#spawnDue()) return;
       this.#markIdle(this.#spawn());
       count++;
       booting++;
     }
   }
 
+  #growTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How long a worker's constructor blocks this thread, ms (a running mean, halving old figures). */
+  #spawnMs = BLOCKING_SPAWN ? 65 : 1;
+
+  /**
+   * Whether starting another worker now (blocking this thread, see `#grow`) delays nothing that
+   * is due, and the pool may need it: tasks wait for a slot, or each busy worker has work
+   * expected to last longer than a start — or of unknown length, and running for that long
+   * already (a timer asks again then). When no task runs, only from a timer set when the pool went
+   * idle: the event loop is then free and no result is due, so a start delays only what the
+   * program does next, and the pool still reaches its size (a program that runs one short task at
+   * a time, with its own work between, does not pay for a start at each result). Dispatching a
+   * long task, or tasks left waiting for a slot, ask again.
+   */
+  #spawnDue(): boolean {
+    if (this.#queue.size > 0) return true;
+    const now = performance.now();
+    const spawnUs = this.#spawnMs * 1000;
+    let recheck = Infinity;
+    let busy = 0;
+    for (const w of this.#workers) {
+      if (w.kind !== "pool" || w.dead || w.inflight.size === 0) continue;
+      busy++;
+      if (w.expected >= UNKNOWN_US) {
+        // Some of its work is of unknown length: long once it has run for a start's time.
+        const at = w.busySince + this.#spawnMs;
+        if (at > now) recheck = Math.min(recheck, at - now);
+      } else if (w.expected < spawnUs) {
+        // Its results are due before a start would end.
+        this.#recheckGrow(Infinity);
+        return false;
+      }
+    }
+    if (busy === 0) {
+      if (this.#growIdle) return true;
+      recheck = this.#spawnMs;
+    } else if (recheck === Infinity) return true;
+    this.#recheckGrow(recheck);
+    return false;
+  }
+
+  /** Notes that a worker start was put off, and asks `#grow` again in `ms` (when finite). */
+  #recheckGrow(ms: number): void {
+    this.#growWanted = true;
+    if (ms !== Infinity && this.#growTimer === undefined) {
+      this.#growTimer = setTimeout(this.#growSoon, Math.max(0, Math.ceil(ms)));
+      (this.#growTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** A start was put off (see `#spawnDue`). */
+  #growWanted = false;
+  /** Made once, for the same reason as `#clockReset`. */
+  readonly #growSoon = (): void => {
+    this.#growTimer = undefined;
+    this.#growWanted = false;
+    this.#growIdle = true;
+    this.#grow();
+    this.#growIdle = false;
+  };
+  /** `#grow` runs from `#growSoon`'s timer: the event loop was free. */
+  #growIdle = false;
+
   #markIdle(w: PoolWorker): void {
     if (w.idle || w.dead || w.kind !== "pool") return;
     w.idle = true;
+    // A start was put off while tasks ran: ask again once the loop is free (see `#spawnDue`).
+    if (this.#growWanted && this.#growTimer === undefined) this.#recheckGrow(this.#spawnMs);
     this.#idle.push(w);
   }
 
   #spawn(kind: "pool" | "actor" = "pool", label?: string, concurrency = 1): PoolWorker {
     const id = this.#nextWorkerId++;
-    const w = new PoolWorker(this, id, kind, label ?? `worker ${id}`, concurrency);
+    const defs = kind === "pool" ? [...this.#defs.values()].map((d) => d.wire) : [];
+    const t0 = performance.now();
+    const w = new PoolWorker(this, id, kind, label ?? `worker ${id}`, concurrency, defs);
+    if (BLOCKING_SPAWN) this.#spawnMs = (this.#spawnMs + performance.now() - t0) / 2;
     this.#workers.push(w);
-    if (kind === "pool") { for (const d of this.#defs.values()) this.#teach(w, d); }
     this.#live++;
     liveWorkerCount++;
     return w;
@@ -1009,6 +1091,7 @@ export class Pool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.#growTimer = clearGrowTimer(this.#growTimer);
     this.#memory?.stop();
     const workers = this.#workers.slice();
     // Fail everything pending first, so no caller waits on collection. Tasks waiting for
@@ -1058,6 +1141,14 @@ export class Pool {
       w.post({ t: "collect", names });
     });
   }
+}
+
+/** Whether a Worker's constructor blocks this thread until the new thread runs (see `#grow`). */
+const BLOCKING_SPAWN = runtimeName === "deno";
+
+function clearGrowTimer(t: ReturnType<typeof setTimeout> | undefined): undefined {
+  if (t !== undefined) clearTimeout(t);
+  return undefined;
 }
 
 /** Expected run time of a task of `d` in whole µs (an integer: see object_ref.ts's keeper). */

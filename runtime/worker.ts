@@ -332,6 +332,15 @@ function asText(r: unknown[]): boolean {
   return true;
 }
 
+/** Notes a definition and, in a pool worker, loads it now (a failure surfaces in its tasks). */
+function learnDef(d: FnDef): void {
+  learnFunction(d);
+  if (init.kind === "pool") {
+    loading++;
+    resolveFunction(d.fid).catch(() => {}).finally(() => loading--);
+  }
+}
+
 async function collect(names: string[]): Promise<void> {
   const data: Record<string, unknown> = {};
   const cs = workerCollectors();
@@ -358,16 +367,7 @@ function onMessage(msg: ToWorker | string): void {
   } else m = msg;
   switch (m.t) {
     case "run": {
-      if (m.defs) {
-        for (const d of m.defs) {
-          learnFunction(d);
-          // Load it now; a failure surfaces when a task needs the function.
-          if (init.kind === "pool") {
-            loading++;
-            resolveFunction(d.fid).catch(() => {}).finally(() => loading--);
-          }
-        }
-      }
+      if (m.defs) { for (const d of m.defs) learnDef(d); }
       const tasks = m.tasks;
       for (let i = 0; i < tasks.length; i += RUN_STRIDE) {
         queue.push({
@@ -550,5 +550,7 @@ port.on("message", (env: PortEnvelope) => {
 });
 
 for (const url of init.preload) await import(url);
+// Start loading the functions known at spawn; the first task waits for its own anyway.
+for (const d of init.defs) learnDef(d);
 post({ t: "ready", origin: performance.timeOrigin });
 serve();
