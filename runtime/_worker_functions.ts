@@ -23,6 +23,7 @@ async function importModule(url: string): Promise<unknown> {
       const ctx = workerContext()!;
       ctx.importing.add(url);
       try {
+        // Must stay dynamic: the user's module that defines a remote function or actor.
         return await import(url);
       } finally {
         ctx.importing.delete(url);

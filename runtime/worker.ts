@@ -549,6 +549,7 @@ port.on("message", (env: PortEnvelope) => {
   serve(); // delivers it, awake
 });
 
+// Must stay dynamic: the preload modules the pool was created with (user's or the profiler's).
 for (const url of init.preload) await import(url);
 // Start loading the functions known at spawn; the first task waits for its own anyway.
 for (const d of init.defs) learnDef(d);

@@ -24,5 +24,6 @@
  * @returns The module's namespace.
  */
 export function importLazily<T>(specifier: string, base?: string): Promise<T> {
+  // Must stay dynamic: the whole point is a specifier known only when called (module comment).
   return import(base === undefined ? specifier : new URL(specifier, base).href);
 }

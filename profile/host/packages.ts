@@ -49,6 +49,7 @@ export function requirePackage<T>(name: PackageName): T {
 /** Loads a package: from rayprof's `node_modules` on disk, else `npm:` at the pinned version. */
 export async function importPackage<T>(name: PackageName): Promise<T> {
   if (onDisk()) return requirePackage<T>(name);
+  // Must stay dynamic: only a remote rayprof needs the registry, and only once it is asked to.
   // A specifier made at run time: Deno would otherwise fetch it whenever this module loads.
   const specifier = `npm:${name}@${PINNED[name]}`;
   return await import(specifier) as T;

@@ -472,6 +472,7 @@ function posixPathToFileURL(path: string): URL {
 const PORTED = typeof Deno === "object" && !("Bun" in globalThis) && Deno.build.os !== "windows";
 
 async function loadNodeFunctions(): Promise<PathFunctions> {
+  // Must stay dynamic: only Bun and Windows load these, and a literal import would load them always.
   // Specifiers in variables: Deno would load literal ones with this module (see the module doc).
   const pathSpecifier = "node:path";
   const urlSpecifier = "node:url";

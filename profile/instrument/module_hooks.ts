@@ -277,6 +277,7 @@ export async function setScriptArgs(
   if (RUNTIME === "deno") {
     Object.defineProperty(g.Deno as object, "args", { value: args.slice(), configurable: true });
     if (loadProcess) {
+      // Must stay dynamic: Node's layer starts only for scripts that use it (loadProcess).
       const spec = "node:process";
       setArgv((await import(spec)).default.argv);
       return;

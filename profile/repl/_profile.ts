@@ -147,6 +147,7 @@ async function instrumentImports(
     if (!b.url.startsWith("file:") || !isUserModule(fileURLToPath(b.url))) continue;
     let original: Record<string, unknown>;
     try {
+      // Must stay dynamic: the user's own module, imported in the session.
       original = await import(b.url);
     } catch {
       continue;
@@ -194,6 +195,7 @@ async function importFresh(
     };
     let fresh: Record<string, unknown>;
     try {
+      // Must stay dynamic: a fresh instance of the user's module, made at run time.
       fresh = await import(`${url}?rayprof-profile=${++freshCount}`);
     } catch (e) {
       warnings.push(`${path} was not profiled: ${(e as Error).message}`);
@@ -263,6 +265,7 @@ async function importCopies(
       warnings.push(...r.warnings);
       // Workers that import the copy to find its remote functions have no probes; they fall back
       // to the functions' source, as for functions typed in the REPL.
+      // Must stay dynamic: the instrumented copy of the user's module, written just above.
       fresh = await import(pathToFileURL(copy).href);
     } catch (e) {
       warnings.push(`${path} was not profiled: ${(e as Error).message}`);

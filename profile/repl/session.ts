@@ -497,6 +497,7 @@ export class Session {
 
   async #import(spec: unknown, opts?: unknown): Promise<unknown> {
     const url = this.#resolve(String(spec));
+    // Must stay dynamic: the REPL's `import()` of what the user typed.
     return opts === undefined ? await import(url) : await import(url, opts as ImportCallOptions);
   }
 

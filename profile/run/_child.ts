@@ -212,6 +212,7 @@ async function start(config: ChildConfig): Promise<void> {
   if (RUNTIME === "bun" && config.script === undefined) {
     // `bun test`: one process for every test file, which the runner may end with an exit call;
     // a hook after all of them shuts the runtime down while the process still runs.
+    // Must stay dynamic: `bun:test` exists only under Bun's test runner.
     const bunTest = "bun:test";
     const { afterAll } = await import(bunTest) as { afterAll(f: () => Promise<void>): void };
     afterAll(() => drained());

@@ -37,6 +37,7 @@ await startLineProfiling({
   ...(config.cache ? { cache: config.cache } : {}),
 });
 try {
+  // Must stay dynamic: the user's Worker module, named at run time.
   await import(target);
 } finally {
   holding = false;
