@@ -102,15 +102,18 @@ export interface LineProfiling {
   flush?: () => void;
 }
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-// The profiler never instruments itself or the runtime it profiles.
-const OWN = [
-  join(PACKAGE_ROOT, "mod.ts"),
-  join(PACKAGE_ROOT, "cli.ts"),
-  join(PACKAGE_ROOT, "repl.ts"),
-  join(PACKAGE_ROOT, "runtime") + sep,
-  join(PACKAGE_ROOT, "profile") + sep,
-];
+const PACKAGE_ROOT = new URL("../../", import.meta.url);
+// The profiler never instruments itself or the runtime it profiles. Run from a URL, none of its
+// files is a local path, so there is nothing to leave out.
+const OWN = PACKAGE_ROOT.protocol === "file:"
+  ? [
+    join(fileURLToPath(PACKAGE_ROOT), "mod.ts"),
+    join(fileURLToPath(PACKAGE_ROOT), "cli.ts"),
+    join(fileURLToPath(PACKAGE_ROOT), "repl.ts"),
+    join(fileURLToPath(PACKAGE_ROOT), "runtime") + sep,
+    join(fileURLToPath(PACKAGE_ROOT), "profile") + sep,
+  ]
+  : [];
 
 /**
  * Whether a local file is user code that may be instrumented.
@@ -467,7 +470,9 @@ function instrumentInHook(source: string, options: InstrumentOptions): CachedMod
   }
 }
 
-const CHILD = fileURLToPath(new URL("./_instrument_child.ts", import.meta.url));
+// A path on disk, else the URL rayprof runs from (`deno run` takes either).
+const CHILD_URL = new URL("./_instrument_child.ts", import.meta.url);
+const CHILD = CHILD_URL.protocol === "file:" ? fileURLToPath(CHILD_URL) : CHILD_URL.href;
 const ERROR_CLASSES = { InstrumentError, InstrumentSyntaxError, MarkerError };
 
 /**

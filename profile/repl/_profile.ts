@@ -13,7 +13,6 @@
  */
 import vm from "node:vm";
 import { pathToFileURL } from "node:url";
-import { transformSync } from "oxc-transform";
 import { LineCollector, PROBES_KEY } from "../line/collector.ts";
 import { instrument } from "../instrument/instrument.ts";
 import { showText } from "../line/report.ts";
@@ -22,9 +21,13 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseSync } from "oxc-parser";
+import { importPackage } from "../host/packages.ts";
 import { isUserModule } from "../instrument/loader.ts";
 import { registerLoader, RUNTIME } from "../instrument/module_hooks.ts";
+
+// As in transform.ts: rayprof's node_modules on disk, else `npm:` at the pinned version.
+const { parseSync } = await importPackage<typeof import("oxc-parser")>("oxc-parser");
+const { transformSync } = await importPackage<typeof import("oxc-transform")>("oxc-transform");
 
 /** A function of the session: where it was typed. */
 export interface SessionFunction extends DefinedFunction {

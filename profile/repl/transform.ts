@@ -10,10 +10,14 @@
  *
  * @module
  */
-import { parseSync } from "oxc-parser";
-import { transformSync } from "oxc-transform";
+import { importPackage } from "../host/packages.ts";
 import { lineLookup } from "../instrument/instrument.ts";
 import { bindingNames } from "../instrument/strip_types.ts";
+
+// From rayprof's node_modules on disk, else `npm:` at the pinned version (rayprof run from a URL,
+// where no import map names these packages).
+const { parseSync } = await importPackage<typeof import("oxc-parser")>("oxc-parser");
+const { transformSync } = await importPackage<typeof import("oxc-transform")>("oxc-transform");
 
 /** Name of the helper object the generated code calls (`import()`, `import.meta`). */
 export const HELPER = "__rayprofRepl";

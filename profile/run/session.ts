@@ -136,7 +136,9 @@ function resolveScript(script: string): string {
 }
 
 const CHILD = new URL("./_child.ts", import.meta.url);
-const MOD = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "mod.ts");
+const MOD_URL = new URL("../../mod.ts", import.meta.url);
+// Its path when rayprof runs from disk; run from a URL, a script imports it by that URL.
+const MOD = MOD_URL.protocol === "file:" ? fileURLToPath(MOD_URL) : undefined;
 // Static and dynamic imports, `export ... from`: what a script may load the runtime with.
 const SPECIFIER = /\b(?:from|import)\s*\(?\s*["']([^"']+)["']/g;
 let runs = 0;
@@ -353,6 +355,10 @@ function runtimeImport(script: string): { runtime?: string } {
   }
   for (const [, spec] of source.matchAll(SPECIFIER)) {
     if (!/mod\.ts$/.test(spec)) continue;
+    if (MOD === undefined) {
+      if (spec === MOD_URL.href) return { runtime: MOD_URL.href };
+      continue;
+    }
     try {
       const p = spec.startsWith("file:")
         ? fileURLToPath(spec)
