@@ -102,7 +102,8 @@ export interface LineProfiling {
   flush?: () => void;
 }
 
-const PACKAGE_ROOT = new URL("../../", import.meta.url);
+// From this folder: the URL of the package root is not an import of it.
+const PACKAGE_ROOT = new URL("../../", new URL("./", import.meta.url));
 // The profiler never instruments itself or the runtime it profiles. Run from a URL, none of its
 // files is a local path, so there is nothing to leave out.
 const OWN = PACKAGE_ROOT.protocol === "file:"
