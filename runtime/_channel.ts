@@ -26,7 +26,7 @@ const HEADER = 16;
 const WRAP = -1;
 
 /** Ring size in bytes; a message longer than a quarter of it goes by postMessage. */
-export const CHANNEL_BYTES = 64 * 1024;
+export const CHANNEL_BYTES: number = 64 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -173,7 +173,7 @@ export class ChannelReader {
 }
 
 /** A new channel's shared memory. */
-export function channelBuffer(bytes = CHANNEL_BYTES): SharedArrayBuffer {
+export function channelBuffer(bytes: number = CHANNEL_BYTES): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER + bytes);
 }
 

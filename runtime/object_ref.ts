@@ -42,7 +42,7 @@ export const RETRIES: unique symbol = Symbol("rayprof.retries");
 export const EST: unique symbol = Symbol("rayprof.est");
 
 /** `BITS`: arguments contain refs below the top level (sent to the worker as the task's flags). */
-export const B_REFS = FLAG_REFS;
+export const B_REFS: number = FLAG_REFS;
 /** `BITS`: cancel() was called. */
 export const B_CANCELLED = 2;
 /** `BITS`: a forced cancel was asked while it was being dispatched. */
@@ -50,7 +50,7 @@ export const B_FORCE_CANCEL = 4;
 /** `BITS`: pending top-level arguments are counted from this bit. */
 export const B_DEPS_SHIFT = 4;
 /** One pending argument, in `BITS`. */
-export const B_DEP = 1 << B_DEPS_SHIFT;
+export const B_DEP: number = 1 << B_DEPS_SHIFT;
 
 /** The arguments of a task that takes none: one array for all of them. */
 export const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[];
@@ -112,10 +112,12 @@ export class ObjectRef<T = unknown> {
     return `ObjectRef(${this.id})`;
   }
 
+  /** @internal How Deno's console shows it. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
+  /** @internal How node:util's inspect (Bun's console) shows it. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }

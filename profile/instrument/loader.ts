@@ -106,11 +106,13 @@ export interface LineProfiling {
 const PACKAGE_ROOT = new URL("../../", new URL("./", import.meta.url));
 // The profiler never instruments itself or the runtime it profiles. Run from a URL, none of its
 // files is a local path, so there is nothing to leave out.
+// Built for npm, the files are .js (npm/build.mjs): the extension is this file's own.
+const OWN_EXT = import.meta.url.slice(import.meta.url.lastIndexOf("."));
 const OWN = PACKAGE_ROOT.protocol === "file:"
   ? [
-    join(fileURLToPath(PACKAGE_ROOT), "mod.ts"),
-    join(fileURLToPath(PACKAGE_ROOT), "cli.ts"),
-    join(fileURLToPath(PACKAGE_ROOT), "repl.ts"),
+    join(fileURLToPath(PACKAGE_ROOT), `mod${OWN_EXT}`),
+    join(fileURLToPath(PACKAGE_ROOT), `cli${OWN_EXT}`),
+    join(fileURLToPath(PACKAGE_ROOT), `repl${OWN_EXT}`),
     join(fileURLToPath(PACKAGE_ROOT), "runtime") + sep,
     join(fileURLToPath(PACKAGE_ROOT), "profile") + sep,
   ]

@@ -30,7 +30,7 @@ interface BunRewriter {
 const BUN_REWRITERS = Symbol.for("rayprof.bunRewriters");
 
 /** File names the loader looks at. */
-export const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
+export const SCRIPT_EXTENSION: RegExp = /\.(?:[cm]?[jt]sx?)$/;
 
 /** Options for {@linkcode registerLoader}. */
 export interface RegisterLoaderOptions {

@@ -78,7 +78,10 @@ const ARENA_HEADER = 64;
  * @param logBytes Capacity of the record of registered functions, in bytes of JSON.
  * @returns The buffer (zero-filled; the operating system commits its pages as they are written).
  */
-export function createCounterArena(floats = 1 << 20, logBytes = 8 << 20): SharedArrayBuffer {
+export function createCounterArena(
+  floats: number = 1 << 20,
+  logBytes: number = 8 << 20,
+): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(ARENA_HEADER + floats * 8 + logBytes);
   new Int32Array(sab, 0, 4)[2] = floats;
   return sab;
