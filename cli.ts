@@ -25,6 +25,18 @@ import {
 } from "./profile/host/proc.ts";
 import { importLazily } from "./profile/host/lazy_import.ts";
 
+/**
+ * Help and usage errors name the command as it was started: `cli.ts` run by a runtime, or the
+ * npm package's `rayprof` (npm/rayprof.mjs sets RAYPROF_PROG).
+ */
+function named(text: string): string {
+  const prog = env("RAYPROF_PROG");
+  if (!prog) return text;
+  return text
+    .replace(/^ {2}bun cli\.ts \.\.\..*\n/m, "")
+    .replace(/(?:deno run -A |bun )?cli\.ts\b/g, prog);
+}
+
 const HELP = `rayprof: profile Ray-style TypeScript programs on Deno and Bun
 
 Usage:
@@ -167,11 +179,11 @@ export async function main(args: string[], io: CliIO = defaultIO): Promise<numbe
   try {
     const [command, ...rest] = args;
     if (command === undefined) {
-      io.stderr(HELP);
+      io.stderr(named(HELP));
       return 2;
     }
     if (command === "-h" || command === "--help" || command === "help") {
-      io.stdout(HELP);
+      io.stdout(named(HELP));
       return 0;
     }
     if (command === "profile") return await profileCommand(rest, io);
@@ -218,7 +230,7 @@ async function profileCommand(args: string[], io: CliIO): Promise<number> {
   const split = splitAtScript(args, PROFILE_OPTIONS);
   const { values } = parseCommandArgs(split.options, PROFILE_OPTIONS, "profile");
   if (values.help) {
-    io.stdout(PROFILE_HELP);
+    io.stdout(named(PROFILE_HELP));
     return 0;
   }
   if (split.script === undefined) throw new UsageError("Missing SCRIPT: 'cli.ts profile SCRIPT'");
@@ -381,7 +393,7 @@ export const SHOW_OPTIONS = {
 async function showCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, SHOW_OPTIONS, "show", true);
   if (values.help) {
-    io.stdout(SHOW_HELP);
+    io.stdout(named(SHOW_HELP));
     return 0;
   }
   if (positionals.length === 0) throw new UsageError("Missing FILE: 'cli.ts show FILE...'");
@@ -469,7 +481,7 @@ function reportError(error: unknown, io: CliIO): number {
     case "UsageError":
     case "ScriptError":
     case "LineStatsFormatError":
-      io.stderr(`error: ${e.message}\n`);
+      io.stderr(`error: ${e.name === "UsageError" ? named(e.message) : e.message}\n`);
       return 2;
     case "InstrumentError":
     case "InstrumentSyntaxError":

@@ -72,7 +72,9 @@ const [runtime, exe] = pick();
 const args = runtime === "deno"
   ? ["run", "-A", CLI, ...process.argv.slice(2)]
   : [CLI, ...process.argv.slice(2)];
-const child = spawn(exe, args, { stdio: "inherit" });
+// RAYPROF_PROG: the CLI's help and usage errors then name this command.
+const env = { ...process.env, RAYPROF_PROG: "rayprof" };
+const child = spawn(exe, args, { stdio: "inherit", env });
 // The terminal sends Ctrl-C to the whole group; a signal sent to this process alone is passed on.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => child.kill(signal));

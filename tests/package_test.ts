@@ -137,7 +137,10 @@ test("npx rayprof picks Deno, the first on PATH", { skip: SKIP }, async () => {
   await assertProfiled(r, "deno");
   const show = await run("npx", ["--no-install", "rayprof", "show", "--help"]);
   assert.equal(show.code, 0, show.stderr);
-  assert.match(show.stdout, /^Usage: /);
+  assert.match(show.stdout, /^Usage: rayprof show \[options\] FILE\.\.\./);
+  const usage = await run("npx", ["--no-install", "rayprof", "profile"]);
+  assert.equal(usage.code, 2);
+  assert.equal(usage.stderr, "error: Missing SCRIPT: 'rayprof profile SCRIPT'\n");
 });
 
 test("bunx --bun rayprof runs the CLI in Bun itself", { skip: SKIP }, async () => {
