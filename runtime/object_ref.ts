@@ -108,14 +108,17 @@ export class ObjectRef<T = unknown> {
     return this.__rayprofRef;
   }
 
+  /** Returns `ObjectRef(id)`. */
   toString(): string {
     return `ObjectRef(${this.id})`;
   }
 
+  /** Shows the ref as `ObjectRef(id)` in Deno's `console.log`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
+  /** Shows the ref as `ObjectRef(id)` in Node's and Bun's `console.log`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
