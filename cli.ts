@@ -133,7 +133,9 @@ Options:
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
+  /** Writes text to standard output. */
   stdout: (text: string) => void;
+  /** Writes text to standard error. */
   stderr: (text: string) => void;
   /** Whether stdout is a terminal (colour of `show`). */
   isTTY: boolean;

@@ -12,7 +12,7 @@
 import process from "node:process";
 import { main } from "./profile/repl/mod.ts";
 
-export { main } from "./profile/repl/mod.ts";
+export { main, type ReplIO } from "./profile/repl/mod.ts";
 
 if (import.meta.main) {
   process.exit(await main(process.argv.slice(2)));

@@ -45,7 +45,9 @@ export interface TraceEvent {
   ts: number;
   /** Duration in microseconds ("X" only). */
   dur?: number;
+  /** Process id: 1 for the driver, 2 for the workers. */
   pid: number;
+  /** Thread id within the process: a worker's lane, or the driver's thread. */
   tid: number;
   /** Comma-separated categories. */
   cat?: string;
@@ -55,12 +57,15 @@ export interface TraceEvent {
   s?: "t" | "p" | "g";
   /** Reserved colour name of the trace viewer. */
   cname?: string;
+  /** Details shown when the slice is selected: task id, status, bytes, error, callsite... */
   args?: Record<string, unknown>;
 }
 
 /** The JSON Object Format of a trace file. */
 export interface TraceFile {
+  /** The events. */
   traceEvents: TraceEvent[];
+  /** Unit in which viewers display times. */
   displayTimeUnit: "ms" | "ns";
   /** Free-form metadata shown by the viewers. */
   otherData: Record<string, unknown>;

@@ -6,6 +6,12 @@
 
 /** Base class of the runtime's own errors. */
 export class RayError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong.
+   * @param options `cause`: the error behind this one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "RayError";
@@ -14,11 +20,15 @@ export class RayError extends Error {
 
 /** Describes an error raised inside a worker. */
 export interface RemoteErrorInfo {
+  /** The error's `name`, e.g. "TypeError". */
   name: string;
+  /** The error's `message`. */
   message: string;
+  /** The error's `stack` as the worker printed it (empty if it had none). */
   stack: string;
   /** Own enumerable properties of the original error that could be sent (e.g. `code`). */
   props?: Record<string, unknown>;
+  /** The error's `cause`, when it was an error too. */
   cause?: RemoteErrorInfo;
 }
 
@@ -44,6 +54,13 @@ export class TaskError extends RayError {
   /** The remote error's name, e.g. "TypeError". */
   readonly remoteName: string;
 
+  /**
+   * Makes the error of a failed task; the runtime does this, with what the worker sent.
+   *
+   * @param taskName Name of the remote function or actor method.
+   * @param taskId Task id.
+   * @param info The remote error, revived as `cause`.
+   */
   constructor(taskName: string, taskId: number, info: RemoteErrorInfo) {
     super(`Task '${taskName}' (id ${taskId}) failed: ${info.name}: ${info.message}`, {
       cause: reviveError(info),
@@ -59,6 +76,11 @@ export class TaskError extends RayError {
 
 /** `get` or `wait` gave up after its `timeout`. */
 export class GetTimeoutError extends RayError {
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "GetTimeoutError";
@@ -67,6 +89,11 @@ export class GetTimeoutError extends RayError {
 
 /** The task was cancelled with `cancel` before it produced a result. */
 export class TaskCancelledError extends RayError {
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "TaskCancelledError";
@@ -75,6 +102,12 @@ export class TaskCancelledError extends RayError {
 
 /** The worker running the task died (exit, uncaught error, out of memory) and no retry was left. */
 export class WorkerCrashedError extends RayError {
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong.
+   * @param options `cause`: the error behind this one (e.g. the worker's uncaught error).
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "WorkerCrashedError";
@@ -83,6 +116,12 @@ export class WorkerCrashedError extends RayError {
 
 /** The actor is dead (killed, its constructor threw, or its worker died). */
 export class ActorDiedError extends RayError {
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong.
+   * @param options `cause`: the error behind this one (e.g. the worker's uncaught error).
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ActorDiedError";
@@ -91,6 +130,11 @@ export class ActorDiedError extends RayError {
 
 /** The runtime was shut down, or is not running. */
 export class RuntimeShutdownError extends RayError {
+  /**
+   * Makes the error.
+   *
+   * @param message What went wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "RuntimeShutdownError";

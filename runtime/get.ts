@@ -41,10 +41,6 @@ export interface WaitOptions {
   timeout?: number | null;
 }
 
-type Values<R extends readonly ObjectRef<unknown>[]> = {
-  -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never;
-};
-
 /**
  * The entries of `refs`, each marked as awaited. With recording on, `runs` also gets their task ids
  * (for the blocked span, see `blockedSpan`): read here, while each entry is at hand, rather than
@@ -99,18 +95,69 @@ function blockedSpan(kind: "get" | "wait", runs: number[] | null): () => void {
 }
 
 /**
- * Waits for the value of one ref, or of each ref of an array (in order).
+ * Waits for the value of one ref.
  *
- * @throws {TaskError} If a task threw (its remote stack is kept).
+ * @param ref A ref from `.remote()` or {@linkcode put}.
+ * @param options `timeout` in milliseconds.
+ * @returns The value: the task's result, or the value put.
+ * @throws {TaskError} If the task threw (its remote stack is kept).
  * @throws {GetTimeoutError} If `timeout` ms passed first.
  * @throws {WorkerCrashedError} If the worker died and no retry was left.
  * @throws {TaskCancelledError} If the task was cancelled.
+ *
+ * @example The result of one task
+ * ```ts
+ * import { get, init, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const add = remote(function add(a: number, b: number) {
+ *   return a + b;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   assert.equal(await get(add.remote(40, 2)), 42);
+ *   assert.equal(await get(add.remote(add.remote(1, 2), 3)), 6); // a ref as an argument
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export function get<T>(ref: ObjectRef<T>, options?: GetOptions): Promise<T>;
+/**
+ * Waits for the values of an array of refs; resolves with them in the order of the refs, or
+ * rejects with the first error.
+ *
+ * @param refs Refs from `.remote()` or {@linkcode put}.
+ * @param options `timeout` in milliseconds.
+ * @returns The values, in the order of `refs`.
+ * @throws {TaskError} If a task threw (its remote stack is kept).
+ * @throws {GetTimeoutError} If `timeout` ms passed first.
+ * @throws {WorkerCrashedError} If a worker died and no retry was left.
+ * @throws {TaskCancelledError} If a task was cancelled.
+ *
+ * @example Submit all, then get once
+ * ```ts
+ * import { get, init, remote, shutdown, TaskError } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const square = remote(function square(x: number) {
+ *   if (x < 0) throw new RangeError("negative");
+ *   return x * x;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const refs = [1, 2, 3, 4].map((x) => square.remote(x));
+ *   assert.deepEqual(await get(refs), [1, 4, 9, 16]);
+ *   await assert.rejects(get([square.remote(-1)]), TaskError);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export function get<const R extends readonly ObjectRef<unknown>[]>(
   refs: R,
   options?: GetOptions,
-): Promise<Values<R>>;
+): Promise<{ -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never }>;
 export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
   const single = !Array.isArray(refs);
   const list = single ? [refs] : refs as unknown[];
@@ -197,7 +244,30 @@ export function get(refs: unknown, options: GetOptions = {}): Promise<unknown> {
  * Waits until `numReturns` of `refs` are ready (or `timeout` ms pass), and returns
  * `[ready, notReady]`, both in input order.
  *
+ * @param refs Refs from `.remote()` or {@linkcode put}.
+ * @param options `numReturns` (how many must be ready) and `timeout` in milliseconds.
+ * @returns The refs that are ready and those that are not.
  * @throws {RangeError} If `numReturns` is not between 1 and `refs.length`.
+ *
+ * @example Take the first result to be ready
+ * ```ts
+ * import { get, init, remote, shutdown, wait } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const after = remote(async function after(ms: number) {
+ *   await new Promise((resolve) => setTimeout(resolve, ms));
+ *   return ms;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const refs = [after.remote(10), after.remote(1000)];
+ *   const [ready, notReady] = await wait(refs, { numReturns: 1 });
+ *   assert.deepEqual([ready, notReady], [[refs[0]], [refs[1]]]);
+ *   assert.equal(await get(ready[0]), 10);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export function wait<T>(
   refs: readonly ObjectRef<T>[],
@@ -275,7 +345,27 @@ export function wait<T>(
  * Stores a value in the object store and returns a reference to it, to pass to many tasks
  * without copying it into each `.remote()` call.
  *
+ * @param value A value that can be sent to workers (structured clone).
+ * @returns A reference to the stored value.
  * @throws {TypeError} If the value cannot be sent to a worker (a function, a symbol...).
+ *
+ * @example Share one array with several tasks
+ * ```ts
+ * import { get, init, put, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sumFrom = remote(function sumFrom(xs: number[], start: number) {
+ *   return xs.slice(start).reduce((a, b) => a + b, 0);
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const xs = put([1, 2, 3, 4]);
+ *   assert.deepEqual(await get(xs), [1, 2, 3, 4]);
+ *   assert.deepEqual(await get([sumFrom.remote(xs, 0), sumFrom.remote(xs, 2)]), [10, 7]);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export function put<T>(value: T): ObjectRef<T> {
   if (value instanceof ObjectRef) {
@@ -312,6 +402,32 @@ export interface CancelOptions {
 /**
  * Cancels a task. A task that has not started is dropped; `get` on it rejects with
  * TaskCancelledError. A running task is only stopped with `force`.
+ *
+ * @param ref The ref of the task's result.
+ * @param options `force` to also stop a running task.
+ * @throws {TypeError} If `ref` is not an ObjectRef.
+ * @throws {RuntimeShutdownError} If the runtime `ref` belongs to was shut down.
+ *
+ * @example Drop a task that waits for a slot
+ * ```ts
+ * import { cancel, get, init, remote, shutdown, TaskCancelledError } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const after = remote(async function after(ms: number) {
+ *   await new Promise((resolve) => setTimeout(resolve, ms));
+ *   return ms;
+ * });
+ * init({ numCpus: 1 }); // one slot: the second task waits for the first
+ * try {
+ *   const first = after.remote(50);
+ *   const second = after.remote(50);
+ *   cancel(second);
+ *   await assert.rejects(get(second), TaskCancelledError);
+ *   assert.equal(await get(first), 50);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export function cancel(ref: ObjectRef<unknown>, options: CancelOptions = {}): void {
   if (!(ref instanceof ObjectRef)) {

@@ -47,10 +47,23 @@ const INIT_KEYS = new Set(["numCpus", "ignoreReinitError", "recording", "memoryL
  * @throws {RayError} If the runtime is already running, unless `ignoreReinitError` is set.
  * @throws {RangeError} If `numCpus` is not a positive integer.
  *
- * @example Start four slots
- * ```ts ignore
- * import * as ray from "./mod.ts";
- * ray.init({ numCpus: 4 });
+ * @example Start two slots, run tasks, end the workers
+ * ```ts
+ * import { get, init, isInitialized, remote, runtimeInfo, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const double = remote(function double(x: number) {
+ *   return 2 * x;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   assert.equal(isInitialized(), true);
+ *   assert.equal(runtimeInfo()?.numCpus, 2);
+ *   assert.deepEqual(await get([double.remote(1), double.remote(2)]), [2, 4]);
+ * } finally {
+ *   await shutdown();
+ * }
+ * assert.equal(isInitialized(), false);
  * ```
  */
 export function init(options: InitOptions = {}): void {
@@ -87,7 +100,23 @@ export function init(options: InitOptions = {}): void {
   };
 }
 
-/** True while the runtime is running (on the driver). */
+/**
+ * Tells whether the runtime is running (on the driver).
+ *
+ * @returns True between {@linkcode init} (or the first `.remote()`) and {@linkcode shutdown}.
+ *
+ * @example Before and after init
+ * ```ts
+ * import { init, isInitialized, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isInitialized(), false);
+ * init({ numCpus: 2 });
+ * assert.equal(isInitialized(), true);
+ * await shutdown();
+ * assert.equal(isInitialized(), false);
+ * ```
+ */
 export function isInitialized(): boolean {
   return state().pool !== null;
 }
@@ -96,6 +125,24 @@ export function isInitialized(): boolean {
  * Ends all workers. Pending refs reject with {@linkcode RuntimeShutdownError}; later use of old
  * refs or remote functions throws until `init()` is called again. Safe to call twice. Resolves when
  * workers have handed over tool data (profiler figures) and were terminated.
+ *
+ * @returns A promise that resolves once the workers are terminated.
+ *
+ * @example Refs of a shut-down runtime
+ * ```ts
+ * import { get, init, remote, RuntimeShutdownError, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const one = remote(function one() {
+ *   return 1;
+ * });
+ * init({ numCpus: 2 });
+ * const ref = one.remote();
+ * assert.equal(await get(ref), 1);
+ * await shutdown();
+ * await assert.rejects(get(ref), RuntimeShutdownError);
+ * await shutdown(); // safe to call twice
+ * ```
  */
 export function shutdown(): Promise<void> {
   if (workerContext()) return Promise.resolve();
@@ -110,6 +157,7 @@ export function shutdown(): Promise<void> {
 
 /** Figures of the running pool, for tools. */
 export interface RuntimeInfo {
+  /** Slots of the pool. */
   numCpus: number;
   /** Worker threads alive (pool and actors). */
   workers: number;
@@ -117,7 +165,26 @@ export interface RuntimeInfo {
   queued: number;
 }
 
-/** Returns figures of the running pool, or undefined when it is not running. */
+/**
+ * Returns figures of the running pool, or undefined when it is not running.
+ *
+ * @returns Slots, live workers and queued tasks.
+ *
+ * @example Figures of a pool of two slots
+ * ```ts
+ * import { init, runtimeInfo, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(runtimeInfo(), undefined);
+ * init({ numCpus: 2 });
+ * try {
+ *   assert.equal(runtimeInfo()?.numCpus, 2);
+ *   assert.equal(runtimeInfo()?.queued, 0);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export function runtimeInfo(): RuntimeInfo | undefined {
   const p = state().pool;
   return p ? { numCpus: p.numCpus, workers: p.liveWorkers, queued: p.queueSize } : undefined;
@@ -129,7 +196,32 @@ export interface RecordingOptions {
   since?: number;
 }
 
-/** A snapshot of the task recording of the running (or last) runtime. */
+/**
+ * Returns a snapshot of the task recording of the running (or last) runtime.
+ *
+ * @param options `since`: only what was submitted or started at or after this time.
+ * @returns The tasks, blocked spans and workers recorded (times in ms on `performance.now()`).
+ *
+ * @example What the tasks did
+ * ```ts
+ * import { get, init, recording, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const square = remote(function square(x: number) {
+ *   return x * x;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const since = performance.now();
+ *   await get([square.remote(2), square.remote(3)]);
+ *   const { tasks } = recording({ since });
+ *   assert.deepEqual(tasks.map((t) => [t.name, t.status]), [["square", "ok"], ["square", "ok"]]);
+ *   assert.ok(tasks.every((t) => t.finished >= t.started));
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export function recording(options: RecordingOptions = {}): Recording {
   const s = state();
   const r = s.pool?.recorder ?? s.lastRecorder;
@@ -137,7 +229,27 @@ export function recording(options: RecordingOptions = {}): Recording {
   return r.snapshot(options.since);
 }
 
-/** Forgets recorded tasks and spans (workers alive stay listed). */
+/**
+ * Forgets recorded tasks and spans (workers alive stay listed).
+ *
+ * @example Start a recording afresh
+ * ```ts
+ * import { clearRecording, get, init, recording, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const one = remote(function one() {
+ *   return 1;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   await get(one.remote());
+ *   clearRecording();
+ *   assert.equal(recording().tasks.length, 0);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export function clearRecording(): void {
   const s = state();
   (s.pool?.recorder ?? s.lastRecorder)?.clear();

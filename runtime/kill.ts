@@ -12,7 +12,29 @@ import { describe } from "./_validate.ts";
 /**
  * Ends an actor: its worker is terminated, pending and later calls reject with ActorDiedError.
  *
+ * @param handle The actor's handle, from `ActorClass.remote()`.
  * @throws {TypeError} If `handle` is not an actor handle.
+ *
+ * @example Calls after kill reject
+ * ```ts
+ * import { ActorDiedError, get, init, kill, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const Echo = remote(class Echo {
+ *   echo(x: string) {
+ *     return x;
+ *   }
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const echo = Echo.remote();
+ *   assert.equal(await get(echo.echo.remote("hi")), "hi");
+ *   kill(echo);
+ *   await assert.rejects(get(echo.echo.remote("again")), ActorDiedError);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export function kill(handle: unknown): void {
   const id = typeof handle === "object" && handle !== null

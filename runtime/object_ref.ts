@@ -108,16 +108,17 @@ export class ObjectRef<T = unknown> {
     return this.__rayprofRef;
   }
 
+  /** Returns `ObjectRef(id)`. */
   toString(): string {
     return `ObjectRef(${this.id})`;
   }
 
-  /** @internal How Deno's console shows it. */
+  /** @internal Shows the ref as `ObjectRef(id)` in Deno's `console.log`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
-  /** @internal How node:util's inspect (Bun's console) shows it. */
+  /** @internal Shows the ref as `ObjectRef(id)` in Node's and Bun's `console.log`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }

@@ -24,6 +24,7 @@ export interface TaskRecord {
   id: number;
   /** Function name, `Class.method` for an actor call, `Class.constructor` for creation. */
   name: string;
+  /** A remote function's task, an actor method call, or an actor's creation. */
   kind: "task" | "actor_call" | "actor_create";
   /** Worker id that ran it, -1 if none yet. */
   worker: number;
@@ -39,9 +40,11 @@ export interface TaskRecord {
   started: number;
   /** Finished (result back on the driver's clock, as measured in the worker). */
   finished: number;
-  /** Estimated bytes of the arguments and of the result. */
+  /** Estimated bytes of the arguments. */
   argBytes: number;
+  /** Estimated bytes of the result. */
   resultBytes: number;
+  /** What became of the task so far. */
   status: TaskStatus;
   /** "Name: message" when the task failed. */
   error?: string;
@@ -57,8 +60,11 @@ export interface TaskRecord {
 
 /** A span where the driver (or a task, for nested calls) was blocked in `get` or `wait`. */
 export interface BlockedSpan {
+  /** The call that blocked. */
   kind: "get" | "wait";
+  /** When the call began to wait. */
   start: number;
+  /** When it returned. */
   end: number;
   /**
    * Task ids of the refs waited on: of the tasks recorded (object ids from `put` are left out, and
@@ -111,9 +117,13 @@ function blockedSpanOf(s: SpanEntry): BlockedSpan {
 
 /** A worker, as it appears in the timeline. */
 export interface WorkerRecord {
+  /** Worker id, as in {@linkcode TaskRecord.worker}. */
   id: number;
+  /** A pool worker, or the worker of one actor. */
   kind: "pool" | "actor";
+  /** Name shown in the timeline, e.g. "worker 0". */
   label: string;
+  /** When it was created. */
   started: number;
   /**
    * When it had loaded its modules and could take tasks; `NaN` until then (absent in recordings
@@ -132,8 +142,11 @@ export interface Recording {
   timeOrigin: number;
   /** Slots of the pool at the time of the snapshot (0 if not initialised). */
   numCpus: number;
+  /** The tasks recorded, oldest first. */
   tasks: TaskRecord[];
+  /** The spans where the driver, or a task, was blocked in `get` or `wait`. */
   spans: BlockedSpan[];
+  /** The workers started while recording. */
   workers: WorkerRecord[];
   /** Task records overwritten because the ring was full. */
   dropped: number;

@@ -7,7 +7,6 @@
 import { callerFrame } from "./_platform.ts";
 import { siteKey, workerContext } from "./_context.ts";
 import type { FnDef } from "./_protocol.ts";
-import type { ACTOR_TAG } from "./_wire.ts";
 import type { ObjectRef } from "./object_ref.ts";
 import type { Def, TaskOptions } from "./pool.ts";
 import { state } from "./_state.ts";
@@ -81,7 +80,10 @@ export interface ActorMethod<A extends unknown[], R> {
   remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>>;
 }
 
-/** A handle to an actor: its methods, each with `.remote()`. */
+/**
+ * A handle to an actor: its methods, each with `.remote()`. It can be passed to tasks; its
+ * `__rayprofActor` key, the actor's id, is how the runtime recognises it.
+ */
 export type ActorHandle<T> =
   & {
     readonly [
@@ -89,7 +91,7 @@ export type ActorHandle<T> =
       K in keyof T as T[K] extends (...args: any[]) => any ? K : never
     ]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
   }
-  & { readonly [ACTOR_TAG]: number };
+  & { readonly __rayprofActor: number };
 
 /** A class whose instances live in their own worker. */
 export interface ActorClass<C extends AnyClass> {
@@ -97,6 +99,7 @@ export interface ActorClass<C extends AnyClass> {
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>>;
   /** The same class with other options. */
   options(options: ActorOptions): ActorClass<C>;
+  /** Name shown in timelines and errors. */
   readonly name: string;
 }
 
@@ -198,21 +201,73 @@ class RemoteFunctionImpl<F extends AnyFn> implements RemoteFunction<F> {
 const DEFAULT_TASK: TaskOptions = { numCpus: 1, maxRetries: 3, retryExceptions: false, name: "" };
 
 /**
- * Makes a function run as tasks in workers, or a class run as actors.
+ * Makes a class run as actors: each `.remote()` creates an instance in a worker of its own and
+ * returns a handle whose methods run there, one call after another (or up to `maxConcurrency` at
+ * once for async methods), keeping the instance's state between calls.
  *
- * Define remote functions at the top level of a module: a worker imports that module to find the
- * function (guard your script's entry point with `if (import.meta.main)`). A self-contained
- * function with no module file behind it (eval, REPL) is sent as source text.
+ * Define actor classes at the top level of a module, as remote functions (see the other overload).
  *
- * @example A remote function
- * ```ts ignore
- * import * as ray from "./mod.ts";
- * const square = ray.remote(function square(x: number) { return x * x; });
- * const refs = [1, 2, 3].map((x) => square.remote(x));
- * console.log(await ray.get(refs)); // [1, 4, 9]
+ * @param cls The class.
+ * @param options Concurrency, slots and name of its actors.
+ * @returns The actor class: `.remote(...constructorArgs)` creates an actor.
+ * @throws {TypeError} If `cls` is not a class or an option is invalid.
+ *
+ * @example A counter actor
+ * ```ts
+ * import { get, init, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const Counter = remote(class Counter {
+ *   n = 0;
+ *   add(by: number) {
+ *     return (this.n += by);
+ *   }
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const counter = Counter.remote();
+ *   const refs = [1, 2, 3].map((by) => counter.add.remote(by)); // run in submission order
+ *   assert.deepEqual(await get(refs), [1, 3, 6]);
+ * } finally {
+ *   await shutdown();
+ * }
  * ```
  */
 export function remote<C extends AnyClass>(cls: C, options?: ActorOptions): ActorClass<C>;
+/**
+ * Makes a function run as tasks in workers: each `.remote(...args)` submits a task and returns
+ * an {@linkcode ObjectRef} to its result at once; `get` waits for it. Arguments may be refs.
+ *
+ * Define remote functions at the top level of a module: a worker imports that module to find the
+ * function (guard your script's entry point with `if (import.meta.main)`). A function with no
+ * module file behind it (eval, REPL, these examples) is sent as source text, and may use only its
+ * own parameters and globals.
+ *
+ * @param fn The function, sync or async; its arguments and result must be structured-cloneable.
+ * @param options Slots, retries and name of its tasks.
+ * @returns The remote function.
+ * @throws {TypeError} If `fn` is not a function or an option is invalid.
+ *
+ * @example Run tasks in parallel
+ * ```ts
+ * import { get, init, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const square = remote(function square(x: number) {
+ *   return x * x;
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const refs = [1, 2, 3].map((x) => square.remote(x)); // submitted at once
+ *   assert.deepEqual(await get(refs), [1, 4, 9]);
+ *   const named = square.options({ name: "sq", maxRetries: 0 });
+ *   assert.equal(named.name, "sq");
+ *   assert.equal(await get(named.remote(5)), 25);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export function remote<F extends AnyFn>(fn: F, options?: RemoteOptions): RemoteFunction<F>;
 export function remote(
   f: AnyFn | AnyClass,

@@ -14,8 +14,9 @@ export interface TimingRecord {
   args: unknown[];
   /** Wall time in seconds. */
   seconds: number;
-  /** Start and end, ms on the `performance.now()` clock. */
+  /** Start, ms on the `performance.now()` clock. */
   start: number;
+  /** End, ms on the `performance.now()` clock. */
   end: number;
   /** The error, if the call threw. */
   error?: unknown;

@@ -35,8 +35,11 @@ Environment:
 
 /** Where the REPL reads and writes; tests pass their own. */
 export interface ReplIO {
+  /** Where inputs come from: a terminal (`isTTY`, `setRawMode`) for line editing, or a pipe. */
   input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => void };
+  /** Where prompts, results and reports go; `columns` is the terminal's width. */
   output: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Environment variables read: `NO_COLOR` and the history file's. */
   env: Record<string, string | undefined>;
 }
 
