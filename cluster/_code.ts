@@ -32,6 +32,23 @@ export interface Tree {
 interface Manifest {
   dir: string;
   files: [string, string][];
+  /**
+   * rayprof's own modules that the code imports: [path in the tree, path in the package]. They
+   * are not shipped: a node puts there a module that re-exports its own copy, so that the
+   * functions register with, and the refs they get are those of, the runtime that runs them.
+   */
+  own?: [string, string][];
+}
+
+/** This package's root (cluster/ is one of its folders). */
+const OWN_ROOT = fileURLToPath(new URL("../", new URL("./", import.meta.url)));
+const OWN_RE = /^(?:(?:mod|cli|repl)\.[jt]s|(?:runtime|profile|cluster)\/[\w./-]+\.[jt]s)$/;
+
+/** The path of `file` inside this package, if it is one of rayprof's own modules. */
+function ownPath(file: string): string | undefined {
+  if (!file.startsWith(OWN_ROOT)) return undefined;
+  const rel = relative(OWN_ROOT, file).split(sep).join("/");
+  return OWN_RE.test(rel) ? rel : undefined;
 }
 
 const IMPORT_RE =
@@ -71,10 +88,16 @@ export async function readGraph(
 ): Promise<{ tree: Tree; manifest: Uint8Array; blobs: Map<string, Uint8Array> }> {
   const entry = fileURLToPath(entryUrl);
   const files = new Map<string, Uint8Array>();
+  const own = new Map<string, string>();
   const todo = [entry];
   while (todo.length > 0) {
     const f = todo.pop()!;
-    if (files.has(f)) continue;
+    if (files.has(f) || own.has(f)) continue;
+    const mine = f === entry ? undefined : ownPath(f);
+    if (mine !== undefined) {
+      own.set(f, mine);
+      continue;
+    }
     let bytes: Uint8Array;
     try {
       bytes = await readFile(f);
@@ -87,7 +110,12 @@ export async function readGraph(
       for (const dep of localImports(f, new TextDecoder().decode(bytes))) todo.push(dep);
     }
   }
-  const dir = commonDir([...files.keys()]);
+  const dir = commonDir([...files.keys(), ...own.keys()]);
+  const ownList: [string, string][] = [...own].map(([f, rel]) => [
+    relative(dir, f).split(sep).join("/"),
+    rel,
+  ]);
+  ownList.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const list: [string, string][] = [];
   const blobs = new Map<string, Uint8Array>();
   for (const [f, bytes] of files) {
@@ -96,7 +124,7 @@ export async function readGraph(
     blobs.set(sha, bytes);
   }
   list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const manifest = new TextEncoder().encode(JSON.stringify({ dir, files: list } as Manifest));
+  const manifest = new TextEncoder().encode(JSON.stringify({ dir, files: list, own: ownList } as Manifest));
   const tree: Tree = {
     sha: sha256(manifest),
     entry: relative(dir, entry).split(sep).join("/"),
@@ -182,6 +210,19 @@ export async function materialize(
     const out = join(staging, n);
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, bytes);
+  }
+  for (const [rel, mine] of m.own ?? []) {
+    const n = normalize(String(rel));
+    if (isAbsolute(n) || n.startsWith("..") || !OWN_RE.test(String(mine)) || mine.includes("..")) {
+      throw new Error(`code tree ${sha.slice(0, 12)} names a bad rayprof module: ${rel}`);
+    }
+    // The driver may run the built package (.js) and this node the sources (.ts), or the reverse.
+    let target = join(OWN_ROOT, mine);
+    const other = target.replace(/\.([jt])s$/, (_, x) => (x === "t" ? ".js" : ".ts"));
+    if (!existsSync(target) && existsSync(other)) target = other;
+    const out = join(staging, n);
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, `export * from ${JSON.stringify(pathToFileURL(target).href)};\n`);
   }
   await writeFile(join(staging, ".rayprof-tree.json"), raw);
   await mkdir(dirname(dir), { recursive: true });

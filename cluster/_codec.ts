@@ -341,8 +341,10 @@ class Reader {
   bytes(): Uint8Array {
     const n = this.uint();
     this.need(n);
-    // A copy into a buffer of its own: aligned for any view, and not pinning the message.
-    const b = this.buf.slice(this.pos, this.pos + n);
+    // A copy into a buffer of its own: aligned for any view, and not pinning the message. (Not
+    // `slice`: on a Node Buffer, as the Redis client gives, that is a view of a shared pool.)
+    const b = new Uint8Array(n);
+    b.set(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return b;
   }

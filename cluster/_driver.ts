@@ -155,6 +155,10 @@ export class ClusterDriver implements Backend {
 
   /** Starts reading replies and watching the nodes. */
   async start(): Promise<void> {
+    // The reply stream exists from the start: nodes add to it with NOMKSTREAM, so that replies
+    // to a driver that is gone make no keys. (An emptied stream stays.)
+    const first = await this.#c.sendCommand(["XADD", this.#replyKey, "*", "h", "1"]);
+    await this.#c.sendCommand(["XDEL", this.#replyKey, String(first)]);
     await this.#refreshNodes();
     this.#readLoop = this.#read();
     this.#monitor = setInterval(() => {
@@ -686,9 +690,8 @@ export class ClusterDriver implements Backend {
       a,
       null,
     );
-    const st = this.#actors.get(id)!;
-    st.calls.splice(st.calls.indexOf(t), 1);
-    st.calls.unshift(t);
+    // The constructor went first into the actor's empty list of calls (and may be sent already).
+    void t;
     return a;
   }
 
