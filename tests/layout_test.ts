@@ -138,7 +138,11 @@ test("every product file opens with a comment saying what it is for", () => {
 });
 
 test("each package folder has a mod.ts", () => {
-  const folders = ["runtime", "cluster", ...readdirSync(join(ROOT, "profile")).map((d) => `profile/${d}`)]
+  const folders = [
+    "runtime",
+    "cluster",
+    ...readdirSync(join(ROOT, "profile")).map((d) => `profile/${d}`),
+  ]
     .filter((d) => statSync(join(ROOT, d)).isDirectory());
   assert.deepEqual(folders.filter((d) => !PRODUCT.includes(`${d}/mod.ts`)), []);
 });
