@@ -124,7 +124,9 @@ export async function readGraph(
     blobs.set(sha, bytes);
   }
   list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const manifest = new TextEncoder().encode(JSON.stringify({ dir, files: list, own: ownList } as Manifest));
+  const manifest = new TextEncoder().encode(
+    JSON.stringify({ dir, files: list, own: ownList } as Manifest),
+  );
   const tree: Tree = {
     sha: sha256(manifest),
     entry: relative(dir, entry).split(sep).join("/"),
