@@ -16,12 +16,22 @@ import {
   ObjectRef,
   RETRIES,
   settle,
+  SLOT,
   SPEC,
   STATE,
   VALUE,
   whenSettled,
 } from "../runtime/object_ref.ts";
-import { Recorder, type RecorderOptions } from "../runtime/recorder.ts";
+import {
+  K_ACTOR_CALL,
+  K_ACTOR_CREATE,
+  K_TASK,
+  Recorder,
+  type RecorderOptions,
+  S_CANCELLED,
+  S_CRASHED,
+  S_ERROR,
+} from "../runtime/recorder.ts";
 import {
   ActorDiedError,
   RayError,
@@ -37,6 +47,8 @@ import {
   buf,
   bufferReplies,
   checkAddress,
+  type ClockOffset,
+  clockOffset,
   connect,
   destroy,
   ensureGroup,
@@ -129,6 +141,10 @@ export class ClusterDriver implements Backend {
   #seenNodes = new Map<string, string>();
   #lastReply = "0-0";
   #monitor: ReturnType<typeof setInterval> | undefined;
+  /** This driver's clock against Redis's. */
+  #clock: ClockOffset = { offsetMs: 0, errorMs: Infinity };
+  /** Timeline worker ids of the nodes' workers, by "node#worker". */
+  #workerIds = new Map<string, number>();
   #readLoop: Promise<void> | undefined;
 
   constructor(
@@ -159,6 +175,7 @@ export class ClusterDriver implements Backend {
     // to a driver that is gone make no keys. (An emptied stream stays.)
     const first = await this.#c.sendCommand(["XADD", this.#replyKey, "*", "h", "1"]);
     await this.#c.sendCommand(["XDEL", this.#replyKey, String(first)]);
+    this.#clock = await clockOffset(this.#c);
     await this.#refreshNodes();
     this.#readLoop = this.#read();
     this.#monitor = setInterval(() => {
@@ -201,7 +218,9 @@ export class ClusterDriver implements Backend {
     return e;
   }
 
-  markAwaited(_e: Entry): void {}
+  markAwaited(e: Entry): void {
+    if (e[SLOT] >= 0) this.recorder.tasks.awaited(e[SLOT]);
+  }
 
   submit(
     def: Def,
@@ -216,6 +235,18 @@ export class ClusterDriver implements Backend {
     const t = new ObjectRef(this.#nextId++, spec) as Task;
     t[ARGS] = args;
     t[RETRIES] = opts.maxRetries;
+    if (this.recorder.enabled) {
+      const kind = actor ? (method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
+      t[SLOT] = this.recorder.tasks.add(
+        t.id,
+        spec.name,
+        kind,
+        performance.now(),
+        scan.bytes,
+        actor ? actor.id : -1,
+        NaN,
+      );
+    }
     if (actor) {
       const st = this.#actors.get(actor.id)!;
       if (actor.dead) {
@@ -501,8 +532,44 @@ export class ClusterDriver implements Backend {
       this.#attempts.delete(id);
       const t = s.t;
       if (t[STATE] !== 0) continue;
+      if (t[SLOT] >= 0) this.#recordRun(t, node, it[3], kind === R_OK);
       if (kind === R_OK) settle(t, 1, it[2]);
       else this.#fail(t, this.#error(t, it[2] as ErrorInfo, node));
+    }
+  }
+
+  /** Puts a task's times as its node measured them on this driver's timeline. */
+  #recordRun(t: Task, node: string, times: unknown, ok: boolean): void {
+    if (!Array.isArray(times) || times.length !== 5 || !times.every(Number.isFinite)) return;
+    const [w, taken, , started, finished] = times as number[];
+    const key = `${node}#${w}`;
+    let id = this.#workerIds.get(key);
+    const name = nodeName(node);
+    if (id === undefined) {
+      id = this.#workerIds.size + 1;
+      this.#workerIds.set(key, id);
+      this.recorder.workers.push({
+        id,
+        kind: t[SPEC].actor ? "actor" : "pool",
+        label: `${name} worker ${w}`,
+        started: NaN,
+        ended: NaN,
+        node: name,
+      });
+    }
+    const shift = this.#clock.offsetMs + performance.timeOrigin;
+    const log = this.recorder.tasks;
+    log.dispatched(t[SLOT], taken - shift, id);
+    log.ran(t[SLOT], started - shift, finished - shift, 0, ok);
+    const info = this.#nodes.get(node);
+    const clock = this.recorder.clock ??= {
+      method: "offsets from Redis TIME round trips (the shortest of several, its midpoint)",
+      errorMs: this.#clock.errorMs,
+      nodes: {},
+    };
+    if (info?.clockErrorMs !== undefined && clock.nodes[name] !== info.clockErrorMs) {
+      clock.nodes[name] = info.clockErrorMs;
+      clock.errorMs = this.#clock.errorMs + Math.max(...Object.values(clock.nodes));
     }
   }
 
@@ -531,6 +598,18 @@ export class ClusterDriver implements Backend {
   }
 
   #fail(t: Task, err: Error): void {
+    if (t[SLOT] >= 0) {
+      this.recorder.tasks.failed(
+        t[SLOT],
+        err instanceof TaskCancelledError
+          ? S_CANCELLED
+          : err instanceof WorkerCrashedError
+          ? S_CRASHED
+          : S_ERROR,
+        `${err.name}: ${err.message}`,
+        performance.now(),
+      );
+    }
     const s = this.#inflight.get(t.id);
     if (s) {
       this.#inflight.delete(t.id);
@@ -551,6 +630,7 @@ export class ClusterDriver implements Backend {
       this.#seenNodes.set(n.id, n.name);
     }
     this.numCpus = cpus;
+    this.recorder.numCpus = cpus;
   }
 
   /** Every second: who is alive; tasks and actors of the dead. */
@@ -614,6 +694,7 @@ export class ClusterDriver implements Backend {
       const max = t[SPEC].opts.maxRetries;
       if (max < 0 || s.attempt < max) {
         this.#attempts.set(id, s.attempt + 1);
+        if (t[SLOT] >= 0) this.recorder.tasks.retried(t[SLOT]);
         this.#markReady(t);
       } else {
         this.#fail(

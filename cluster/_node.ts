@@ -20,12 +20,15 @@ import {
   WORKER,
 } from "../runtime/object_ref.ts";
 import { TaskError } from "../runtime/errors.ts";
+import type { TaskRecord } from "../runtime/recorder.ts";
 import { decode, encode } from "./_codec.ts";
 import { mapStack, materialize, treeUrl } from "./_code.ts";
 import {
   buf,
   bufferReplies,
   checkAddress,
+  type ClockOffset,
+  clockOffset,
   connect,
   destroy,
   ensureGroup,
@@ -147,7 +150,12 @@ class Node implements ClusterNode {
   #locals = new Map<string, Local>();
   #actors = new Map<string, ReturnType<Pool["createActor"]>>();
   #trees = new Map<string, Promise<{ dir: string; driverDir: string }>>();
-  #replies = new Map<string, { items: unknown[][]; acks: [string, string][] }>();
+  #replies = new Map<
+    string,
+    { items: unknown[][]; acks: [string, string][]; locals: (Local | null)[] }
+  >();
+  /** This node's clock against Redis's (refined at each heartbeat). */
+  #clock: ClockOffset = { offsetMs: 0, errorMs: Infinity };
   #replyQueued = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #loop: Promise<void> | undefined;
@@ -184,7 +192,8 @@ class Node implements ClusterNode {
     this.#drainMs = o.drainMs ?? 30_000;
     this.#pool = new Pool({
       numCpus: this.numCpus,
-      recording: { enabled: false },
+      // Recorded so that each reply carries its task's times, for the driver's timeline.
+      recording: { enabled: true, capacity: 1 << 16 },
       memoryLimitMb: 0,
     }, 1);
     this.#pool.actorHandleFor = (tag) => tag;
@@ -195,9 +204,12 @@ class Node implements ClusterNode {
     await ensureGroup(this.#c, K.tasks);
     await ensureGroup(this.#c, this.#own);
     this.#readerId = String(await this.#reader.sendCommand(["CLIENT", "ID"]));
+    this.#clock = await clockOffset(this.#c);
     await this.#register();
     this.#heartbeat = setInterval(() => {
-      this.#register().catch(() => {/* Redis away: reconnecting */});
+      clockOffset(this.#c, 1).then((o) => {
+        if (o.errorMs < this.#clock.errorMs) this.#clock = o;
+      }).then(() => this.#register()).catch(() => {/* Redis away: reconnecting */});
     }, 1000);
     await this.#sub.subscribe(K.ctl, (msg) => this.#onControl(msg), true);
     this.#loop = this.#read();
@@ -218,6 +230,7 @@ class Node implements ClusterNode {
       host: hostname(),
       pid: process.pid,
       started: this.#started,
+      clockErrorMs: this.#clock.errorMs,
     };
   }
 
@@ -461,14 +474,20 @@ class Node implements ClusterNode {
     if (this.#locals.get(key) !== l) return;
     this.#locals.delete(key);
     this.#count -= l.cost;
-    this.#queueReply(l.m.driver, item, [l.stream, l.sid]);
+    this.#queueReply(l.m.driver, item, [l.stream, l.sid], l);
     this.#freed();
   }
 
-  #queueReply(driver: string, item: unknown[], ack: [string, string] | null): void {
+  #queueReply(
+    driver: string,
+    item: unknown[],
+    ack: [string, string] | null,
+    local: Local | null = null,
+  ): void {
     let r = this.#replies.get(driver);
-    if (!r) this.#replies.set(driver, r = { items: [], acks: [] });
+    if (!r) this.#replies.set(driver, r = { items: [], acks: [], locals: [] });
     r.items.push(item);
+    r.locals.push(local);
     if (ack) r.acks.push(ack);
     if (!this.#replyQueued) {
       this.#replyQueued = true;
@@ -480,7 +499,35 @@ class Node implements ClusterNode {
     this.#replyQueued = false;
     const all = this.#replies;
     this.#replies = new Map();
-    for (const [driver, r] of all) this.#sendReplies(driver, r.items, r.acks);
+    for (const [driver, r] of all) {
+      this.#addTimes(r.items, r.locals);
+      this.#sendReplies(driver, r.items, r.acks);
+    }
+  }
+
+  /**
+   * Appends to each reply item its task's times from the local pool's recording, on Redis's
+   * clock: [worker, taken, dispatched, started, finished] (ms since the epoch).
+   */
+  #addTimes(items: unknown[][], locals: (Local | null)[]): void {
+    let since = Infinity;
+    for (const l of locals) if (l?.e && l.started < since) since = l.started;
+    if (since === Infinity) return;
+    const byId = new Map<number, TaskRecord>();
+    for (const rec of this.#pool.recorder.tasks.toArray(since)) byId.set(rec.id, rec);
+    const shift = performance.timeOrigin + this.#clock.offsetMs;
+    for (let i = 0; i < items.length; i++) {
+      const l = locals[i];
+      const rec = l?.e ? byId.get(l.e.id) : undefined;
+      if (!rec || !(rec.worker >= 0) || !Number.isFinite(rec.started)) continue;
+      items[i][3] = [
+        rec.worker,
+        l!.started + shift,
+        rec.dispatched + shift,
+        rec.started + shift,
+        (Number.isFinite(rec.finished) ? rec.finished : performance.now()) + shift,
+      ];
+    }
   }
 
   #encodeReplies(items: unknown[][]): Uint8Array {

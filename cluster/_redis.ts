@@ -186,3 +186,32 @@ export function* entries(reply: unknown): Generator<[string, string, unknown[]]>
     }
   }
 }
+
+/** A clock offset: Redis's clock minus this process's, in ms, and the bound of its error. */
+export interface ClockOffset {
+  offsetMs: number;
+  errorMs: number;
+}
+
+/** This process's epoch clock in ms, high resolution. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Estimates Redis's clock against this process's from `samples` TIME round trips: the one with
+ * the shortest round trip, its midpoint taken as the moment Redis read its clock. The error is at
+ * most half that round trip (plus TIME's 1 µs resolution).
+ */
+export async function clockOffset(c: Redis, samples = 5): Promise<ClockOffset> {
+  let best: ClockOffset = { offsetMs: 0, errorMs: Infinity };
+  for (let i = 0; i < samples; i++) {
+    const t0 = epochNow();
+    const r = await c.sendCommand(["TIME"]) as [string, string];
+    const t1 = epochNow();
+    const redisMs = Number(r[0]) * 1000 + Number(r[1]) / 1000;
+    const errorMs = (t1 - t0) / 2 + 0.001;
+    if (errorMs < best.errorMs) best = { offsetMs: redisMs - (t0 + t1) / 2, errorMs };
+  }
+  return best;
+}

@@ -142,6 +142,8 @@ export interface NodeInfo {
   pid: number;
   /** ms since the epoch. */
   started: number;
+  /** Bound of the error of its clock's offset to Redis's, in ms (absent before it is known). */
+  clockErrorMs?: number;
 }
 
 /** The nodes whose registration has not expired. */

@@ -316,3 +316,60 @@ test("malformed messages on the task stream are rejected with a reason; the node
     await stopAll(nodes);
   }
 });
+
+test(
+  "timeline(): a process per node, a track per worker, the driver's get, clocks aligned with a stated bound",
+  {
+    skip: SKIP,
+  },
+  async () => {
+    const nodes = await startNodes([["deno", "tdeno"], ["bun", "tbun"]]);
+    const dir = Deno.makeTempDirSync();
+    const trace = join(dir, "trace.json");
+    try {
+      const r = await runDriver("deno", join(FIXTURES, "timeline.ts"), {
+        RAYPROF_ADDRESS: redis.address,
+        TRACE: trace,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      await stopAll(nodes);
+    }
+    const file = JSON.parse(Deno.readTextFileSync(trace));
+    Deno.removeSync(dir, { recursive: true });
+    const events = file.traceEvents as {
+      name: string;
+      ph: string;
+      pid: number;
+      tid: number;
+      ts: number;
+      dur?: number;
+      args?: Record<string, unknown>;
+    }[];
+    const processes = new Map(
+      events.filter((e) => e.name === "process_name").map((e) => [e.pid, String(e.args?.name)]),
+    );
+    const nodePid = (n: string) => [...processes].find(([, v]) => v.startsWith(`node ${n} `))?.[0];
+    assert(nodePid("tdeno") && nodePid("tbun"), JSON.stringify([...processes]));
+    const spins = events.filter((e) => e.ph === "X" && e.name === "spin");
+    assert.equal(spins.length, 8);
+    // Both nodes ran tasks, each on tracks of its own process.
+    assert(
+      spins.some((e) => e.pid === nodePid("tdeno")) && spins.some((e) => e.pid === nodePid("tbun")),
+    );
+    for (const e of spins) assert(e.dur! >= 95_000 && e.dur! < 1_000_000, `${e.dur} µs`);
+    const get = events.find((e) => e.ph === "X" && e.name === "get" && e.pid === 1);
+    assert(get, "the driver's blocked get");
+    // Each task ran while the driver waited in get, within the clocks' stated error.
+    const clock = file.otherData.clusterClock as { errorMs: number; nodes: Record<string, number> };
+    assert(clock.errorMs > 0 && clock.errorMs < 50, JSON.stringify(clock));
+    assert.deepEqual(Object.keys(clock.nodes).sort(), ["tbun", "tdeno"]);
+    const slack = clock.errorMs * 1000 + 1000;
+    for (const e of spins) {
+      assert(
+        e.ts >= get.ts - slack && e.ts + e.dur! <= get.ts + get.dur! + slack,
+        JSON.stringify(e),
+      );
+    }
+  },
+);
