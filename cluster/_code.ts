@@ -18,6 +18,12 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+/**
+ * The code of the error of {@linkcode readGraph} when the module itself is not a file (the REPL's
+ * inputs, eval): its functions then go as source text, as they go to local workers.
+ */
+export const UNREADABLE = "RAYPROF_UNREADABLE";
+
 /** A module graph as uploaded: its manifest's hash names it. */
 export interface Tree {
   /** SHA-256 of the manifest. */
@@ -102,7 +108,12 @@ export async function readGraph(
     try {
       bytes = await readFile(f);
     } catch {
-      if (f === entry) throw new Error(`Cannot ship ${entryUrl} to the cluster: it cannot be read`);
+      if (f === entry) {
+        throw Object.assign(
+          new Error(`Cannot ship ${entryUrl} to the cluster: it cannot be read`),
+          { code: UNREADABLE },
+        );
+      }
       continue; // an import that does not exist fails on the node as it would here
     }
     files.set(f, bytes);

@@ -42,7 +42,7 @@ import {
 } from "../runtime/errors.ts";
 import type { Backend, BackendOptions } from "../runtime/backend.ts";
 import { decode, encode } from "./_codec.ts";
-import { readGraph, type Tree, uploadGraph } from "./_code.ts";
+import { readGraph, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
 import {
   buf,
   bufferReplies,
@@ -383,6 +383,7 @@ export class ClusterDriver implements Backend {
     const tree = this.#trees.get(w.url);
     if (tree && !(tree instanceof Promise)) return { ...base, t: tree.sha, e: tree.entry };
     const err = this.#treeErrors.get(w.url);
+    if ((err as { code?: string } | undefined)?.code === UNREADABLE) return { ...base, u: "" };
     if (err) return err;
     return null;
   }

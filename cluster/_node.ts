@@ -20,6 +20,7 @@ import {
   WORKER,
 } from "../runtime/object_ref.ts";
 import { TaskError } from "../runtime/errors.ts";
+import { hooks } from "../runtime/hooks.ts";
 import type { TaskRecord } from "../runtime/recorder.ts";
 import { decode, encode } from "./_codec.ts";
 import { mapStack, materialize, treeUrl } from "./_code.ts";
@@ -190,6 +191,8 @@ class Node implements ClusterNode {
     this.#own = K.nodeStream(this.id);
     this.#cacheDir = o.cacheDir ?? join(tmpdir(), "rayprof-node-cache");
     this.#drainMs = o.drainMs ?? 30_000;
+    const preload = new URL("./_worker_globals.ts", import.meta.url).href;
+    if (!hooks().workerPreload.includes(preload)) hooks().workerPreload.push(preload);
     this.#pool = new Pool({
       numCpus: this.numCpus,
       // Recorded so that each reply carries its task's times, for the driver's timeline.

@@ -5,8 +5,11 @@
 // runtimes itself).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import process from "node:process";
 import {
+  BIN,
   FIXTURES,
   freePort,
   lastJson,
@@ -370,6 +373,53 @@ test(
         e.ts >= get.ts - slack && e.ts + e.dur! <= get.ts + get.dur! + slack,
         JSON.stringify(e),
       );
+    }
+  },
+);
+
+test(
+  "the REPL and cli.ts profile on a cluster: timings name the nodes, the Gantt has their workers",
+  {
+    skip: SKIP,
+  },
+  async () => {
+    const nodes = await startNodes([["deno", "rdeno"], ["bun", "rbun"]]);
+    try {
+      const input = [
+        "const sq = ray.remote(function sq(x: number) { ray.sleepSync(50); return x * x })",
+        "await ray.get([1, 2, 3, 4, 5, 6, 7, 8].map((x) => sq.remote(x)))",
+        ".exit",
+        "",
+      ].join("\n");
+      const repl = await new Promise<{ code: number | null; out: string }>((ok) => {
+        const c = spawn(join(BIN, "deno"), ["run", "-A", join(ROOT, "repl.ts")], {
+          env: { ...process.env, NO_COLOR: "1", RAYPROF_ADDRESS: redis.address },
+        });
+        let out = "";
+        c.stdout.on("data", (d) => (out += d));
+        c.stderr.on("data", (d) => (out += d));
+        c.on("exit", (code) => ok({ code, out }));
+        c.stdin.end(input);
+      });
+      assert.equal(repl.code, 0, repl.out);
+      assert.match(repl.out, /\[\s*1,\s+4,\s+9,\s+16,\s+25,\s+36,\s+49,\s+64\s*\]/, repl.out);
+      assert.match(repl.out, /8 tasks on \d workers? of 2 nodes \(rbun, rdeno\)/, repl.out);
+
+      const profiled = await runDriver(
+        "deno",
+        join(ROOT, "cli.ts"),
+        {
+          RAYPROF_ADDRESS: redis.address,
+        },
+        60_000,
+        ["profile", "--gantt", join(FIXTURES, "timeline.ts")],
+      );
+      assert.equal(profiled.code, 0, profiled.stderr);
+      assert.match(profiled.stderr, /^\s+rdeno worker \d+\s+\d+%/m, profiled.stderr);
+      assert.match(profiled.stderr, /^\s+rbun worker \d+\s+\d+%/m, profiled.stderr);
+      assert.match(profiled.stderr, /^\s+spin\s+8\s/m, profiled.stderr);
+    } finally {
+      await stopAll(nodes);
     }
   },
 );
