@@ -42,7 +42,7 @@ import {
 } from "../runtime/errors.ts";
 import type { Backend, BackendOptions } from "../runtime/backend.ts";
 import { decode, encode } from "./_codec.ts";
-import { readGraph, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
+import { readGraph, sha256, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
 import {
   buf,
   bufferReplies,
@@ -145,6 +145,8 @@ export class ClusterDriver implements Backend {
   #clock: ClockOffset = { offsetMs: 0, errorMs: Infinity };
   /** Timeline worker ids of the nodes' workers, by "node#worker". */
   #workerIds = new Map<string, number>();
+  /** The key under which each definition's FnWire is stored (see #fnRef). */
+  #fnRefs = new Map<Def, string>();
   #readLoop: Promise<void> | undefined;
 
   constructor(
@@ -388,6 +390,30 @@ export class ClusterDriver implements Backend {
     return null;
   }
 
+  /**
+   * The function of a task as a message names it: the SHA-256 of its encoded FnWire, stored once
+   * under `rp:fn:<sha>` (SET before the XADDs that name it, on the same connection, so Redis has
+   * it first). Its source text then travels once, not with every task.
+   */
+  #fnRef(d: Def, fn: FnWire): string {
+    let ref = this.#fnRefs.get(d);
+    if (ref === undefined) {
+      const bytes = encode(fn);
+      ref = sha256(bytes);
+      this.#fnRefs.set(d, ref);
+      const key = K.fn(ref);
+      if (!this.#sent.has(key)) {
+        this.#sent.add(key);
+        this.#codeKeys.push(key);
+        this.#c.sendCommand(["SET", key, buf(bytes), "NX"]).catch(() => {
+          this.#sent.delete(key); // Redis away: stored again with the next task that names it
+          this.#fnRefs.delete(d);
+        });
+      }
+    }
+    return ref;
+  }
+
   #encodeTask(t: Task, attempt: number, fn: FnWire): Uint8Array {
     const spec = t[SPEC];
     const o = spec.opts;
@@ -405,7 +431,7 @@ export class ClusterDriver implements Backend {
       a ? (spec.method === null ? "c" : "m") : "t",
       this.id,
       t.id,
-      fn,
+      this.#fnRef(spec.def, fn),
       args,
       refs,
       {

@@ -23,7 +23,7 @@ import { TaskError } from "../runtime/errors.ts";
 import { hooks } from "../runtime/hooks.ts";
 import type { TaskRecord } from "../runtime/recorder.ts";
 import { decode, encode } from "./_codec.ts";
-import { mapStack, materialize, treeUrl } from "./_code.ts";
+import { mapStack, materialize, sha256, treeUrl } from "./_code.ts";
 import {
   buf,
   bufferReplies,
@@ -43,6 +43,7 @@ import {
   checkMessage,
   type ErrorInfo,
   type FnWire,
+  isFn,
   liveNodes,
   type NodeInfo,
   R_ACTOR,
@@ -151,6 +152,7 @@ class Node implements ClusterNode {
   #locals = new Map<string, Local>();
   #actors = new Map<string, ReturnType<Pool["createActor"]>>();
   #trees = new Map<string, Promise<{ dir: string; driverDir: string }>>();
+  #fns = new Map<string, Promise<FnWire>>();
   #replies = new Map<
     string,
     { items: unknown[][]; acks: [string, string][]; locals: (Local | null)[] }
@@ -369,6 +371,28 @@ class Node implements ClusterNode {
     this.#prepare(l).catch((e) => this.#finishError(l, errorInfo(e, null)));
   }
 
+  /** The function a message names, read from Redis once and checked against its hash. */
+  #fn(ref: string): Promise<FnWire> {
+    let p = this.#fns.get(ref);
+    if (!p) {
+      p = (async () => {
+        const bytes = await this.#c.sendCommand(["GET", K.fn(ref)], this.#bufOpts) as
+          | Uint8Array
+          | null;
+        if (!bytes) throw new Error(`function ${ref.slice(0, 12)} is not in Redis (driver gone?)`);
+        if (sha256(bytes) !== ref) {
+          throw new Error(`function ${ref.slice(0, 12)} does not match its hash`);
+        }
+        const fn = decode(bytes);
+        if (!isFn(fn)) throw new Error(`function ${ref.slice(0, 12)} is malformed`);
+        return fn;
+      })();
+      this.#fns.set(ref, p);
+      p.catch(() => this.#fns.delete(ref));
+    }
+    return p;
+  }
+
   async #fnUrl(fn: FnWire): Promise<{ url: string; tree?: { dir: string; driverDir: string } }> {
     if (fn.t) {
       let p = this.#trees.get(fn.t);
@@ -410,7 +434,7 @@ class Node implements ClusterNode {
       return e;
     }) as unknown[];
     if (!Array.isArray(args)) throw new TypeError("arguments are not an array");
-    let fn: FnWire | null = m.fn;
+    let fn: FnWire | null = m.fn === null ? null : await this.#fn(m.fn);
     let tree: { dir: string; driverDir: string } | undefined;
     let url = "";
     if (fn) ({ url, tree } = await this.#fnUrl(fn));
@@ -673,7 +697,7 @@ function cancelledInfo(m: TaskMessage): ErrorInfo {
   return {
     cls: "TaskCancelledError",
     name: "TaskCancelledError",
-    message: `Task '${m.opts?.name || m.fn?.n}' (id ${m.id}) was cancelled before it ran`,
+    message: `Task '${m.opts?.name || "task"}' (id ${m.id}) was cancelled before it ran`,
     stack: "",
   };
 }

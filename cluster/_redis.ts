@@ -29,6 +29,7 @@ export const K = {
   reply: (driver: string) => `rp:reply:${driver}`,
   obj: (driver: string, id: number) => `rp:obj:${driver}:${id}`,
   code: (sha: string) => `rp:code:${sha}`,
+  fn: (sha: string) => `rp:fn:${sha}`,
   tree: (sha: string) => `rp:tree:${sha}`,
 };
 

@@ -41,7 +41,8 @@ export interface TaskMessage {
   kind: "t" | "c" | "m" | "k";
   driver: string;
   id: number;
-  fn: FnWire | null;
+  /** The function: the SHA-256 of its encoded FnWire, stored under `rp:fn:<sha>`. */
+  fn: string | null;
   args: Uint8Array | null;
   refs: number[];
   opts: OptsWire | null;
@@ -67,7 +68,8 @@ export interface ErrorInfo {
 
 const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-function isFn(f: unknown): f is FnWire {
+/** Checks the shape of a function as stored under `rp:fn:<sha>`. */
+export function isFn(f: unknown): f is FnWire {
   if (typeof f !== "object" || f === null) return false;
   const o = f as Record<string, unknown>;
   if (typeof o.k !== "string" || typeof o.n !== "string" || typeof o.s !== "string") return false;
@@ -111,7 +113,9 @@ export function checkMessage(m: unknown): TaskMessage {
     throw new TypeError("bad refs");
   }
   if (kind !== "k") {
-    if (kind !== "m" && !isFn(fn)) throw new TypeError("bad function");
+    if (kind !== "m" && (typeof fn !== "string" || !/^[0-9a-f]{64}$/.test(fn))) {
+      throw new TypeError("bad function reference");
+    }
     if (!(args instanceof Uint8Array)) throw new TypeError("arguments are not bytes");
     if (!isOpts(opts)) throw new TypeError("bad options");
     if (kind === "m" && method === "") throw new TypeError("an actor call without a method");
@@ -120,7 +124,7 @@ export function checkMessage(m: unknown): TaskMessage {
     kind,
     driver,
     id,
-    fn: fn as FnWire | null,
+    fn: fn as string | null,
     args: args as Uint8Array | null,
     refs,
     opts: opts as OptsWire | null,
