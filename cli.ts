@@ -43,6 +43,9 @@ Usage:
   deno run -A cli.ts profile [options] SCRIPT [ARGS...]   run SCRIPT under the line profiler
   deno run -A cli.ts show [options] FILE...                print saved line profiles
   deno run -A cli.ts repl [options]                        TypeScript REPL with timings
+  deno run -A cli.ts node --address redis://HOST:PORT [--num-cpus N] [--name NAME]
+                                                           join a cluster as a node
+  deno run -A cli.ts status --address redis://HOST:PORT    list a cluster's nodes and tasks
   bun cli.ts ...                                           the same under Bun
 
 Commands:
@@ -194,10 +197,63 @@ export async function main(args: string[], io: CliIO = defaultIO): Promise<numbe
       return await (await importLazily<typeof import("./repl.ts")>("./repl.ts", import.meta.url))
         .main(rest);
     }
-    throw new UsageError(`Unknown command '${command}': expected 'profile', 'show' or 'repl'`);
+    if (command === "node" || command === "status") return await clusterCommand(command, rest, io);
+    throw new UsageError(
+      `Unknown command '${command}': expected 'profile', 'show', 'repl', 'node' or 'status'`,
+    );
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+/** `cli.ts node` and `cli.ts status`: the cluster (loaded only for these commands). */
+async function clusterCommand(command: string, args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      address: { type: "string" },
+      "num-cpus": { type: "string" },
+      name: { type: "string" },
+      "cache-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+  const address = (values.address as string | undefined) ??
+    (typeof Deno !== "undefined" ? Deno.env.get("RAYPROF_ADDRESS") : undefined) ??
+    (globalThis as { process?: { env: Record<string, string> } }).process?.env.RAYPROF_ADDRESS;
+  if (!address) throw new UsageError(`'${command}' needs --address redis://HOST:PORT`);
+  const cluster = await importLazily<typeof import("./cluster/mod.ts")>(
+    "./cluster/mod.ts",
+    import.meta.url,
+  );
+  if (command === "status") {
+    io.stdout(`${cluster.formatStatus(await cluster.clusterStatus(address))}\n`);
+    return 0;
+  }
+  let numCpus: number | undefined;
+  if (values["num-cpus"] !== undefined) {
+    numCpus = Number(values["num-cpus"]);
+    if (!Number.isInteger(numCpus) || numCpus < 1) {
+      throw new UsageError(
+        `Cannot start a node as --num-cpus must be a positive integer: received ${
+          values["num-cpus"]
+        }`,
+      );
+    }
+  }
+  return await cluster.runNode({
+    address,
+    numCpus,
+    name: values.name as string | undefined,
+    cacheDir: values["cache-dir"] as string | undefined,
+    log: (line) => io.stderr(`${line}\n`),
+  });
 }
 
 /** The options of `cli.ts profile` (also what tells where the script's own arguments begin). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the npm package's JavaScript: every product file (mod.ts, cli.ts, repl.ts, runtime/,
-// profile/) to dist/ as `.js` with its `.d.ts` and source map, made by oxc-transform (already a
+// profile/, cluster/) to dist/ as `.js` with its `.d.ts` and source map, made by oxc-transform (already a
 // dependency of the profiler). Deno will not strip types under node_modules, so the tarball
 // carries JavaScript; Bun reads the same files. Run by `npm pack`/`npm publish` (prepack), or
 // by hand: `node npm/build.mjs [OUT]`.
@@ -28,6 +28,7 @@ function sources() {
   };
   walk("runtime");
   walk("profile");
+  walk("cluster");
   return out;
 }
 

@@ -142,7 +142,20 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
   };
   name(DRIVER_PID, "driver", 0);
   thread(DRIVER_PID, DRIVER_TID, "driver", 0);
-  name(WORKERS_PID, `workers (${rec.numCpus} slots)`, 1);
+  // On a cluster each node is a process of its own (pids from 3, by node name); local workers
+  // are all in WORKERS_PID.
+  const nodePids = new Map<string, number>();
+  const nodeSlots = new Map<string, number>();
+  for (const w of rec.workers) {
+    if (w.node !== undefined) nodeSlots.set(w.node, (nodeSlots.get(w.node) ?? 0) + 1);
+  }
+  for (const [i, n] of [...nodeSlots.keys()].sort().entries()) {
+    nodePids.set(n, WORKERS_PID + 1 + i);
+    name(WORKERS_PID + 1 + i, `node ${n} (${nodeSlots.get(n)} workers)`, 2 + i);
+  }
+  if (nodePids.size === 0 || rec.workers.some((w) => w.node === undefined)) {
+    name(WORKERS_PID, `workers (${rec.numCpus} slots)`, 1);
+  }
 
   // Workers appear in id order; tasks naming a worker missing from `workers` (its record was
   // dropped) still get a track.
@@ -159,6 +172,10 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       });
     }
   }
+  const pidOf = (worker: number): number => {
+    const n = workers.get(worker)?.node;
+    return n === undefined ? WORKERS_PID : nodePids.get(n)!;
+  };
   const lanes = layOutLanes(rec.tasks, end);
   const workerIds = [...workers.keys()].sort((a, b) => a - b);
   // Thread ids: lane 0 of worker w is tid w + 1; extra lanes come after all workers.
@@ -171,7 +188,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       const tid = lane === 0 ? id + 1 : nextTid++;
       tidOf.set(`${id}:${lane}`, tid);
       thread(
-        WORKERS_PID,
+        pidOf(id),
         tid,
         lane === 0 ? w.label : `${w.label} (lane ${lane + 1})`,
         i * 1000 + lane,
@@ -183,7 +200,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
         ph: "i",
         s: "t",
         ts: us(w.ended),
-        pid: WORKERS_PID,
+        pid: pidOf(id),
         tid: id + 1,
         cat: "worker",
         cname: traceColour("crashed"),
@@ -205,7 +222,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
       ph: "X",
       ts,
       dur,
-      pid: WORKERS_PID,
+      pid: pidOf(id),
       tid: id + 1,
       cat: "worker",
       cname: traceColour("startup"),
@@ -226,7 +243,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
           ph: "X",
           ts,
           dur,
-          pid: WORKERS_PID,
+          pid: pidOf(workerId),
           tid,
           cat: t.kind,
           cname: traceColour(t.status === "ok" ? t.kind : t.status),
@@ -308,7 +325,7 @@ export function toChromeTrace(rec: Recording): TraceEvent[] {
         stop = Math.min(Math.max(stop, ts), host.end);
         tid = host.tid;
       } else tid = span.worker + 1;
-      pid = WORKERS_PID;
+      pid = pidOf(span.worker);
     }
     events.push({
       name: span.kind,
@@ -345,6 +362,7 @@ export function toTraceFile(rec: Recording, events: TraceEvent[] = toChromeTrace
       numCpus: rec.numCpus,
       tasks: rec.tasks.length,
       droppedTasks: rec.dropped,
+      ...(rec.clock ? { clusterClock: rec.clock } : {}),
     },
   };
 }

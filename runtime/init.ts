@@ -5,6 +5,7 @@
  * @module
  */
 import { totalmem } from "node:os";
+import process from "node:process";
 import { hardwareConcurrency } from "./_platform.ts";
 import { workerContext } from "./_context.ts";
 import { ACTOR_TAG } from "./_wire.ts";
@@ -14,6 +15,7 @@ import { emptyRecording, type RecorderOptions, type Recording } from "./recorder
 import { state } from "./_state.ts";
 import { checkCount, checkKeys, describe } from "./_validate.ts";
 import { actorHandle } from "./_actor_handle.ts";
+import type { Backend, BackendOptions } from "./backend.ts";
 
 /** Options for {@linkcode init}. */
 export interface InitOptions {
@@ -36,14 +38,50 @@ export interface InitOptions {
    * @default {90% of the machine's memory, at most 3072}
    */
   memoryLimitMb?: number;
+  /**
+   * A cluster to run on (`redis://[user:password@]host:port`, or `rediss://` for TLS): tasks go to
+   * its nodes (`cli.ts node --address ...`) instead of local workers, and `init` returns a promise
+   * to await before submitting. `numCpus` and `memoryLimitMb` are then the nodes' own.
+   * @default {the RAYPROF_ADDRESS environment variable, else none: run on this machine}
+   */
+  address?: string;
+  /**
+   * With `address`: give up connecting after this many ms.
+   * @default {5000}
+   */
+  connectTimeoutMs?: number;
 }
 
-const INIT_KEYS = new Set(["numCpus", "ignoreReinitError", "recording", "memoryLimitMb"]);
+const INIT_KEYS = new Set([
+  "numCpus",
+  "ignoreReinitError",
+  "recording",
+  "memoryLimitMb",
+  "address",
+  "connectTimeoutMs",
+]);
+
+/** What cluster/mod.ts gives the runtime (imported only when an address is given). */
+interface ClusterModule {
+  connectDriver(options: BackendOptions, recording: RecorderOptions): Promise<Backend>;
+}
+
+function envAddress(): string | undefined {
+  try {
+    return process.env.RAYPROF_ADDRESS || undefined;
+  } catch {
+    return undefined; // no permission to read the environment: no cluster
+  }
+}
 
 /**
  * Starts the pool of workers. Called lazily by the first `.remote()` if you do not call it.
  *
- * @param options Pool size and recording.
+ * With an `address` (or `RAYPROF_ADDRESS` set), connects to that cluster instead and returns a
+ * promise that settles once connected: await it before submitting.
+ *
+ * @param options Pool size and recording, or the cluster's address.
+ * @returns Nothing, or with a cluster a promise that rejects if it cannot be reached.
  * @throws {RayError} If the runtime is already running, unless `ignoreReinitError` is set.
  * @throws {RangeError} If `numCpus` is not a positive integer.
  *
@@ -65,8 +103,16 @@ const INIT_KEYS = new Set(["numCpus", "ignoreReinitError", "recording", "memoryL
  * }
  * assert.equal(isInitialized(), false);
  * ```
+ *
+ * @example Join a cluster
+ * ```ts ignore
+ * import * as ray from "./mod.ts";
+ * await ray.init({ address: "redis://10.0.0.1:6379" });
+ * ```
  */
-export function init(options: InitOptions = {}): void {
+export function init(options: InitOptions & { address: string }): Promise<void>;
+export function init(options?: InitOptions): void;
+export function init(options: InitOptions = {}): void | Promise<void> {
   if (workerContext()) return; // a module imported by a worker: the driver owns the pool
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
@@ -75,12 +121,14 @@ export function init(options: InitOptions = {}): void {
   }
   checkKeys("init", options, INIT_KEYS);
   const s = state();
-  if (s.pool) {
-    if (options.ignoreReinitError) return;
+  if (s.pool || s.connecting) {
+    if (options.ignoreReinitError) return s.connecting ?? undefined;
     throw new RayError(
       "Cannot init as the runtime is already running: call shutdown() first, or pass ignoreReinitError: true",
     );
   }
+  const address = options.address ?? envAddress();
+  if (address !== undefined) return initCluster(address, options);
   const numCpus = options.numCpus === undefined
     ? hardwareConcurrency()
     : checkCount("init", "numCpus", options.numCpus, 1);
@@ -98,6 +146,40 @@ export function init(options: InitOptions = {}): void {
     const a = s.pool?.actor(tag[ACTOR_TAG] as number);
     return a ? actorHandle(a.id, a.name, tag.methods as string[]) : tag;
   };
+}
+
+/** Connects to a cluster: its driver becomes the runtime's engine. */
+function initCluster(address: string, options: InitOptions): Promise<void> {
+  const s = state();
+  const gen = ++s.gen;
+  const connectTimeoutMs = options.connectTimeoutMs === undefined
+    ? 5000
+    : checkCount("init", "connectTimeoutMs", options.connectTimeoutMs, 1);
+  // Dynamic, and by a computed URL, on purpose: the cluster (and its Redis client) loads only when
+  // an address is given, and mod.ts's module graph (what a URL import fetches) does not hold it.
+  const url = new URL("../cluster/mod.ts", import.meta.url).href;
+  const p = (import(url) as Promise<ClusterModule>)
+    .then((m) => m.connectDriver({ address, gen, connectTimeoutMs }, options.recording ?? {}))
+    .then((b) => {
+      s.connecting = null;
+      if (s.gen !== gen) {
+        b.close(); // shut down while connecting
+        return;
+      }
+      s.pool = b;
+      s.lastRecorder = null;
+      s.wasShutdown = false;
+      for (const w of s.wires) b.def(w);
+      b.actorHandleFor = (tag) => {
+        const a = b.actor(tag[ACTOR_TAG] as number);
+        return a ? actorHandle(a.id, a.name, tag.methods as string[]) : tag;
+      };
+    }, (e) => {
+      s.connecting = null;
+      throw e;
+    });
+  s.connecting = p;
+  return p;
 }
 
 /**
@@ -148,6 +230,10 @@ export function shutdown(): Promise<void> {
   if (workerContext()) return Promise.resolve();
   const s = state();
   const p = s.pool;
+  if (s.connecting) {
+    s.connecting = null;
+    s.gen++; // the connection under way closes its driver when it arrives
+  }
   if (!p) return Promise.resolve();
   s.pool = null;
   s.wasShutdown = true;

@@ -134,6 +134,8 @@ export interface WorkerRecord {
   ended: number;
   /** Exit reason when it did not end by shutdown/retirement. */
   exit?: string;
+  /** On a cluster: the name of the node whose worker it is (absent for local workers). */
+  node?: string;
 }
 
 /** A snapshot of what was recorded. */
@@ -150,6 +152,11 @@ export interface Recording {
   workers: WorkerRecord[];
   /** Task records overwritten because the ring was full. */
   dropped: number;
+  /**
+   * On a cluster: how the nodes' clocks were mapped onto the driver's (offsets estimated from
+   * Redis TIME round trips), and the bound of the error of that mapping in ms.
+   */
+  clock?: { method: string; errorMs: number; nodes: Record<string, number> };
 }
 
 /** A recording with nothing in it. */
@@ -885,6 +892,8 @@ export class Recorder {
   tasks: TaskLog;
   spans: Ring<SpanEntry>;
   workers: WorkerRecord[] = [];
+  /** On a cluster: how node clocks map onto this one (see {@linkcode Recording.clock}). */
+  clock?: { method: string; errorMs: number; nodes: Record<string, number> };
   numCpus = 0;
 
   constructor(options: RecorderOptions = {}) {
@@ -916,6 +925,7 @@ export class Recorder {
       spans: spans.map(blockedSpanOf),
       workers: this.workers.map((w) => ({ ...w })),
       dropped: this.tasks.dropped,
+      ...(this.clock ? { clock: { ...this.clock, nodes: { ...this.clock.nodes } } } : {}),
     };
   }
 

@@ -22,7 +22,7 @@ export RAYPROF_CACHE_DIR
 trap 'rm -rf "$deno_log" "$bun_log" "$RAYPROF_CACHE_DIR"' EXIT
 
 echo "== deno check"
-deno check mod.ts cli.ts repl.ts runtime/worker.ts examples/ tests/ bench/ profile/
+deno check mod.ts cli.ts repl.ts runtime/worker.ts examples/ tests/ bench/ profile/ cluster/
 check_rc=$?
 
 echo "== deno test"

@@ -115,6 +115,7 @@ const OWN = PACKAGE_ROOT.protocol === "file:"
     join(fileURLToPath(PACKAGE_ROOT), `repl${OWN_EXT}`),
     join(fileURLToPath(PACKAGE_ROOT), "runtime") + sep,
     join(fileURLToPath(PACKAGE_ROOT), "profile") + sep,
+    join(fileURLToPath(PACKAGE_ROOT), "cluster") + sep,
   ]
   : [];
 

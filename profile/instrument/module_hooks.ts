@@ -128,7 +128,13 @@ export async function registerLoader(
     load(url: string, context: any, nextLoad: any) {
       if (!url.startsWith("file:")) return nextLoad(url, context);
       const path = fileURLToPath(url);
-      if (!SCRIPT_EXTENSION.test(path) || !accept(path)) return nextLoad(url, context);
+      if (!SCRIPT_EXTENSION.test(path) || !accept(path)) {
+        const r = nextLoad(url, context);
+        // Deno 2.9 under a hook gives a `require`d JSON file no format, and then compiles it as
+        // JavaScript (node-redis's `require("../../package.json")` failed so under the profiler).
+        if (r && r.format == null && path.endsWith(".json")) return { ...r, format: "json" };
+        return r;
+      }
       let original: string;
       try {
         original = readTextSync(path);

@@ -91,7 +91,9 @@ export async function main(args: string[], io?: ReplIO): Promise<number> {
       columns: output.columns ?? 80,
       onWarning: (w) => output.write(style(color, "33", `warning: ${w}`) + "\n"),
     });
-    if (numCpus !== undefined) api.init({ numCpus });
+    // On a cluster (RAYPROF_ADDRESS), connect before the first input: its tasks go to the nodes.
+    if (env.RAYPROF_ADDRESS) await api.init({ address: env.RAYPROF_ADDRESS });
+    else if (numCpus !== undefined) api.init({ numCpus });
     installUncaughtHandlers(session, output);
     Session.needsMore("0"); // loads the parser now rather than at the first input
     return { session, shutdown: api.shutdown };

@@ -83,6 +83,8 @@ export interface InputTiming {
   tasks: TaskRecord[];
   /** Distinct workers that ran them. */
   workers: number;
+  /** On a cluster: the nodes whose workers ran them, by name. */
+  nodes?: string[];
   /** Sum of the tasks' run time inside the input's window over its wall time. */
   parallelism: number;
   /**
@@ -400,12 +402,19 @@ export class Session {
         if (to - from > starting) starting = to - from;
       }
     }
+    const nodeOf = new Map<number, string>();
+    for (const w of rec?.workers ?? []) if (w.node !== undefined) nodeOf.set(w.id, w.node);
+    const nodes = [
+      ...new Set([...workers].map((w) => nodeOf.get(w)).filter((n) => n !== undefined)),
+    ]
+      .sort() as string[];
     const timing: InputTiming = {
       input,
       start,
       end,
       tasks,
       workers: workers.size,
+      ...(nodes.length > 0 ? { nodes } : {}),
       parallelism: end > start ? busy / (end - start) : 0,
       starting,
     };
@@ -665,6 +674,10 @@ export function formatTimingLine(t: InputTiming): string {
   if (t.tasks.length > 0) {
     s += ` · ${t.tasks.length} task${t.tasks.length === 1 ? "" : "s"} on ${t.workers} worker${
       t.workers === 1 ? "" : "s"
+    }${
+      t.nodes
+        ? ` of ${t.nodes.length} node${t.nodes.length === 1 ? "" : "s"} (${t.nodes.join(", ")})`
+        : ""
     } · parallelism ${t.parallelism.toFixed(1)}x`;
     // Worth a mention only where it explains the figures: 10 ms, or a tenth of the input.
     if (t.starting >= 10 && t.starting >= (t.end - t.start) / 10) {

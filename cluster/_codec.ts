@@ -1,0 +1,517 @@
+/**
+ * The cluster's wire format: a compact tagged encoding with structured-clone semantics that Deno
+ * and Bun both read (their `node:v8` serializers do not read each other's bytes). The first byte
+ * is the format version. Typed arrays and ArrayBuffers travel as raw bytes (one copy each way);
+ * repeated objects and cycles as back-references; ObjectRefs through a caller's hook.
+ *
+ * @module
+ */
+
+/** Version byte of this format. */
+export const WIRE_VERSION = 1;
+
+const T_UNDEF = 0,
+  T_NULL = 1,
+  T_TRUE = 2,
+  T_FALSE = 3,
+  T_INT = 4,
+  T_F64 = 5,
+  T_STR = 6,
+  T_BIGINT = 7,
+  T_ARRAY = 8,
+  T_OBJECT = 9,
+  T_MAP = 10,
+  T_SET = 11,
+  T_DATE = 12,
+  T_REGEXP = 13,
+  T_ABUF = 14,
+  T_VIEW = 15,
+  T_ERROR = 16,
+  T_BACKREF = 17,
+  T_BOXED = 18,
+  T_REF = 19,
+  T_HOLE = 20,
+  T_SPARSE = 21;
+
+const VIEWS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+] as const;
+
+const ERRORS: Record<string, ErrorConstructor> = {
+  Error,
+  EvalError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  TypeError,
+  URIError,
+};
+
+/** Turns a value the caller treats specially (an ObjectRef) into a number, or returns undefined. */
+export type RefOut = (value: object) => number | undefined;
+/** Rebuilds a special value from its number. */
+export type RefIn = (id: number) => unknown;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+class Writer {
+  buf = new Uint8Array(256);
+  view = new DataView(this.buf.buffer);
+  pos = 0;
+  seen = new Map<object, number>();
+  ids = 0;
+  constructor(readonly refOut: RefOut | undefined) {}
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const b = new Uint8Array(size);
+    b.set(this.buf.subarray(0, this.pos));
+    this.buf = b;
+    this.view = new DataView(b.buffer);
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  uint(n: number): void {
+    this.ensure(5);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  f64(n: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, n, true);
+    this.pos += 8;
+  }
+
+  str(s: string): void {
+    // A UTF-8 string takes at most 3 bytes per UTF-16 unit.
+    this.ensure(5 + s.length * 3);
+    const start = this.pos;
+    this.pos += s.length < 128 ? 1 : 5;
+    const { written } = utf8.encodeInto(s, this.buf.subarray(this.pos));
+    if (s.length < 128 && written < 128) {
+      this.buf[start] = written;
+    } else {
+      if (s.length < 128) {
+        // Too long for one length byte after all: make room for a 5-byte length.
+        this.buf.copyWithin(start + 5, start + 1, start + 1 + written);
+      }
+      const at = start + 5;
+      let n = written, p = start;
+      for (let i = 0; i < 4; i++) {
+        this.buf[p++] = (n & 0x7f) | 0x80;
+        n >>>= 7;
+      }
+      this.buf[p] = n;
+      this.pos = at;
+    }
+    this.pos += written;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.uint(b.byteLength);
+    this.ensure(b.byteLength);
+    this.buf.set(b, this.pos);
+    this.pos += b.byteLength;
+  }
+}
+
+function unclonable(what: string, path: string): TypeError {
+  return new TypeError(`Cannot send ${path} to another machine as it holds ${what}`);
+}
+
+function write(w: Writer, v: unknown, path: string): void {
+  switch (typeof v) {
+    case "undefined":
+      w.byte(T_UNDEF);
+      return;
+    case "boolean":
+      w.byte(v ? T_TRUE : T_FALSE);
+      return;
+    case "number":
+      if ((v | 0) === v && !Object.is(v, -0) && v >= 0) {
+        w.byte(T_INT);
+        w.uint(v);
+      } else {
+        w.byte(T_F64);
+        w.f64(v);
+      }
+      return;
+    case "string":
+      w.byte(T_STR);
+      w.str(v);
+      return;
+    case "bigint":
+      w.byte(T_BIGINT);
+      w.str(v.toString(16));
+      return;
+    case "function":
+      throw unclonable("a function", path);
+    case "symbol":
+      throw unclonable("a symbol", path);
+  }
+  if (v === null) {
+    w.byte(T_NULL);
+    return;
+  }
+  const o = v as object;
+  const back = w.seen.get(o);
+  if (back !== undefined) {
+    w.byte(T_BACKREF);
+    w.uint(back);
+    return;
+  }
+  if (w.refOut) {
+    const id = w.refOut(o);
+    if (id !== undefined) {
+      w.byte(T_REF);
+      w.f64(id);
+      return;
+    }
+  }
+  w.seen.set(o, w.ids++);
+  if (Array.isArray(o)) {
+    const keys = Object.keys(o);
+    if (keys.length === o.length) {
+      w.byte(T_ARRAY);
+      w.uint(o.length);
+      for (let i = 0; i < o.length; i++) {
+        if (!(i in o)) w.byte(T_HOLE);
+        else write(w, o[i], path);
+      }
+    } else {
+      // Holes or extra properties: length, then the own keys with their values.
+      w.byte(T_SPARSE);
+      w.uint(o.length);
+      w.uint(keys.length);
+      for (const k of keys) {
+        w.str(k);
+        write(w, (o as unknown as Record<string, unknown>)[k], path);
+      }
+    }
+    return;
+  }
+  if (ArrayBuffer.isView(o)) {
+    const kind = VIEWS.findIndex((c) => o instanceof c);
+    if (kind < 0) throw unclonable(`a ${o.constructor?.name ?? "view"}`, path);
+    w.byte(T_VIEW);
+    w.byte(kind);
+    w.bytes(new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
+    return;
+  }
+  if (o instanceof ArrayBuffer) {
+    w.byte(T_ABUF);
+    w.bytes(new Uint8Array(o));
+    return;
+  }
+  if (o instanceof Map) {
+    w.byte(T_MAP);
+    w.uint(o.size);
+    for (const [k, x] of o) {
+      write(w, k, path);
+      write(w, x, path);
+    }
+    return;
+  }
+  if (o instanceof Set) {
+    w.byte(T_SET);
+    w.uint(o.size);
+    for (const x of o) write(w, x, path);
+    return;
+  }
+  if (o instanceof Date) {
+    w.byte(T_DATE);
+    w.f64(o.getTime());
+    return;
+  }
+  if (o instanceof RegExp) {
+    w.byte(T_REGEXP);
+    w.str(o.source);
+    w.str(o.flags);
+    return;
+  }
+  if (o instanceof Error) {
+    w.byte(T_ERROR);
+    const name = (o as Error).name;
+    w.str(name in ERRORS ? name : "Error");
+    w.str(String(o.message ?? ""));
+    w.str(String(o.stack ?? ""));
+    const hasCause = "cause" in o;
+    w.byte(hasCause ? 1 : 0);
+    if (hasCause) write(w, (o as { cause?: unknown }).cause, path);
+    return;
+  }
+  if (o instanceof Number || o instanceof String || o instanceof Boolean || o instanceof BigInt) {
+    w.byte(T_BOXED);
+    write(w, o.valueOf(), path);
+    return;
+  }
+  if (
+    o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet ||
+    (typeof WeakRef !== "undefined" && o instanceof WeakRef)
+  ) {
+    throw unclonable(`a ${o.constructor.name}`, path);
+  }
+  // Any other object: its own enumerable string keys, as structured clone copies them.
+  const keys = Object.keys(o);
+  w.byte(T_OBJECT);
+  w.uint(keys.length);
+  for (const k of keys) {
+    w.str(k);
+    write(w, (o as Record<string, unknown>)[k], path);
+  }
+}
+
+/**
+ * Encodes `value`. `refOut` may turn objects into numbers (ObjectRefs).
+ *
+ * @throws {TypeError} If the value holds what structured clone refuses (functions, symbols...).
+ */
+export function encode(value: unknown, refOut?: RefOut, path = "the value"): Uint8Array {
+  const w = new Writer(refOut);
+  w.byte(WIRE_VERSION);
+  write(w, value, path);
+  return w.buf.subarray(0, w.pos);
+}
+
+class Reader {
+  pos = 0;
+  view: DataView;
+  seen: unknown[] = [];
+  constructor(readonly buf: Uint8Array, readonly refIn: RefIn | undefined) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new RangeError("truncated message");
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+
+  uint(): number {
+    let n = 0, shift = 0, b: number;
+    do {
+      b = this.byte();
+      if (shift > 28) throw new RangeError("bad length");
+      n += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return n;
+  }
+
+  f64(): number {
+    this.need(8);
+    const n = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return n;
+  }
+
+  str(): string {
+    const n = this.uint();
+    this.need(n);
+    const s = fromUtf8.decode(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+
+  bytes(): Uint8Array {
+    const n = this.uint();
+    this.need(n);
+    // A copy into a buffer of its own: aligned for any view, and not pinning the message. (Not
+    // `slice`: on a Node Buffer, as the Redis client gives, that is a view of a shared pool.)
+    const b = new Uint8Array(n);
+    b.set(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return b;
+  }
+}
+
+function read(r: Reader, depth: number): unknown {
+  if (depth > 10_000) throw new RangeError("nested too deeply");
+  const t = r.byte();
+  switch (t) {
+    case T_UNDEF:
+      return undefined;
+    case T_NULL:
+      return null;
+    case T_TRUE:
+      return true;
+    case T_FALSE:
+      return false;
+    case T_INT:
+      return r.uint();
+    case T_F64:
+      return r.f64();
+    case T_STR:
+      return r.str();
+    case T_BIGINT: {
+      const s = r.str();
+      if (!/^-?[0-9a-f]+$/.test(s)) throw new RangeError("bad bigint");
+      return s.startsWith("-") ? -BigInt(`0x${s.slice(1)}`) : BigInt(`0x${s}`);
+    }
+    case T_BACKREF: {
+      const i = r.uint();
+      if (i >= r.seen.length) throw new RangeError("bad back-reference");
+      return r.seen[i];
+    }
+    case T_REF: {
+      const id = r.f64();
+      if (!r.refIn) throw new RangeError("unexpected reference");
+      return r.refIn(id);
+    }
+    case T_ARRAY: {
+      const n = r.uint();
+      if (n > r.buf.length - r.pos) throw new RangeError("bad array length");
+      const a: unknown[] = new Array(n);
+      r.seen.push(a);
+      for (let i = 0; i < n; i++) {
+        if (r.buf[r.pos] === T_HOLE) {
+          r.pos++;
+          continue;
+        }
+        a[i] = read(r, depth + 1);
+      }
+      return a;
+    }
+    case T_SPARSE: {
+      const a: unknown[] = [];
+      r.seen.push(a);
+      const n = r.uint();
+      const keys = r.uint();
+      a.length = n;
+      for (let i = 0; i < keys; i++) {
+        const k = r.str();
+        (a as unknown as Record<string, unknown>)[k] = read(r, depth + 1);
+      }
+      return a;
+    }
+    case T_OBJECT: {
+      const o: Record<string, unknown> = {};
+      r.seen.push(o);
+      const n = r.uint();
+      for (let i = 0; i < n; i++) {
+        const k = r.str();
+        const x = read(r, depth + 1);
+        if (k === "__proto__") Object.defineProperty(o, k, { value: x, enumerable: true });
+        else o[k] = x;
+      }
+      return o;
+    }
+    case T_MAP: {
+      const m = new Map();
+      r.seen.push(m);
+      const n = r.uint();
+      for (let i = 0; i < n; i++) {
+        const k = read(r, depth + 1);
+        m.set(k, read(r, depth + 1));
+      }
+      return m;
+    }
+    case T_SET: {
+      const s = new Set();
+      r.seen.push(s);
+      const n = r.uint();
+      for (let i = 0; i < n; i++) s.add(read(r, depth + 1));
+      return s;
+    }
+    case T_DATE: {
+      const d = new Date(r.f64());
+      r.seen.push(d);
+      return d;
+    }
+    case T_REGEXP: {
+      const at = r.seen.length;
+      r.seen.push(null);
+      const re = new RegExp(r.str(), r.str());
+      r.seen[at] = re;
+      return re;
+    }
+    case T_ABUF: {
+      const b = r.bytes().buffer;
+      r.seen.push(b);
+      return b;
+    }
+    case T_VIEW: {
+      const kind = r.byte();
+      const C = VIEWS[kind];
+      if (!C) throw new RangeError("bad view kind");
+      const b = r.bytes();
+      const per = C === DataView ? 1 : (C as unknown as { BYTES_PER_ELEMENT: number })
+        .BYTES_PER_ELEMENT;
+      if (b.byteLength % per !== 0) throw new RangeError("bad view length");
+      const v = C === DataView
+        ? new DataView(b.buffer)
+        : new (C as Uint8ArrayConstructor)(b.buffer, 0, b.byteLength / per);
+      r.seen.push(v);
+      return v;
+    }
+    case T_ERROR: {
+      const at = r.seen.length;
+      r.seen.push(null);
+      const name = r.str();
+      const E = ERRORS[name] ?? Error;
+      const e = new E(r.str());
+      e.stack = r.str();
+      r.seen[at] = e;
+      if (r.byte() === 1) {
+        Object.defineProperty(e, "cause", {
+          value: read(r, depth + 1),
+          writable: true,
+          configurable: true,
+        });
+      }
+      return e;
+    }
+    case T_BOXED: {
+      const at = r.seen.length;
+      r.seen.push(null);
+      const x = read(r, depth + 1);
+      const boxed = Object(x);
+      r.seen[at] = boxed;
+      return boxed;
+    }
+    default:
+      throw new RangeError(`unknown tag ${t}`);
+  }
+}
+
+/**
+ * Decodes what {@linkcode encode} made.
+ *
+ * @throws {RangeError} For an unknown version, truncated or malformed bytes.
+ */
+export function decode(bytes: Uint8Array, refIn?: RefIn): unknown {
+  if (bytes.length === 0) throw new RangeError("empty message");
+  if (bytes[0] !== WIRE_VERSION) {
+    throw new RangeError(`unknown wire version ${bytes[0]} (this build reads ${WIRE_VERSION})`);
+  }
+  const r = new Reader(bytes, refIn);
+  r.pos = 1;
+  const v = read(r, 0);
+  if (r.pos !== bytes.length) throw new RangeError("trailing bytes");
+  return v;
+}

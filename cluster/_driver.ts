@@ -1,0 +1,965 @@
+/**
+ * The driver's side of a cluster: the engine behind the API when `init()` is given an address.
+ * Tasks go to the Redis stream that nodes read as one consumer group (batched into pipelines),
+ * actor calls to the stream of the node holding the actor; results come back on this driver's
+ * reply stream and settle the same ObjectRef entries the local pool settles, so `get` and `wait`
+ * are unchanged. The driver owns its tasks: it re-submits those of a node that died (per
+ * `maxRetries`), and frees the objects it stored when their refs are collected or at shutdown.
+ *
+ * @module
+ */
+import { Actor, Def, type Task, type TaskOptions } from "../runtime/pool.ts";
+import {
+  ARGS,
+  type Entry,
+  entryOf,
+  ObjectRef,
+  RETRIES,
+  settle,
+  SLOT,
+  SPEC,
+  STATE,
+  VALUE,
+  whenSettled,
+} from "../runtime/object_ref.ts";
+import {
+  K_ACTOR_CALL,
+  K_ACTOR_CREATE,
+  K_TASK,
+  Recorder,
+  type RecorderOptions,
+  S_CANCELLED,
+  S_CRASHED,
+  S_ERROR,
+} from "../runtime/recorder.ts";
+import {
+  ActorDiedError,
+  RayError,
+  RuntimeShutdownError,
+  TaskCancelledError,
+  TaskError,
+  WorkerCrashedError,
+} from "../runtime/errors.ts";
+import type { Backend, BackendOptions } from "../runtime/backend.ts";
+import { decode, encode } from "./_codec.ts";
+import { readGraph, sha256, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
+import {
+  buf,
+  bufferReplies,
+  checkAddress,
+  type ClockOffset,
+  clockOffset,
+  connect,
+  destroy,
+  ensureGroup,
+  entries,
+  K,
+  redact,
+  type Redis,
+} from "./_redis.ts";
+import { type ErrorInfo, type FnWire, liveNodes, type NodeInfo, R_ACTOR, R_OK } from "./_wire.ts";
+
+type Wire = Parameters<Backend["def"]>[0];
+
+/** A task sent to the cluster and not settled yet. */
+interface Sent {
+  t: Task;
+  /** Stream and entry id it was added as. */
+  stream: string;
+  sid: string;
+  attempt: number;
+}
+
+/** The driver's view of an actor: where it lives and its calls in submission order. */
+interface ActorState {
+  a: Actor;
+  node: string | null;
+  /** Calls not sent yet, in submission order. */
+  calls: Task[];
+  maxConcurrency: number;
+}
+
+/** Whether a task's arguments are ready: its id is in this set once they are. */
+const HOLD_RETRY_MS = 200;
+
+/** Connects a driver to the cluster at `options.address`. */
+export async function connectDriver(
+  options: BackendOptions,
+  recording: RecorderOptions,
+): Promise<ClusterDriver> {
+  const address = checkAddress(options.address);
+  const c = await connect(address, { timeoutMs: options.connectTimeoutMs });
+  let reader: Redis | undefined;
+  try {
+    reader = await connect(address, { timeoutMs: options.connectTimeoutMs });
+    await ensureGroup(c, K.tasks);
+    const d = new ClusterDriver(address, c, reader, options.gen, recording, await bufferReplies());
+    await d.start();
+    return d;
+  } catch (e) {
+    destroy(reader);
+    destroy(c);
+    throw e;
+  }
+}
+
+/** The engine of a driver on a cluster (see the module doc). */
+export class ClusterDriver implements Backend {
+  numCpus = 0;
+  readonly gen: number;
+  readonly recorder: Recorder;
+  closed = false;
+  actorHandleFor?: (tag: Record<string, unknown>) => unknown;
+  /** This driver's id: names its reply stream and objects. */
+  readonly id: string = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  readonly #address: string;
+  readonly #c: Redis;
+  readonly #reader: Redis;
+  readonly #bufOpts: unknown;
+  readonly #replyKey: string;
+  #defs = new Map<string, Def>();
+  #nextFid = 1;
+  #nextId = 1;
+  #nextActorId = 1;
+  #actors = new Map<number, ActorState>();
+  #inflight = new Map<number, Sent>();
+  #bySid = new Map<string, number>();
+  /** Tasks whose arguments are ready, to send at the next flush. */
+  #outbox: Task[] = [];
+  #ready = new Set<number>();
+  #attempts = new Map<number, number>();
+  #flushQueued = false;
+  #trees = new Map<string, Tree | Promise<Tree>>();
+  #treeErrors = new Map<string, Error>();
+  #sent = new Set<string>();
+  #codeKeys: string[] = [];
+  #objects = new Map<number, Promise<void>>();
+  #objKeys = new Set<string>();
+  #free: string[] = [];
+  #registry = new FinalizationRegistry<string>((key) => this.#freeLater(key));
+  #nodes = new Map<string, NodeInfo>();
+  #seenNodes = new Map<string, string>();
+  #lastReply = "0-0";
+  #monitor: ReturnType<typeof setInterval> | undefined;
+  /** This driver's clock against Redis's. */
+  #clock: ClockOffset = { offsetMs: 0, errorMs: Infinity };
+  /** Timeline worker ids of the nodes' workers, by "node#worker". */
+  #workerIds = new Map<string, number>();
+  /** The key under which each definition's FnWire is stored (see #fnRef). */
+  #fnRefs = new Map<Def, string>();
+  #readLoop: Promise<void> | undefined;
+
+  constructor(
+    address: string,
+    c: Redis,
+    reader: Redis,
+    gen: number,
+    recording: RecorderOptions,
+    bufOpts: unknown,
+  ) {
+    this.#address = address;
+    this.#c = c;
+    this.#reader = reader;
+    this.gen = gen;
+    this.#bufOpts = bufOpts;
+    this.recorder = new Recorder(recording);
+    this.#replyKey = K.reply(this.id);
+  }
+
+  /** The address, password hidden. */
+  get address(): string {
+    return redact(this.#address);
+  }
+
+  /** Starts reading replies and watching the nodes. */
+  async start(): Promise<void> {
+    // The reply stream exists from the start: nodes add to it with NOMKSTREAM, so that replies
+    // to a driver that is gone make no keys. (An emptied stream stays.)
+    const first = await this.#c.sendCommand(["XADD", this.#replyKey, "*", "h", "1"]);
+    await this.#c.sendCommand(["XDEL", this.#replyKey, String(first)]);
+    this.#clock = await clockOffset(this.#c);
+    await this.#refreshNodes();
+    this.#readLoop = this.#read();
+    this.#monitor = setInterval(() => {
+      this.#watch().catch(() => {/* Redis away: the next round tries again */});
+    }, 1000);
+    (this.#monitor as { unref?: () => void }).unref?.();
+  }
+
+  /** Slots of all live nodes (Backend's `liveWorkers`: the cluster's workers). */
+  get liveWorkers(): number {
+    return this.numCpus;
+  }
+
+  /** Tasks submitted and not settled. */
+  get queueSize(): number {
+    return this.#inflight.size + this.#outbox.length;
+  }
+
+  /** Live nodes as last seen (refreshed every second). */
+  get nodes(): NodeInfo[] {
+    return [...this.#nodes.values()];
+  }
+
+  def(wire: Wire): Def {
+    const k = `${wire.url}#${wire.key}`;
+    let d = this.#defs.get(k);
+    if (!d) {
+      d = new Def({ ...wire, fid: this.#nextFid++ }, this.gen);
+      this.#defs.set(k, d);
+      if (wire.url.startsWith("file:")) this.#tree(wire.url).catch(() => {});
+    }
+    return d;
+  }
+
+  put(value: unknown): Entry {
+    const def = this.def({ url: "", key: "put", name: "put", src: "", cls: false });
+    const spec = def.specFor(PUT_OPTIONS);
+    const e = new ObjectRef(this.#nextId++, spec) as Entry;
+    settle(e, 1, value);
+    return e;
+  }
+
+  markAwaited(e: Entry): void {
+    if (e[SLOT] >= 0) this.recorder.tasks.awaited(e[SLOT]);
+  }
+
+  submit(
+    def: Def,
+    args: unknown[],
+    opts: TaskOptions,
+    scan: { bytes: number; refs: boolean },
+    actor: Actor | null = null,
+    method: string | null = null,
+  ): Task {
+    if (this.closed) throw new RuntimeShutdownError("Cannot submit as the runtime was shut down");
+    const spec = actor ? actor.specFor(method, opts) : def.specFor(opts);
+    const t = new ObjectRef(this.#nextId++, spec) as Task;
+    t[ARGS] = args;
+    t[RETRIES] = opts.maxRetries;
+    if (this.recorder.enabled) {
+      const kind = actor ? (method === null ? K_ACTOR_CREATE : K_ACTOR_CALL) : K_TASK;
+      t[SLOT] = this.recorder.tasks.add(
+        t.id,
+        spec.name,
+        kind,
+        performance.now(),
+        scan.bytes,
+        actor ? actor.id : -1,
+        NaN,
+      );
+    }
+    if (actor) {
+      const st = this.#actors.get(actor.id)!;
+      if (actor.dead) {
+        settle(t, 2, actor.dead);
+        return t;
+      }
+      st.calls.push(t);
+    }
+    const deps: Entry[] = [];
+    const seen = new Set<object>();
+    for (const a of args) {
+      if (a instanceof ObjectRef) this.#dep(t, a, deps);
+      else if (scan.refs) collectRefs(a, seen, (r) => this.#dep(t, r, deps));
+    }
+    if (t[STATE] !== 0) return t;
+    if (deps.length === 0) this.#markReady(t);
+    else this.#awaitDeps(t, deps);
+    return t;
+  }
+
+  #dep(t: Task, r: ObjectRef<unknown>, deps: Entry[]): void {
+    const e = entryOf(r);
+    if (!e || e[SPEC].gen !== this.gen) {
+      settle(
+        t,
+        2,
+        new RuntimeShutdownError(
+          `Cannot pass ${r} to '${t[SPEC].name}' as it belongs to a runtime that was shut down`,
+        ),
+      );
+      return;
+    }
+    deps.push(e);
+  }
+
+  #awaitDeps(t: Task, deps: Entry[]): void {
+    let pending = deps.length;
+    const onDep = (d: Entry) => {
+      if (t[STATE] !== 0) return;
+      if (d[STATE] === 2) {
+        this.#fail(t, d[VALUE] as Error);
+        return;
+      }
+      if (--pending === 0) {
+        Promise.all(deps.map((x) => this.#upload(x))).then(
+          () => this.#markReady(t),
+          (e) => this.#fail(t, e as Error),
+        );
+      }
+    };
+    for (const d of deps) whenSettled(d, onDep);
+  }
+
+  /** Stores a settled entry's value under its key, once; the key goes when the ref is collected. */
+  #upload(e: Entry): Promise<void> {
+    let p = this.#objects.get(e.id);
+    if (!p) {
+      const key = K.obj(this.id, e.id);
+      let bytes: Uint8Array;
+      try {
+        bytes = encode(e[VALUE], refId, `the value of ${e}`);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.#objKeys.add(key);
+      p = this.#c.sendCommand(["SET", key, buf(bytes)]).then(() => {});
+      this.#objects.set(e.id, p);
+      this.#registry.register(e, key);
+    }
+    return p;
+  }
+
+  #freeLater(key: string): void {
+    if (this.closed || !this.#objKeys.delete(key)) return;
+    const id = Number(key.slice(key.lastIndexOf(":") + 1));
+    this.#objects.delete(id);
+    this.#free.push(key);
+    if (this.#free.length === 1) {
+      setTimeout(() => {
+        const keys = this.#free;
+        this.#free = [];
+        if (keys.length > 0 && !this.closed) {
+          this.#c.sendCommand(["DEL", ...keys]).catch(() => {});
+        }
+      }, 50);
+    }
+  }
+
+  #markReady(t: Task): void {
+    if (t[STATE] !== 0) return;
+    const a = t[SPEC].actor;
+    if (a) {
+      this.#ready.add(t.id);
+      this.#actorFlush(this.#actors.get(a.id)!);
+      return;
+    }
+    this.#outbox.push(t);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.#flush();
+    });
+  }
+
+  /** The code tree of a module, uploaded once per driver. */
+  #tree(url: string): Promise<Tree> {
+    const have = this.#trees.get(url);
+    if (have) return Promise.resolve(have);
+    const p = readGraph(url).then(async (g) => {
+      this.#codeKeys.push(...await uploadGraph(this.#c, g, this.#sent));
+      this.#trees.set(url, g.tree);
+      return g.tree;
+    }, (e) => {
+      this.#treeErrors.set(url, e as Error);
+      this.#trees.delete(url);
+      throw e;
+    });
+    this.#trees.set(url, p);
+    return p;
+  }
+
+  /** The function of a task as sent: its tree (null while being uploaded). */
+  #fnWire(d: Def): FnWire | null | Error {
+    const w = d.wire;
+    const base = { k: w.key, n: w.name, s: w.src, c: w.cls };
+    if (!w.url.startsWith("file:")) {
+      return { ...base, u: /^(https?|jsr|npm):/.test(w.url) ? w.url : "" };
+    }
+    const tree = this.#trees.get(w.url);
+    if (tree && !(tree instanceof Promise)) return { ...base, t: tree.sha, e: tree.entry };
+    const err = this.#treeErrors.get(w.url);
+    if ((err as { code?: string } | undefined)?.code === UNREADABLE) return { ...base, u: "" };
+    if (err) return err;
+    return null;
+  }
+
+  /**
+   * The function of a task as a message names it: the SHA-256 of its encoded FnWire, stored once
+   * under `rp:fn:<sha>` (SET before the XADDs that name it, on the same connection, so Redis has
+   * it first). Its source text then travels once, not with every task.
+   */
+  #fnRef(d: Def, fn: FnWire): string {
+    let ref = this.#fnRefs.get(d);
+    if (ref === undefined) {
+      const bytes = encode(fn);
+      ref = sha256(bytes);
+      this.#fnRefs.set(d, ref);
+      const key = K.fn(ref);
+      if (!this.#sent.has(key)) {
+        this.#sent.add(key);
+        this.#codeKeys.push(key);
+        this.#c.sendCommand(["SET", key, buf(bytes), "NX"]).catch(() => {
+          this.#sent.delete(key); // Redis away: stored again with the next task that names it
+          this.#fnRefs.delete(d);
+        });
+      }
+    }
+    return ref;
+  }
+
+  #encodeTask(t: Task, attempt: number, fn: FnWire): Uint8Array {
+    const spec = t[SPEC];
+    const o = spec.opts;
+    const re = o.retryExceptions;
+    const refs: number[] = [];
+    const args = encode(t[ARGS], (v) => {
+      if (v instanceof ObjectRef) {
+        refs.push(v.id);
+        return v.id;
+      }
+      return undefined;
+    }, `the arguments of '${spec.name}'`);
+    const a = spec.actor;
+    return encode([
+      a ? (spec.method === null ? "c" : "m") : "t",
+      this.id,
+      t.id,
+      this.#fnRef(spec.def, fn),
+      args,
+      refs,
+      {
+        numCpus: o.numCpus,
+        maxRetries: o.maxRetries < 0 ? -1 : Math.max(0, o.maxRetries - attempt),
+        retryExceptions: Array.isArray(re)
+          ? re.map((c) => (c as { name?: string }).name ?? "")
+          : re,
+        name: o.name,
+      },
+      a ? a.id : 0,
+      spec.method ?? "",
+      a ? this.#actors.get(a.id)!.maxConcurrency : 0,
+    ]);
+  }
+
+  #flush(): void {
+    if (this.closed) return;
+    const batch = this.#outbox;
+    if (batch.length === 0) return;
+    this.#outbox = [];
+    const waiting: Task[] = [];
+    for (const t of batch) {
+      if (t[STATE] !== 0) continue;
+      const fn = this.#fnWire(t[SPEC].def);
+      if (fn === null) {
+        waiting.push(t);
+        continue;
+      }
+      if (fn instanceof Error) {
+        this.#fail(t, new RayError(`Cannot ship '${t[SPEC].name}' to the cluster: ${fn.message}`));
+        continue;
+      }
+      this.#send(t, K.tasks, fn);
+    }
+    if (waiting.length > 0) {
+      const urls = new Set(waiting.map((t) => t[SPEC].def.wire.url));
+      Promise.allSettled([...urls].map((u) => this.#tree(u))).then(() => {
+        this.#outbox.push(...waiting);
+        this.#scheduleFlush();
+      });
+    }
+  }
+
+  #send(t: Task, stream: string, fn: FnWire): void {
+    const attempt = this.#attempts.get(t.id) ?? 0;
+    let msg: Uint8Array;
+    try {
+      msg = this.#encodeTask(t, attempt, fn);
+    } catch (e) {
+      this.#fail(t, e as Error);
+      return;
+    }
+    const sent: Sent = { t, stream, sid: "", attempt };
+    this.#inflight.set(t.id, sent);
+    this.#c.sendCommand(["XADD", stream, "*", "m", buf(msg)]).then((sid) => {
+      sent.sid = String(sid);
+      if (this.#inflight.get(t.id) === sent) this.#bySid.set(sent.sid, t.id);
+      else if (!this.closed) this.#drop(stream, sent.sid); // cancelled meanwhile
+    }, () => {
+      // Redis away (restarting?): send again once it is back.
+      if (this.#inflight.get(t.id) !== sent || this.closed) return;
+      this.#inflight.delete(t.id);
+      setTimeout(() => {
+        if (t[STATE] !== 0 || this.closed) return;
+        if (stream === K.tasks) this.#markReady(t);
+        else this.#send(t, stream, fn);
+      }, HOLD_RETRY_MS);
+    });
+  }
+
+  #drop(stream: string, sid: string): void {
+    this.#c.sendCommand(["XACK", stream, K.group, sid]).catch(() => {});
+    this.#c.sendCommand(["XDEL", stream, sid]).catch(() => {});
+  }
+
+  // ---- replies -------------------------------------------------------------------------------
+
+  async #read(): Promise<void> {
+    while (!this.closed) {
+      let r: unknown;
+      try {
+        r = await this.#reader.sendCommand(
+          ["XREAD", "COUNT", "1000", "BLOCK", "1000", "STREAMS", this.#replyKey, this.#lastReply],
+          this.#bufOpts,
+        );
+      } catch {
+        if (this.closed) return;
+        await new Promise((res) => setTimeout(res, 100));
+        continue;
+      }
+      const ids: string[] = [];
+      for (const [, id, fields] of entries(r)) {
+        this.#lastReply = id;
+        ids.push(id);
+        try {
+          this.#onReply(decode(fields[1] as Uint8Array) as unknown[]);
+        } catch { /* a reply this driver cannot read: its tasks time out or are re-run */ }
+      }
+      if (ids.length > 0 && !this.closed) {
+        this.#c.sendCommand(["XDEL", this.#replyKey, ...ids]).catch(() => {});
+      }
+    }
+  }
+
+  #onReply(m: unknown[]): void {
+    const node = String(m[0]);
+    const items = m[1] as unknown[][];
+    for (const it of items) {
+      const kind = it[0] as number;
+      if (kind === R_ACTOR) {
+        const st = this.#actors.get(it[1] as number);
+        if (st && st.node === null) {
+          st.node = node;
+          this.#seenNodes.set(node, nodeName(node));
+          this.#actorFlush(st);
+        }
+        continue;
+      }
+      const id = it[1] as number;
+      const s = this.#inflight.get(id);
+      if (!s) continue;
+      this.#inflight.delete(id);
+      if (s.sid) this.#bySid.delete(s.sid);
+      this.#attempts.delete(id);
+      const t = s.t;
+      if (t[STATE] !== 0) continue;
+      if (t[SLOT] >= 0) this.#recordRun(t, node, it[3], kind === R_OK);
+      if (kind === R_OK) settle(t, 1, it[2]);
+      else this.#fail(t, this.#error(t, it[2] as ErrorInfo, node));
+    }
+  }
+
+  /** Puts a task's times as its node measured them on this driver's timeline. */
+  #recordRun(t: Task, node: string, times: unknown, ok: boolean): void {
+    if (!Array.isArray(times) || times.length !== 5 || !times.every(Number.isFinite)) return;
+    const [w, taken, , started, finished] = times as number[];
+    const key = `${node}#${w}`;
+    let id = this.#workerIds.get(key);
+    const name = nodeName(node);
+    if (id === undefined) {
+      id = this.#workerIds.size + 1;
+      this.#workerIds.set(key, id);
+      this.recorder.workers.push({
+        id,
+        kind: t[SPEC].actor ? "actor" : "pool",
+        label: `${name} worker ${w}`,
+        started: NaN,
+        ended: NaN,
+        node: name,
+      });
+    }
+    const shift = this.#clock.offsetMs + performance.timeOrigin;
+    const log = this.recorder.tasks;
+    log.dispatched(t[SLOT], taken - shift, id);
+    log.ran(t[SLOT], started - shift, finished - shift, 0, ok);
+    const info = this.#nodes.get(node);
+    const clock = this.recorder.clock ??= {
+      method: "offsets from Redis TIME round trips (the shortest of several, its midpoint)",
+      errorMs: this.#clock.errorMs,
+      nodes: {},
+    };
+    if (info?.clockErrorMs !== undefined && clock.nodes[name] !== info.clockErrorMs) {
+      clock.nodes[name] = info.clockErrorMs;
+      clock.errorMs = this.#clock.errorMs + Math.max(...Object.values(clock.nodes));
+    }
+  }
+
+  #error(t: Task, e: ErrorInfo, node: string): Error {
+    const where = `on node '${nodeName(node)}'`;
+    switch (e.cls) {
+      case "TaskError":
+        return new TaskError(t[SPEC].name, t.id, {
+          name: e.name,
+          message: e.message,
+          stack: e.stack,
+        });
+      case "WorkerCrashedError":
+        return new WorkerCrashedError(`${e.message} (${where})`);
+      case "ActorDiedError": {
+        const err = new ActorDiedError(`${e.message} (${where})`);
+        const a = t[SPEC].actor;
+        if (a && !a.dead && /constructor threw|was killed/.test(e.message)) a.dead = err;
+        return err;
+      }
+      case "TaskCancelledError":
+        return new TaskCancelledError(e.message);
+      default:
+        return new RayError(`Task '${t[SPEC].name}' (id ${t.id}) failed ${where}: ${e.message}`);
+    }
+  }
+
+  #fail(t: Task, err: Error): void {
+    if (t[SLOT] >= 0) {
+      this.recorder.tasks.failed(
+        t[SLOT],
+        err instanceof TaskCancelledError
+          ? S_CANCELLED
+          : err instanceof WorkerCrashedError
+          ? S_CRASHED
+          : S_ERROR,
+        `${err.name}: ${err.message}`,
+        performance.now(),
+      );
+    }
+    const s = this.#inflight.get(t.id);
+    if (s) {
+      this.#inflight.delete(t.id);
+      if (s.sid) this.#bySid.delete(s.sid);
+    }
+    this.#attempts.delete(t.id);
+    settle(t, 2, err);
+  }
+
+  // ---- nodes ---------------------------------------------------------------------------------
+
+  async #refreshNodes(): Promise<void> {
+    const nodes = await liveNodes(this.#c);
+    this.#nodes = new Map(nodes.map((n) => [n.id, n]));
+    let cpus = 0;
+    for (const n of nodes) {
+      cpus += n.numCpus;
+      this.#seenNodes.set(n.id, n.name);
+    }
+    this.numCpus = cpus;
+    this.recorder.numCpus = cpus;
+  }
+
+  /** Every second: who is alive; tasks and actors of the dead. */
+  async #watch(): Promise<void> {
+    if (this.closed) return;
+    await this.#refreshNodes();
+    const live = this.#nodes;
+    for (const st of this.#actors.values()) {
+      if (st.node !== null && !live.has(st.node) && !st.a.dead) {
+        this.#actorDied(
+          st,
+          new ActorDiedError(
+            `Actor '${st.a.name}' (id ${st.a.id}) died: its node '${nodeName(st.node)}' is gone`,
+          ),
+        );
+      }
+    }
+    if (this.#inflight.size === 0) return;
+    const consumers = await this.#c.sendCommand([
+      "XINFO",
+      "CONSUMERS",
+      K.tasks,
+      K.group,
+    ]) as unknown[][];
+    for (const row of consumers ?? []) {
+      const info = pairs(row);
+      const name = String(info.name);
+      if (Number(info.pending) === 0 || live.has(name)) continue;
+      await this.#reclaim(name);
+    }
+  }
+
+  /** Takes back this driver's tasks that a dead node had taken: run again, or fail. */
+  async #reclaim(consumer: string): Promise<void> {
+    const pend = await this.#c.sendCommand([
+      "XPENDING",
+      K.tasks,
+      K.group,
+      "-",
+      "+",
+      "10000",
+      consumer,
+    ]) as unknown[][];
+    const mine: [string, number][] = [];
+    for (const p of pend ?? []) {
+      const sid = String(p[0]);
+      const id = this.#bySid.get(sid);
+      if (id !== undefined) mine.push([sid, id]);
+    }
+    if (mine.length === 0) return;
+    const sids = mine.map((x) => x[0]);
+    await this.#c.sendCommand(["XACK", K.tasks, K.group, ...sids]);
+    await this.#c.sendCommand(["XDEL", K.tasks, ...sids]);
+    const node = nodeName(consumer);
+    for (const [sid, id] of mine) {
+      this.#bySid.delete(sid);
+      const s = this.#inflight.get(id);
+      if (!s || s.t[STATE] !== 0) continue;
+      this.#inflight.delete(id);
+      const t = s.t;
+      const max = t[SPEC].opts.maxRetries;
+      if (max < 0 || s.attempt < max) {
+        this.#attempts.set(id, s.attempt + 1);
+        if (t[SLOT] >= 0) this.recorder.tasks.retried(t[SLOT]);
+        this.#markReady(t);
+      } else {
+        this.#fail(
+          t,
+          new WorkerCrashedError(
+            `Task '${
+              t[SPEC].name
+            }' (id ${id}) was lost: node '${node}' died while it had it, and no retry was left (maxRetries: ${max})`,
+          ),
+        );
+      }
+    }
+  }
+
+  // ---- cancellation --------------------------------------------------------------------------
+
+  cancel(t: Task, force: boolean): void {
+    if (t[STATE] !== 0) return;
+    const s = this.#inflight.get(t.id);
+    if (!s) {
+      this.#fail(
+        t,
+        new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled before it ran`),
+      );
+      return;
+    }
+    const tell = () =>
+      this.#c.sendCommand(["PUBLISH", K.ctl, buf(encode([this.id, t.id, force]))]).catch(() => {});
+    if (!s.sid || s.stream !== K.tasks) {
+      tell();
+      return;
+    }
+    // Not delivered to any node yet: deleting it drops it everywhere. Delivered: tell the nodes.
+    const sid = s.sid;
+    this.#c.sendCommand([
+      "EVAL",
+      CANCEL_SCRIPT,
+      "1",
+      K.tasks,
+      K.group,
+      sid,
+    ]).then((dropped) => {
+      if (Number(dropped) === 1 && t[STATE] === 0) {
+        this.#fail(
+          t,
+          new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled before it ran`),
+        );
+      } else tell();
+    }, tell);
+  }
+
+  // ---- actors --------------------------------------------------------------------------------
+
+  createActor(
+    def: Def,
+    args: unknown[],
+    opts: TaskOptions,
+    concurrency: number,
+    scan: { bytes: number; refs: boolean },
+  ): Actor {
+    if (this.closed) {
+      throw new RuntimeShutdownError("Cannot create an actor as the runtime was shut down");
+    }
+    const id = this.#nextActorId++;
+    const name = def.wire.name || "Actor";
+    const a = new Actor(id, name, def, null as never, opts.numCpus);
+    this.#actors.set(id, { a, node: null, calls: [], maxConcurrency: concurrency });
+    // The constructor goes to any node with a free slot; the node that takes it holds the actor.
+    const t = this.submit(
+      def,
+      args,
+      { ...opts, maxRetries: 0, retryExceptions: false },
+      scan,
+      a,
+      null,
+    );
+    // The constructor went first into the actor's empty list of calls (and may be sent already).
+    void t;
+    return a;
+  }
+
+  actor(id: number): Actor | undefined {
+    return this.#actors.get(id)?.a;
+  }
+
+  /** Sends an actor's calls in order, stopping at the first whose arguments are pending. */
+  #actorFlush(st: ActorState): void {
+    while (st.calls.length > 0) {
+      const t = st.calls[0];
+      if (t[STATE] !== 0) {
+        st.calls.shift();
+        continue;
+      }
+      if (!this.#ready.has(t.id)) return;
+      const isCtor = t[SPEC].method === null;
+      if (!isCtor && st.node === null) return;
+      const fn = this.#fnWire(t[SPEC].def);
+      if (fn === null) {
+        this.#tree(t[SPEC].def.wire.url).then(
+          () => this.#actorFlush(st),
+          () => this.#actorFlush(st),
+        );
+        return;
+      }
+      st.calls.shift();
+      this.#ready.delete(t.id);
+      if (fn instanceof Error) {
+        this.#fail(t, new RayError(`Cannot ship '${t[SPEC].name}' to the cluster: ${fn.message}`));
+        continue;
+      }
+      this.#send(t, isCtor ? K.tasks : K.nodeStream(st.node!), fn);
+    }
+  }
+
+  #actorDied(st: ActorState, err: Error): void {
+    st.a.dead ??= err;
+    for (const t of st.calls) this.#fail(t, st.a.dead);
+    st.calls = [];
+    for (const s of [...this.#inflight.values()]) {
+      if (s.t[SPEC].actor === st.a) this.#fail(s.t, st.a.dead);
+    }
+  }
+
+  kill(a: Actor, reason: string): void {
+    const st = this.#actors.get(a.id);
+    if (!st) return;
+    this.#actorDied(st, new ActorDiedError(`Actor '${a.name}' (id ${a.id}) ${reason}`));
+    if (st.node !== null) {
+      this.#c.sendCommand([
+        "XADD",
+        K.nodeStream(st.node),
+        "*",
+        "m",
+        buf(encode(["k", this.id, 0, null, null, [], null, a.id, "", 0])),
+      ]).catch(() => {});
+    }
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.#monitor);
+    const sids = new Map<string, string[]>();
+    for (const s of this.#inflight.values()) {
+      if (s.sid) {
+        const l = sids.get(s.stream) ?? [];
+        l.push(s.sid);
+        sids.set(s.stream, l);
+      }
+      settle(s.t, 2, shutdownError(s.t));
+    }
+    for (const t of this.#outbox) settle(t, 2, shutdownError(t));
+    for (const st of this.#actors.values()) {
+      for (const t of st.calls) settle(t, 2, shutdownError(t));
+      st.calls = [];
+      st.a.dead ??= new ActorDiedError(
+        `Actor '${st.a.name}' (id ${st.a.id}) is gone: the runtime was shut down`,
+      );
+    }
+    this.#inflight.clear();
+    this.#outbox = [];
+    const c = this.#c;
+    const jobs: Promise<unknown>[] = [];
+    for (const [stream, l] of sids) {
+      jobs.push(
+        c.sendCommand(["XACK", stream, K.group, ...l]),
+        c.sendCommand(["XDEL", stream, ...l]),
+      );
+    }
+    for (const st of this.#actors.values()) {
+      if (st.node === null) continue;
+      jobs.push(c.sendCommand([
+        "XADD",
+        K.nodeStream(st.node),
+        "*",
+        "m",
+        buf(encode(["k", this.id, 0, null, null, [], null, st.a.id, "", 0])),
+      ]));
+    }
+    const keys = [this.#replyKey, ...this.#objKeys, ...this.#codeKeys, ...this.#free];
+    jobs.push(c.sendCommand(["DEL", ...keys]));
+    destroy(this.#reader);
+    await Promise.race([
+      Promise.allSettled(jobs),
+      new Promise((res) => setTimeout(res, 3000)),
+    ]);
+    await this.#readLoop?.catch(() => {});
+    destroy(c);
+  }
+}
+
+/** Deletes a task entry unless a node was given it: 1 when dropped. */
+const CANCEL_SCRIPT = `
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p > 0 then return 0 end
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`;
+
+const PUT_OPTIONS: TaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: "put" };
+
+function refId(v: object): number | undefined {
+  return v instanceof ObjectRef ? v.id : undefined;
+}
+
+function shutdownError(t: Task): Error {
+  return new RuntimeShutdownError(
+    `Cannot complete '${t[SPEC].name}' (id ${t.id}) as the runtime was shut down`,
+  );
+}
+
+/** A node's name from its id ("name@suffix"). */
+export function nodeName(id: string): string {
+  const at = id.lastIndexOf("@");
+  return at > 0 ? id.slice(0, at) : id;
+}
+
+function pairs(row: unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) o[String(row[i])] = row[i + 1];
+  return o;
+}
+
+function collectRefs(v: unknown, seen: Set<object>, f: (r: ObjectRef<unknown>) => void): void {
+  if (typeof v !== "object" || v === null || seen.has(v)) return;
+  seen.add(v);
+  if (v instanceof ObjectRef) {
+    f(v);
+    return;
+  }
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
+  if (Array.isArray(v)) { for (const x of v) collectRefs(x, seen, f); }
+  else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      collectRefs(k, seen, f);
+      collectRefs(x, seen, f);
+    }
+  } else if (v instanceof Set) { for (const x of v) collectRefs(x, seen, f); }
+  else for (const k of Object.keys(v)) collectRefs((v as Record<string, unknown>)[k], seen, f);
+}

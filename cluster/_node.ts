@@ -1,0 +1,756 @@
+/**
+ * A cluster node (`cli.ts node --address ...`): registers itself with a heartbeat, reads tasks
+ * from the shared stream (as one consumer of the nodes' group) and actor calls from its own
+ * stream, runs them on a local pool of worker slots (the runtime's Pool), and sends results to
+ * each task's driver. A message it cannot read or check is logged and dropped, never run.
+ *
+ * @module
+ */
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { Pool, type Task, type TaskOptions } from "../runtime/pool.ts";
+import {
+  type Entry,
+  ObjectRef,
+  SPEC,
+  STATE,
+  VALUE,
+  whenSettled,
+  WORKER,
+} from "../runtime/object_ref.ts";
+import { TaskError } from "../runtime/errors.ts";
+import { hooks } from "../runtime/hooks.ts";
+import type { TaskRecord } from "../runtime/recorder.ts";
+import { decode, encode } from "./_codec.ts";
+import { mapStack, materialize, sha256, treeUrl } from "./_code.ts";
+import {
+  buf,
+  bufferReplies,
+  checkAddress,
+  type ClockOffset,
+  clockOffset,
+  connect,
+  destroy,
+  ensureGroup,
+  entries,
+  K,
+  NODE_TTL_MS,
+  redact,
+  type Redis,
+} from "./_redis.ts";
+import {
+  checkMessage,
+  type ErrorInfo,
+  type FnWire,
+  isFn,
+  liveNodes,
+  type NodeInfo,
+  R_ACTOR,
+  R_ERR,
+  R_OK,
+  type TaskMessage,
+} from "./_wire.ts";
+
+/** Options of {@linkcode startNode}. */
+export interface NodeOptions {
+  /** The cluster's Redis, `redis://[user:password@]host:port` or `rediss://...`. */
+  address: string;
+  /**
+   * Worker slots.
+   * @default {navigator.hardwareConcurrency}
+   */
+  numCpus?: number;
+  /** Name shown in status, errors and timelines. @default {hostname-pid} */
+  name?: string;
+  /** Where shipped code is kept. @default {$TMPDIR/rayprof-node-cache} */
+  cacheDir?: string;
+  /** Where log lines go. @default {console.error} */
+  log?: (line: string) => void;
+  /** Give up connecting after this many ms. @default {5000} */
+  connectTimeoutMs?: number;
+  /**
+   * On stop, how long to let running tasks finish before leaving anyway.
+   * @default {30000}
+   */
+  drainMs?: number;
+}
+
+/** A running node. */
+export interface ClusterNode {
+  /** Unique id ("name@suffix"): its consumer name and registration key. */
+  readonly id: string;
+  readonly name: string;
+  readonly numCpus: number;
+  /**
+   * Stops taking tasks, hands back those not started, lets running ones finish (up to
+   * `drainMs`), deregisters and ends its workers.
+   */
+  stop(): Promise<void>;
+  /** Settles when the node has stopped. */
+  readonly done: Promise<void>;
+}
+
+interface Local {
+  m: TaskMessage;
+  stream: string;
+  sid: string;
+  raw: Uint8Array;
+  e: Entry | null;
+  cost: number;
+  cancelled: boolean;
+  handedBack: boolean;
+  started: number;
+}
+
+const CALL_OPTS: TaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: "" };
+
+/**
+ * Starts a node on the cluster at `options.address`.
+ *
+ * @throws {Error} If Redis cannot be reached (the address is named, its password hidden).
+ */
+export async function startNode(options: NodeOptions): Promise<ClusterNode> {
+  const address = checkAddress(options.address);
+  const log = options.log ?? ((l: string) => console.error(l));
+  const timeoutMs = options.connectTimeoutMs ?? 5000;
+  const onError = (msg: string) => log(`rayprof node: Redis: ${msg}`);
+  const c = await connect(address, { timeoutMs, onError });
+  const conns: Redis[] = [c];
+  try {
+    conns.push(await connect(address, { timeoutMs }));
+    conns.push(await connect(address, { timeoutMs }));
+  } catch (e) {
+    conns.forEach(destroy);
+    throw e;
+  }
+  const n = new Node(address, conns[0], conns[1], conns[2], options, log, await bufferReplies());
+  await n.start();
+  return n;
+}
+
+class Node implements ClusterNode {
+  readonly id: string;
+  readonly name: string;
+  readonly numCpus: number;
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+  readonly #address: string;
+  readonly #c: Redis;
+  readonly #reader: Redis;
+  readonly #sub: Redis;
+  readonly #log: (l: string) => void;
+  readonly #bufOpts: unknown;
+  readonly #cacheDir: string;
+  readonly #drainMs: number;
+  readonly #pool: Pool;
+  readonly #own: string;
+  #readerId = "";
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #count = 0;
+  #locals = new Map<string, Local>();
+  #actors = new Map<string, ReturnType<Pool["createActor"]>>();
+  #trees = new Map<string, Promise<{ dir: string; driverDir: string }>>();
+  #fns = new Map<string, Promise<FnWire>>();
+  #replies = new Map<
+    string,
+    { items: unknown[][]; acks: [string, string][]; locals: (Local | null)[] }
+  >();
+  /** This node's clock against Redis's (refined at each heartbeat). */
+  #clock: ClockOffset = { offsetMs: 0, errorMs: Infinity };
+  #replyQueued = false;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | null = null;
+  #blocked = false;
+  #avgMs = -1;
+  readonly #started = Date.now();
+
+  constructor(
+    address: string,
+    c: Redis,
+    reader: Redis,
+    sub: Redis,
+    o: NodeOptions,
+    log: (l: string) => void,
+    bufOpts: unknown,
+  ) {
+    this.#address = address;
+    this.#c = c;
+    this.#reader = reader;
+    this.#sub = sub;
+    this.#log = log;
+    this.#bufOpts = bufOpts;
+    this.numCpus = o.numCpus ?? (navigator.hardwareConcurrency || 1);
+    if (!Number.isInteger(this.numCpus) || this.numCpus < 1) {
+      throw new RangeError(
+        `Cannot start a node as 'numCpus' must be a positive integer: received ${o.numCpus}`,
+      );
+    }
+    this.name = (o.name ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9_.-]/g, "_");
+    this.id = `${this.name}@${Math.random().toString(36).slice(2, 8)}`;
+    this.#own = K.nodeStream(this.id);
+    this.#cacheDir = o.cacheDir ?? join(tmpdir(), "rayprof-node-cache");
+    this.#drainMs = o.drainMs ?? 30_000;
+    const preload = new URL("./_worker_globals.ts", import.meta.url).href;
+    if (!hooks().workerPreload.includes(preload)) hooks().workerPreload.push(preload);
+    this.#pool = new Pool({
+      numCpus: this.numCpus,
+      // Recorded so that each reply carries its task's times, for the driver's timeline.
+      recording: { enabled: true, capacity: 1 << 16 },
+      memoryLimitMb: 0,
+    }, 1);
+    this.#pool.actorHandleFor = (tag) => tag;
+    this.done = new Promise((res) => (this.#resolveDone = res));
+  }
+
+  async start(): Promise<void> {
+    await ensureGroup(this.#c, K.tasks);
+    await ensureGroup(this.#c, this.#own);
+    this.#readerId = String(await this.#reader.sendCommand(["CLIENT", "ID"]));
+    this.#clock = await clockOffset(this.#c);
+    await this.#register();
+    this.#heartbeat = setInterval(() => {
+      clockOffset(this.#c, 1).then((o) => {
+        if (o.errorMs < this.#clock.errorMs) this.#clock = o;
+      }).then(() => this.#register()).catch(() => {/* Redis away: reconnecting */});
+    }, 1000);
+    await this.#sub.subscribe(K.ctl, (msg) => this.#onControl(msg), true);
+    this.#loop = this.#read();
+    this.#log(
+      `rayprof node ${this.id}: ${this.numCpus} slots, on ${
+        redact(this.#address)
+      } (${runtimeName()})`,
+    );
+  }
+
+  #info(): NodeInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      numCpus: this.numCpus,
+      running: this.#locals.size,
+      runtime: runtimeName(),
+      host: hostname(),
+      pid: process.pid,
+      started: this.#started,
+      clockErrorMs: this.#clock.errorMs,
+    };
+  }
+
+  async #register(): Promise<void> {
+    if (this.#stopping && this.#stopped) return;
+    await this.#c.sendCommand([
+      "SET",
+      K.node(this.id),
+      JSON.stringify(this.#info()),
+      "PX",
+      String(NODE_TTL_MS),
+    ]);
+  }
+
+  /** Tasks taken at most: one per slot, more for short tasks (≈2 ms of work queued per slot). */
+  #limit(): number {
+    if (this.#avgMs < 0 || this.#avgMs >= 1) return this.numCpus;
+    return Math.min(
+      512,
+      Math.max(this.numCpus, Math.ceil(this.numCpus * 2 / Math.max(this.#avgMs, 0.005))),
+    );
+  }
+
+  async #read(): Promise<void> {
+    while (!this.#stopping) {
+      const want = this.#limit() - this.#count;
+      const cmd = want > 0
+        ? [
+          "XREADGROUP",
+          "GROUP",
+          K.group,
+          this.id,
+          "COUNT",
+          String(Math.min(want, 1000)),
+          "BLOCK",
+          "1000",
+          "STREAMS",
+          this.#own,
+          K.tasks,
+          ">",
+          ">",
+        ]
+        : [
+          "XREADGROUP",
+          "GROUP",
+          K.group,
+          this.id,
+          "COUNT",
+          "100",
+          "BLOCK",
+          "1000",
+          "STREAMS",
+          this.#own,
+          ">",
+        ];
+      let r: unknown;
+      this.#blocked = want <= 0;
+      try {
+        r = await this.#reader.sendCommand(cmd, this.#bufOpts);
+      } catch (e) {
+        this.#blocked = false;
+        if (this.#stopping) break;
+        const msg = String((e as Error)?.message ?? e);
+        if (msg.includes("NOGROUP")) {
+          // Redis lost its data (restarted without its append-only file): make the groups again.
+          await ensureGroup(this.#c, K.tasks).catch(() => {});
+          await ensureGroup(this.#c, this.#own).catch(() => {});
+        }
+        await sleep(200);
+        continue;
+      }
+      this.#blocked = false;
+      for (const [stream, sid, fields] of entries(r)) this.#take(stream, sid, fields);
+    }
+  }
+
+  /** A slot was freed: a read blocked on the node's own stream only starts over with both. */
+  #freed(): void {
+    if (this.#blocked && this.#count < this.#limit()) {
+      this.#blocked = false;
+      this.#c.sendCommand(["CLIENT", "UNBLOCK", this.#readerId]).catch(() => {});
+    }
+  }
+
+  #reject(stream: string, sid: string, why: string): void {
+    this.#log(`rayprof node ${this.id}: rejected message ${sid} on ${stream}: ${why}`);
+    this.#ack(stream, sid);
+  }
+
+  #ack(stream: string, sid: string): void {
+    this.#c.sendCommand(["XACK", stream, K.group, sid]).catch(() => {});
+    this.#c.sendCommand(["XDEL", stream, sid]).catch(() => {});
+  }
+
+  #take(stream: string, sid: string, fields: unknown[]): void {
+    const raw = fields[0] !== undefined && String(fields[0]) === "m" ? fields[1] : undefined;
+    if (!(raw instanceof Uint8Array)) {
+      this.#reject(stream, sid, "no field 'm' holding bytes");
+      return;
+    }
+    let m: TaskMessage;
+    try {
+      m = checkMessage(decode(raw));
+    } catch (e) {
+      this.#reject(stream, sid, String((e as Error)?.message ?? e));
+      return;
+    }
+    if (m.kind === "k") {
+      const a = this.#actors.get(`${m.driver}:${m.actor}`);
+      if (a) this.#pool.kill(a, "was killed");
+      this.#actors.delete(`${m.driver}:${m.actor}`);
+      this.#ack(stream, sid);
+      return;
+    }
+    if (m.kind !== "m" && stream === this.#own) {
+      this.#reject(stream, sid, `a '${m.kind}' message on a node's own stream`);
+      return;
+    }
+    const cost = m.kind === "t" ? Math.max(1, m.opts!.numCpus) : 0;
+    const l: Local = {
+      m,
+      stream,
+      sid,
+      raw,
+      e: null,
+      cost,
+      cancelled: false,
+      handedBack: false,
+      started: performance.now(),
+    };
+    this.#count += cost;
+    this.#locals.set(`${m.driver}:${m.id}`, l);
+    this.#prepare(l).catch((e) => this.#finishError(l, errorInfo(e, null)));
+  }
+
+  /** The function a message names, read from Redis once and checked against its hash. */
+  #fn(ref: string): Promise<FnWire> {
+    let p = this.#fns.get(ref);
+    if (!p) {
+      p = (async () => {
+        const bytes = await this.#c.sendCommand(["GET", K.fn(ref)], this.#bufOpts) as
+          | Uint8Array
+          | null;
+        if (!bytes) throw new Error(`function ${ref.slice(0, 12)} is not in Redis (driver gone?)`);
+        if (sha256(bytes) !== ref) {
+          throw new Error(`function ${ref.slice(0, 12)} does not match its hash`);
+        }
+        const fn = decode(bytes);
+        if (!isFn(fn)) throw new Error(`function ${ref.slice(0, 12)} is malformed`);
+        return fn;
+      })();
+      this.#fns.set(ref, p);
+      p.catch(() => this.#fns.delete(ref));
+    }
+    return p;
+  }
+
+  async #fnUrl(fn: FnWire): Promise<{ url: string; tree?: { dir: string; driverDir: string } }> {
+    if (fn.t) {
+      let p = this.#trees.get(fn.t);
+      if (!p) {
+        p = materialize(this.#c, fn.t, this.#cacheDir, this.#bufOpts);
+        this.#trees.set(fn.t, p);
+        p.catch(() => this.#trees.delete(fn.t!));
+      }
+      const tree = await p;
+      return { url: treeUrl(tree.dir, fn.e!), tree };
+    }
+    return { url: fn.u || "unknown:" };
+  }
+
+  async #prepare(l: Local): Promise<void> {
+    const m = l.m;
+    const pool = this.#pool;
+    // Objects the arguments refer to, stored by the driver.
+    const locals = new Map<number, Entry>();
+    if (m.refs.length > 0) {
+      const keys = [...new Set(m.refs)].map((id) => K.obj(m.driver, id));
+      const vals = await this.#c.sendCommand(
+        ["MGET", ...keys],
+        this.#bufOpts,
+      ) as (Uint8Array | null)[];
+      [...new Set(m.refs)].forEach((id, i) => {
+        const v = vals[i];
+        if (!v) {
+          throw new Error(
+            `object ${id} of driver ${m.driver} is not in Redis (freed, or its driver is gone)`,
+          );
+        }
+        locals.set(id, pool.put(decode(v, noRefs)));
+      });
+    }
+    const args = decode(m.args!, (id) => {
+      const e = locals.get(id);
+      if (!e) throw new RangeError(`reference ${id} not listed in the message`);
+      return e;
+    }) as unknown[];
+    if (!Array.isArray(args)) throw new TypeError("arguments are not an array");
+    let fn: FnWire | null = m.fn === null ? null : await this.#fn(m.fn);
+    let tree: { dir: string; driverDir: string } | undefined;
+    let url = "";
+    if (fn) ({ url, tree } = await this.#fnUrl(fn));
+    if (l.cancelled) {
+      this.#finishError(l, cancelledInfo(m));
+      return;
+    }
+    const scan = { bytes: 0, refs: m.refs.length > 0 };
+    if (m.kind === "m") {
+      const a = this.#actors.get(`${m.driver}:${m.actor}`);
+      if (!a) {
+        this.#finishError(l, {
+          cls: "ActorDiedError",
+          name: "ActorDiedError",
+          message: `Actor (id ${m.actor}) is not alive on this node`,
+          stack: "",
+        });
+        return;
+      }
+      l.e = pool.submit(a.def, args, CALL_OPTS, scan, a, m.method);
+    } else {
+      fn = fn!;
+      const def = pool.def({ url, key: fn.k, name: fn.n, src: fn.s, cls: fn.c });
+      const o = m.opts!;
+      if (m.kind === "c") {
+        const a = pool.createActor(
+          def,
+          args,
+          { numCpus: o.numCpus, maxRetries: 0, retryExceptions: false, name: o.name || fn.n },
+          Math.max(1, m.maxConcurrency),
+          scan,
+        );
+        this.#actors.set(`${m.driver}:${m.actor}`, a);
+        this.#queueReply(m.driver, [R_ACTOR, m.actor], null);
+        this.#finish(l, [R_OK, m.id, null]);
+        return;
+      }
+      const opts: TaskOptions = {
+        numCpus: o.numCpus,
+        maxRetries: o.maxRetries,
+        retryExceptions: Array.isArray(o.retryExceptions)
+          ? o.retryExceptions.map(namedClass)
+          : o.retryExceptions,
+        name: o.name || fn.n,
+      };
+      l.e = pool.submit(def, args, opts, scan);
+    }
+    const e = l.e;
+    whenSettled(e, () => {
+      if (l.handedBack) return;
+      const d = e[SPEC].def;
+      if (d.runs > 0) this.#avgMs = d.avg;
+      if (e[STATE] === 1) this.#finish(l, [R_OK, m.id, e[VALUE]]);
+      else this.#finishError(l, errorInfo(e[VALUE], tree));
+    });
+  }
+
+  #finishError(l: Local, info: ErrorInfo): void {
+    this.#finish(l, [R_ERR, l.m.id, info]);
+  }
+
+  #finish(l: Local, item: unknown[]): void {
+    const key = `${l.m.driver}:${l.m.id}`;
+    if (this.#locals.get(key) !== l) return;
+    this.#locals.delete(key);
+    this.#count -= l.cost;
+    this.#queueReply(l.m.driver, item, [l.stream, l.sid], l);
+    this.#freed();
+  }
+
+  #queueReply(
+    driver: string,
+    item: unknown[],
+    ack: [string, string] | null,
+    local: Local | null = null,
+  ): void {
+    let r = this.#replies.get(driver);
+    if (!r) this.#replies.set(driver, r = { items: [], acks: [], locals: [] });
+    r.items.push(item);
+    r.locals.push(local);
+    if (ack) r.acks.push(ack);
+    if (!this.#replyQueued) {
+      this.#replyQueued = true;
+      queueMicrotask(() => this.#flushReplies());
+    }
+  }
+
+  #flushReplies(): void {
+    this.#replyQueued = false;
+    const all = this.#replies;
+    this.#replies = new Map();
+    for (const [driver, r] of all) {
+      this.#addTimes(r.items, r.locals);
+      this.#sendReplies(driver, r.items, r.acks);
+    }
+  }
+
+  /**
+   * Appends to each reply item its task's times from the local pool's recording, on Redis's
+   * clock: [worker, taken, dispatched, started, finished] (ms since the epoch).
+   */
+  #addTimes(items: unknown[][], locals: (Local | null)[]): void {
+    let since = Infinity;
+    for (const l of locals) if (l?.e && l.started < since) since = l.started;
+    if (since === Infinity) return;
+    const byId = new Map<number, TaskRecord>();
+    for (const rec of this.#pool.recorder.tasks.toArray(since)) byId.set(rec.id, rec);
+    const shift = performance.timeOrigin + this.#clock.offsetMs;
+    for (let i = 0; i < items.length; i++) {
+      const l = locals[i];
+      const rec = l?.e ? byId.get(l.e.id) : undefined;
+      if (!rec || !(rec.worker >= 0) || !Number.isFinite(rec.started)) continue;
+      items[i][3] = [
+        rec.worker,
+        l!.started + shift,
+        rec.dispatched + shift,
+        rec.started + shift,
+        (Number.isFinite(rec.finished) ? rec.finished : performance.now()) + shift,
+      ];
+    }
+  }
+
+  #encodeReplies(items: unknown[][]): Uint8Array {
+    try {
+      return encode([this.id, items], noRefsOut);
+    } catch {
+      // One value cannot be sent: that task fails, the others go as they are.
+      const ok = items.map((it) => {
+        try {
+          encode(it, noRefsOut);
+          return it;
+        } catch (e) {
+          return [R_ERR, it[1], {
+            cls: "TaskError",
+            name: (e as Error).name,
+            message: `its result cannot be sent to the driver: ${(e as Error).message}`,
+            stack: "",
+          }];
+        }
+      });
+      return encode([this.id, ok], noRefsOut);
+    }
+  }
+
+  #sendReplies(driver: string, items: unknown[][], acks: [string, string][], tries = 0): void {
+    const msg = this.#encodeReplies(items);
+    const c = this.#c;
+    const jobs: Promise<unknown>[] = [
+      c.sendCommand(["XADD", K.reply(driver), "NOMKSTREAM", "*", "m", buf(msg)]),
+    ];
+    const byStream = new Map<string, string[]>();
+    for (const [s, id] of acks) {
+      const l = byStream.get(s) ?? [];
+      l.push(id);
+      byStream.set(s, l);
+    }
+    // The reply first, then the acknowledgement: a node that dies between the two has its task
+    // run again, and the driver keeps the first result it gets.
+    Promise.all(jobs).then(() => {
+      for (const [s, ids] of byStream) {
+        c.sendCommand(["XACK", s, K.group, ...ids]).catch(() => {});
+        c.sendCommand(["XDEL", s, ...ids]).catch(() => {});
+      }
+    }, () => {
+      if (tries < 300) setTimeout(() => this.#sendReplies(driver, items, acks, tries + 1), 200);
+    });
+  }
+
+  #onControl(msg: Uint8Array): void {
+    let v: unknown;
+    try {
+      v = decode(msg);
+    } catch (e) {
+      this.#log(`rayprof node ${this.id}: rejected control message: ${(e as Error).message}`);
+      return;
+    }
+    if (!Array.isArray(v) || typeof v[0] !== "string" || typeof v[1] !== "number") return;
+    const l = this.#locals.get(`${v[0]}:${v[1]}`);
+    if (!l) return;
+    if (!l.e) {
+      l.cancelled = true;
+      return;
+    }
+    try {
+      this.#pool.cancel(l.e as Task, v[2] === true);
+    } catch (e) {
+      this.#log(`rayprof node ${this.id}: cannot cancel task ${v[1]}: ${(e as Error).message}`);
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.#stopped ??= this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#heartbeat);
+    await this.#c.sendCommand(["CLIENT", "UNBLOCK", this.#readerId]).catch(() => {});
+    await this.#loop?.catch(() => {});
+    // Hand back what has not started: added again to the stream, for another node.
+    const back: Local[] = [];
+    for (const l of this.#locals.values()) {
+      if (l.m.kind === "t" && l.e && l.e[STATE] === 0 && l.e[WORKER] === null) back.push(l);
+    }
+    for (const l of back) {
+      l.handedBack = true;
+      this.#locals.delete(`${l.m.driver}:${l.m.id}`);
+      this.#pool.cancel(l.e as Task, false);
+    }
+    if (back.length > 0) {
+      await Promise.all(
+        back.map((l) =>
+          this.#c.sendCommand(["XADD", K.tasks, "*", "m", buf(l.raw)]).then(() =>
+            this.#c.sendCommand(["XACK", l.stream, K.group, l.sid])
+          ).then(() => this.#c.sendCommand(["XDEL", l.stream, l.sid])).catch(() => {})
+        ),
+      );
+      this.#log(`rayprof node ${this.id}: handed back ${back.length} tasks not started`);
+    }
+    const until = Date.now() + this.#drainMs;
+    while (this.#locals.size > 0 && Date.now() < until) await sleep(20);
+    this.#flushReplies();
+    await sleep(50);
+    const c = this.#c;
+    await c.sendCommand(["DEL", K.node(this.id), this.#own]).catch(() => {});
+    await c.sendCommand(["XGROUP", "DELCONSUMER", K.tasks, K.group, this.id]).catch(() => {});
+    try {
+      // The last node out leaves no stream behind when nothing waits in it.
+      const others = (await liveNodes(c)).length;
+      const len = Number(await c.sendCommand(["XLEN", K.tasks]));
+      if (others === 0 && len === 0) await c.sendCommand(["DEL", K.tasks]);
+    } catch { /* Redis away */ }
+    await this.#pool.close();
+    destroy(this.#sub);
+    destroy(this.#reader);
+    destroy(c);
+    this.#log(`rayprof node ${this.id}: stopped`);
+    this.#resolveDone();
+  }
+}
+
+function noRefs(): never {
+  throw new RangeError("an object in the store holds a reference");
+}
+
+function noRefsOut(v: object): undefined {
+  if (v instanceof ObjectRef) {
+    throw new TypeError("it holds an ObjectRef (refs cannot leave a cluster node yet)");
+  }
+  return undefined;
+}
+
+function namedClass(name: string): abstract new (...args: never[]) => unknown {
+  const c = class {};
+  Object.defineProperty(c, "name", { value: name });
+  return c;
+}
+
+function cancelledInfo(m: TaskMessage): ErrorInfo {
+  return {
+    cls: "TaskCancelledError",
+    name: "TaskCancelledError",
+    message: `Task '${m.opts?.name || "task"}' (id ${m.id}) was cancelled before it ran`,
+    stack: "",
+  };
+}
+
+function errorInfo(
+  err: unknown,
+  tree: { dir: string; driverDir: string } | undefined | null,
+): ErrorInfo {
+  const map = (s: string) => (tree ? mapStack(s, tree.dir, tree.driverDir) : s);
+  if (err instanceof TaskError) {
+    const cause = err.cause as Error | undefined;
+    return {
+      cls: "TaskError",
+      name: err.remoteName,
+      message: String(cause?.message ?? err.message),
+      stack: map(String(cause?.stack ?? err.stack ?? "")),
+    };
+  }
+  const e = err as Error;
+  return {
+    cls: String(e?.name ?? "Error"),
+    name: String(e?.name ?? "Error"),
+    message: map(String(e?.message ?? e)),
+    stack: map(String(e?.stack ?? "")),
+  };
+}
+
+function runtimeName(): string {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  return `node ${process.version}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
+
+/**
+ * Runs a node until SIGINT or SIGTERM, then stops it cleanly (a second signal exits at once).
+ * Resolves with the exit code.
+ */
+export async function runNode(options: NodeOptions): Promise<number> {
+  const node = await startNode(options);
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    node.stop();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  await node.done;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  return 0;
+}

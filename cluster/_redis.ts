@@ -1,0 +1,220 @@
+/**
+ * Connections to the cluster's Redis: the client (node-redis, loaded on first use), an address's
+ * password kept out of every message, a bounded wait for the first connection, and the names of
+ * the keys the cluster uses.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+
+/** The few calls of node-redis's client that the cluster makes. */
+export interface Redis {
+  sendCommand(args: (string | Buffer)[], options?: unknown): Promise<unknown>;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  on(event: string, f: (e: Error) => void): unknown;
+  subscribe(channel: string, f: (message: Buffer) => void, bufferMode?: boolean): Promise<void>;
+  readonly isReady: boolean;
+}
+
+/** Key names. Every key of the cluster starts with `rp:`. */
+export const K = {
+  tasks: "rp:tasks",
+  group: "nodes",
+  ctl: "rp:ctl",
+  node: (id: string) => `rp:node:${id}`,
+  nodeStream: (id: string) => `rp:q:${id}`,
+  reply: (driver: string) => `rp:reply:${driver}`,
+  obj: (driver: string, id: number) => `rp:obj:${driver}:${id}`,
+  code: (sha: string) => `rp:code:${sha}`,
+  fn: (sha: string) => `rp:fn:${sha}`,
+  tree: (sha: string) => `rp:tree:${sha}`,
+};
+
+/** Milliseconds a node's registration lives without a heartbeat. */
+export const NODE_TTL_MS = 3000;
+
+/** The address with its password (and a user's, if any) replaced by `***`. */
+export function redact(address: string): string {
+  try {
+    const u = new URL(address);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return address.replace(/\/\/([^@/]*)@/, "//***@");
+  }
+}
+
+/** `text` with every occurrence of the address's password replaced by `***`. */
+export function scrub(text: string, address: string): string {
+  let pw = "";
+  try {
+    pw = decodeURIComponent(new URL(address).password);
+  } catch { /* not a URL: nothing to hide */ }
+  return pw.length >= 1 ? text.split(pw).join("***") : text;
+}
+
+/** Checks the shape of an address. */
+export function checkAddress(address: unknown): string {
+  if (typeof address !== "string" || !/^rediss?:\/\/[^\s]+$/.test(address)) {
+    throw new TypeError(
+      `Cannot connect to the cluster as 'address' must be a redis:// or rediss:// URL: received ${
+        typeof address === "string" ? JSON.stringify(redact(address)) : typeof address
+      }`,
+    );
+  }
+  return address;
+}
+
+type ClientModule = {
+  createClient(options: unknown): Redis;
+  RESP_TYPES: { BLOB_STRING: number };
+};
+
+let modulePromise: Promise<ClientModule> | undefined;
+
+/** node-redis's client module: imported on first use only, so single-machine use loads nothing. */
+export function clientModule(): Promise<ClientModule> {
+  return modulePromise ??= (import("@redis/client") as unknown as Promise<ClientModule>).catch(
+    (e) => {
+      // Deno running a script outside this package has no import map entry for the bare name:
+      // then the pinned npm: specifier, in a variable so that Bun (which cannot resolve npm:)
+      // never sees it statically.
+      if (!("Deno" in globalThis)) throw e;
+      const spec = "npm:@redis/client@5.12.4";
+      return import(spec) as unknown as Promise<ClientModule>;
+    },
+  );
+}
+
+/** Command options that give bulk strings as Buffers (binary payloads). */
+export async function bufferReplies(): Promise<unknown> {
+  const m = await clientModule();
+  return { typeMapping: { [m.RESP_TYPES.BLOB_STRING]: Buffer } };
+}
+
+/** Options of {@linkcode connect}. */
+export interface ConnectOptions {
+  /** Give up the first connection after this many ms. @default {5000} */
+  timeoutMs?: number;
+  /** Told of connection errors after the first connection (already scrubbed). */
+  onError?: (message: string) => void;
+}
+
+/**
+ * Connects to Redis. After the first connection the client reconnects on its own (backing off up
+ * to 1 s between attempts); the first one fails within `timeoutMs`, naming the address without its
+ * password. TLS (`rediss://`) trusts the CA file in `RAYPROF_REDIS_CA`, if set.
+ *
+ * @throws {Error} If the server cannot be reached or refuses the credentials.
+ */
+export async function connect(address: string, options: ConnectOptions = {}): Promise<Redis> {
+  const m = await clientModule();
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const socket: Record<string, unknown> = {
+    connectTimeout: Math.min(timeoutMs, 5000),
+    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+  };
+  if (address.startsWith("rediss:")) {
+    socket.tls = true;
+    const ca = process.env.RAYPROF_REDIS_CA;
+    if (ca) socket.ca = readFileSync(ca);
+  }
+  const c = m.createClient({ url: address, socket });
+  let last = "";
+  let connected = false;
+  c.on("error", (e: Error) => {
+    last = scrub(String(e?.message ?? e), address);
+    if (connected) options.onError?.(last);
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      c.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
+      }),
+    ]);
+    // A wrong password shows here, not at connect, when the server asks for AUTH lazily.
+    await c.sendCommand(["PING"]);
+    connected = true;
+    return c;
+  } catch (e) {
+    try {
+      c.destroy();
+    } catch { /* already closed */ }
+    const why = scrub(String((e as Error)?.message ?? e), address);
+    throw new Error(
+      `Cannot connect to the cluster at ${redact(address)} within ${timeoutMs} ms: ${
+        why === "timed out" && last ? last : why
+      }`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Ends a connection at once (close() waits for a blocked read to return). */
+export function destroy(c: Redis | undefined): void {
+  try {
+    c?.destroy();
+  } catch { /* already closed */ }
+}
+
+/** Creates the consumer group on `stream` (and the stream), unless it exists. */
+export async function ensureGroup(c: Redis, stream: string): Promise<void> {
+  try {
+    await c.sendCommand(["XGROUP", "CREATE", stream, K.group, "0", "MKSTREAM"]);
+  } catch (e) {
+    if (!String((e as Error)?.message).includes("BUSYGROUP")) throw e;
+  }
+}
+
+/** `Buffer` over the same bytes (node-redis sends Buffers as they are). */
+export function buf(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+/** Entries of an XREAD/XREADGROUP reply (RESP2): [stream, id, fields]. */
+export function* entries(reply: unknown): Generator<[string, string, unknown[]]> {
+  if (!Array.isArray(reply)) return;
+  for (const s of reply) {
+    if (!Array.isArray(s) || s.length !== 2 || !Array.isArray(s[1])) continue;
+    const name = String(s[0]);
+    for (const e of s[1]) {
+      if (!Array.isArray(e)) continue;
+      yield [name, String(e[0]), Array.isArray(e[1]) ? e[1] : []];
+    }
+  }
+}
+
+/** A clock offset: Redis's clock minus this process's, in ms, and the bound of its error. */
+export interface ClockOffset {
+  offsetMs: number;
+  errorMs: number;
+}
+
+/** This process's epoch clock in ms, high resolution. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Estimates Redis's clock against this process's from `samples` TIME round trips: the one with
+ * the shortest round trip, its midpoint taken as the moment Redis read its clock. The error is at
+ * most half that round trip (plus TIME's 1 µs resolution).
+ */
+export async function clockOffset(c: Redis, samples = 5): Promise<ClockOffset> {
+  let best: ClockOffset = { offsetMs: 0, errorMs: Infinity };
+  for (let i = 0; i < samples; i++) {
+    const t0 = epochNow();
+    const r = await c.sendCommand(["TIME"]) as [string, string];
+    const t1 = epochNow();
+    const redisMs = Number(r[0]) * 1000 + Number(r[1]) / 1000;
+    const errorMs = (t1 - t0) / 2 + 0.001;
+    if (errorMs < best.errorMs) best = { offsetMs: redisMs - (t0 + t1) / 2, errorMs };
+  }
+  return best;
+}

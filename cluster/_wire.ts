@@ -1,0 +1,177 @@
+/**
+ * The cluster's messages: what a task, an actor call and a reply hold on their streams (each one
+ * field `m`, encoded with _codec.ts), the checks a node makes before acting on one, and the node
+ * registry's entries.
+ *
+ * @module
+ */
+import { K, NODE_TTL_MS, type Redis } from "./_redis.ts";
+
+/** A function as sent: its code tree and entry module, or a URL, or source text only. */
+export interface FnWire {
+  /** SHA-256 of the code tree (see _code.ts). */
+  t?: string;
+  /** Entry module inside the tree. */
+  e?: string;
+  /** A remote module URL (https:, jsr:, npm:), imported as is. */
+  u?: string;
+  /** `remote()` call site key. */
+  k: string;
+  /** Name. */
+  n: string;
+  /** Source text. */
+  s: string;
+  /** A class (actor). */
+  c: boolean;
+}
+
+/** Options of a task as sent. */
+export interface OptsWire {
+  numCpus: number;
+  maxRetries: number;
+  retryExceptions: boolean | string[];
+  name: string;
+}
+
+/**
+ * A message on a task stream: "t" task, "c" actor creation, "m" actor call, "k" kill an actor.
+ * The arguments are encoded on their own, with the ids of the refs among them.
+ */
+export interface TaskMessage {
+  kind: "t" | "c" | "m" | "k";
+  driver: string;
+  id: number;
+  /** The function: the SHA-256 of its encoded FnWire, stored under `rp:fn:<sha>`. */
+  fn: string | null;
+  args: Uint8Array | null;
+  refs: number[];
+  opts: OptsWire | null;
+  actor: number;
+  method: string;
+  maxConcurrency: number;
+}
+
+/** Reply item: a value. `[R_OK, taskId, value]` */
+export const R_OK = 0;
+/** Reply item: an error. `[R_ERR, taskId, ErrorInfo]` */
+export const R_ERR = 1;
+/** Reply item: an actor was placed on the replying node. `[R_ACTOR, actorId]` */
+export const R_ACTOR = 2;
+
+/** An error as sent back: its runtime class, and for a TaskError the remote error. */
+export interface ErrorInfo {
+  cls: string;
+  name: string;
+  message: string;
+  stack: string;
+}
+
+const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Checks the shape of a function as stored under `rp:fn:<sha>`. */
+export function isFn(f: unknown): f is FnWire {
+  if (typeof f !== "object" || f === null) return false;
+  const o = f as Record<string, unknown>;
+  if (typeof o.k !== "string" || typeof o.n !== "string" || typeof o.s !== "string") return false;
+  if (typeof o.c !== "boolean") return false;
+  if (o.t !== undefined && (typeof o.t !== "string" || !/^[0-9a-f]{64}$/.test(o.t))) return false;
+  if (o.t !== undefined && typeof o.e !== "string") return false;
+  if (o.u !== undefined && typeof o.u !== "string") return false;
+  return true;
+}
+
+function isOpts(o: unknown): o is OptsWire {
+  if (typeof o !== "object" || o === null) return false;
+  const x = o as Record<string, unknown>;
+  return Number.isInteger(x.numCpus) && (x.numCpus as number) >= 0 &&
+    Number.isInteger(x.maxRetries) && (x.maxRetries as number) >= -1 &&
+    (typeof x.retryExceptions === "boolean" ||
+      (Array.isArray(x.retryExceptions) &&
+        x.retryExceptions.every((n) => typeof n === "string"))) &&
+    typeof x.name === "string";
+}
+
+/**
+ * Checks a decoded stream message's shape.
+ *
+ * @throws {TypeError} Naming what is wrong.
+ */
+export function checkMessage(m: unknown): TaskMessage {
+  if (!Array.isArray(m) || m.length !== 10) throw new TypeError("not a message of 10 fields");
+  const [kind, driver, id, fn, args, refs, opts, actor, method, maxConcurrency] = m;
+  if (kind !== "t" && kind !== "c" && kind !== "m" && kind !== "k") {
+    throw new TypeError(`unknown kind ${JSON.stringify(kind)}`);
+  }
+  if (typeof driver !== "string" || !ID_RE.test(driver)) throw new TypeError("bad driver id");
+  if (!Number.isSafeInteger(id) || id < 0) throw new TypeError("bad task id");
+  if (!Number.isSafeInteger(actor) || actor < 0) throw new TypeError("bad actor id");
+  if (typeof method !== "string") throw new TypeError("bad method");
+  if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 0) {
+    throw new TypeError("bad maxConcurrency");
+  }
+  if (!Array.isArray(refs) || !refs.every((r) => Number.isSafeInteger(r) && r >= 0)) {
+    throw new TypeError("bad refs");
+  }
+  if (kind !== "k") {
+    if (kind !== "m" && (typeof fn !== "string" || !/^[0-9a-f]{64}$/.test(fn))) {
+      throw new TypeError("bad function reference");
+    }
+    if (!(args instanceof Uint8Array)) throw new TypeError("arguments are not bytes");
+    if (!isOpts(opts)) throw new TypeError("bad options");
+    if (kind === "m" && method === "") throw new TypeError("an actor call without a method");
+  }
+  return {
+    kind,
+    driver,
+    id,
+    fn: fn as string | null,
+    args: args as Uint8Array | null,
+    refs,
+    opts: opts as OptsWire | null,
+    actor,
+    method,
+    maxConcurrency,
+  };
+}
+
+/** What a node registers under `rp:node:<id>` (refreshed with its heartbeat). */
+export interface NodeInfo {
+  id: string;
+  name: string;
+  numCpus: number;
+  /** Tasks running or waiting for a slot on it. */
+  running: number;
+  runtime: string;
+  host: string;
+  pid: number;
+  /** ms since the epoch. */
+  started: number;
+  /** Bound of the error of its clock's offset to Redis's, in ms (absent before it is known). */
+  clockErrorMs?: number;
+}
+
+/** The nodes whose registration has not expired. */
+export async function liveNodes(c: Redis): Promise<NodeInfo[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const r = await c.sendCommand(["SCAN", cursor, "MATCH", K.node("*"), "COUNT", "1000"]) as [
+      string,
+      string[],
+    ];
+    cursor = String(r[0]);
+    keys.push(...r[1].map(String));
+  } while (cursor !== "0");
+  if (keys.length === 0) return [];
+  const vals = await c.sendCommand(["MGET", ...keys]) as (string | null)[];
+  const out: NodeInfo[] = [];
+  for (const v of vals) {
+    if (v === null) continue;
+    try {
+      out.push(JSON.parse(String(v)) as NodeInfo);
+    } catch { /* not ours */ }
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export { NODE_TTL_MS };

@@ -1,0 +1,74 @@
+/**
+ * `ray status` for a cluster: its live nodes and their slots, the tasks queued in the stream and
+ * those taken by nodes.
+ *
+ * @module
+ */
+import { checkAddress, connect, destroy, K } from "./_redis.ts";
+import { liveNodes, type NodeInfo } from "./_wire.ts";
+
+export type { NodeInfo };
+
+/** What {@linkcode clusterStatus} reports. */
+export interface ClusterStatus {
+  /** Live nodes, by name. */
+  nodes: NodeInfo[];
+  /** Slots of all live nodes. */
+  slots: number;
+  /** Tasks in the shared stream that no node has taken yet. */
+  queued: number;
+  /** Tasks taken by nodes and not acknowledged (running or about to run). */
+  running: number;
+}
+
+/**
+ * Reads the state of the cluster at `address`.
+ *
+ * @param address `redis://` or `rediss://` URL.
+ * @param timeoutMs Give up connecting after this many ms.
+ * @returns The nodes and task counts.
+ * @throws {Error} If Redis cannot be reached.
+ *
+ * @example Print the nodes
+ * ```ts ignore
+ * import { clusterStatus } from "./cluster/mod.ts";
+ * console.log((await clusterStatus("redis://127.0.0.1:6379")).nodes);
+ * ```
+ */
+export async function clusterStatus(address: string, timeoutMs = 5000): Promise<ClusterStatus> {
+  const c = await connect(checkAddress(address), { timeoutMs });
+  try {
+    const nodes = await liveNodes(c);
+    let queued = 0;
+    let running = 0;
+    try {
+      const groups = await c.sendCommand(["XINFO", "GROUPS", K.tasks]) as unknown[][];
+      for (const g of groups) {
+        const o: Record<string, unknown> = {};
+        for (let i = 0; i + 1 < g.length; i += 2) o[String(g[i])] = g[i + 1];
+        if (o.name === K.group) {
+          running = Number(o.pending ?? 0);
+          queued = Number(o.lag ?? 0);
+        }
+      }
+    } catch { /* no stream yet */ }
+    return { nodes, slots: nodes.reduce((n, x) => n + x.numCpus, 0), queued, running };
+  } finally {
+    destroy(c);
+  }
+}
+
+/** Status as the CLI prints it: one line per node, then totals. */
+export function formatStatus(s: ClusterStatus): string {
+  const lines = [
+    `${s.nodes.length} node(s), ${s.slots} slot(s), ${s.queued} queued, ${s.running} running`,
+  ];
+  for (const n of s.nodes) {
+    lines.push(
+      `  ${n.name.padEnd(20)} ${String(n.numCpus).padStart(3)} slots  ${
+        String(n.running).padStart(5)
+      } tasks  ${n.runtime}  ${n.host} pid ${n.pid}  (${n.id})`,
+    );
+  }
+  return lines.join("\n");
+}
