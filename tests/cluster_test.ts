@@ -423,3 +423,39 @@ test(
     }
   },
 );
+
+test(
+  "Redis killed and restarted mid-run (append-only file on): driver and nodes reconnect, no result is lost",
+  {
+    skip: SKIP,
+  },
+  async () => {
+    const durable = new RedisServer({ appendonly: true });
+    await durable.start();
+    try {
+      const nodes = await startNodes([["deno", "rd1"], ["bun", "rb1"]], durable.address);
+      try {
+        const run = runDriver("deno", FAULTS, { RAYPROF_ADDRESS: durable.address }, 120_000, [
+          "many",
+          "100",
+          "100",
+          "3",
+        ]);
+        await sleep(1500);
+        await durable.stop();
+        await sleep(1000);
+        await durable.start();
+        const r = await run;
+        assert.equal(r.code, 0, `${r.stderr}\n${nodes.map((n) => n.log).join("\n")}`);
+        const out = lastJson(r) as { values: number[]; errors: Record<string, number> };
+        assert.deepEqual(out.errors, {}, JSON.stringify(out));
+        assert.deepEqual(out.values, Array.from({ length: 100 }, (_, i) => i));
+      } finally {
+        await stopAll(nodes);
+      }
+      for (const n of nodes) assert.match(n.log, /stopped/, n.log);
+    } finally {
+      await durable.close();
+    }
+  },
+);
