@@ -111,6 +111,11 @@ function envAddress(): string | undefined {
  * ```
  */
 export function init(options: InitOptions & { address: string }): Promise<void>;
+/**
+ * Starts the pool of workers on this machine (see the overload above for a cluster).
+ *
+ * @param options Pool size and recording.
+ */
 export function init(options?: InitOptions): void;
 export function init(options: InitOptions = {}): void | Promise<void> {
   if (workerContext()) return; // a module imported by a worker: the driver owns the pool
