@@ -179,6 +179,40 @@ class UsageError extends Error {
  * @param args Arguments after the program name.
  * @param io Output streams.
  * @returns The exit code.
+ *
+ * @example Profile a script line by line, then read the saved profile
+ * ```ts
+ * import { main } from "./cli.ts";
+ * import { mkdtemp, rm, writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await mkdtemp(join(tmpdir(), "rayprof-"));
+ * const script = join(dir, "squares.ts");
+ * await writeFile(script, [
+ *   "// @profile",
+ *   "function squares(n: number) {",
+ *   "  let s = 0;",
+ *   "  for (let i = 0; i < n; i++) s += i * i;",
+ *   "  return s;",
+ *   "}",
+ *   "console.log(squares(1000));",
+ * ].join("\n"));
+ * const out: string[] = [];
+ * const err: string[] = [];
+ * const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), isTTY: false };
+ * const saved = join(dir, "squares.lprof.json");
+ *
+ * // `rayprof profile -o FILE SCRIPT`: the script's output, the report on stderr, FILE saved.
+ * assert.equal(await main(["profile", "-q", "-o", saved, script], io), 0);
+ * // `rayprof show FILE`: the kernprof report of the saved results.
+ * assert.equal(await main(["show", saved], io), 0);
+ * const report = out.join("");
+ * assert.match(report, /Line #\s+Hits\s+Time\s+Per Hit\s+% Time\s+Line Contents/);
+ * assert.match(report, /^\s+4\s+1001\s.*for \(let i = 0/m); // the loop line ran 1001 times
+ * await rm(dir, { recursive: true });
+ * ```
  */
 export async function main(args: string[], io: CliIO = defaultIO): Promise<number> {
   try {

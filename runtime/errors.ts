@@ -4,7 +4,27 @@
  * @module
  */
 
-/** Base class of the runtime's own errors. */
+/**
+ * Base class of the runtime's own errors: catch it to tell the runtime's failures from others.
+ *
+ * @example
+ * ```ts
+ * import { get, GetTimeoutError, init, RayError, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const slow = remote(async function slow() {
+ *   await new Promise((done) => setTimeout(done, 500));
+ * });
+ * init({ numCpus: 1 });
+ * try {
+ *   const err = await get(slow.remote(), { timeout: 10 }).catch((e) => e);
+ *   assert.ok(err instanceof RayError);
+ *   assert.ok(err instanceof GetTimeoutError);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export class RayError extends Error {
   /**
    * Makes the error.
@@ -32,7 +52,27 @@ export interface RemoteErrorInfo {
   cause?: RemoteErrorInfo;
 }
 
-/** Rebuilds an error object from what a worker sent, keeping its name, message and stack. */
+/**
+ * Rebuilds an error object from what a worker sent, keeping its name, message and stack.
+ *
+ * @param info What the worker sent.
+ * @returns A plain `Error` with the remote name, message, stack, properties and cause.
+ *
+ * @example
+ * ```ts
+ * import { reviveError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const err = reviveError({
+ *   name: "RangeError",
+ *   message: "too big",
+ *   stack: "RangeError: too big\n    at f (file:///app/tasks.ts:3:9)",
+ *   props: { code: "E_BIG" },
+ * });
+ * assert.equal(err.name, "RangeError");
+ * assert.equal((err as Error & { code?: string }).code, "E_BIG");
+ * ```
+ */
 export function reviveError(info: RemoteErrorInfo): Error {
   const err = new Error(info.message);
   err.name = info.name;
@@ -45,6 +85,26 @@ export function reviveError(info: RemoteErrorInfo): Error {
 /**
  * A task threw. `cause` holds the remote error (same name, message and stack); the stack of this
  * error is the remote one, pointing at the user's file and line.
+ *
+ * @example
+ * ```ts
+ * import { get, init, remote, shutdown, TaskError } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const parse = remote(function parse(text: string) {
+ *   return JSON.parse(text);
+ * });
+ * init({ numCpus: 1 });
+ * try {
+ *   const err = await get(parse.remote("{oops")).catch((e) => e);
+ *   assert.ok(err instanceof TaskError);
+ *   assert.equal(err.taskName, "parse");
+ *   assert.equal(err.remoteName, "SyntaxError");
+ *   assert.equal((err.cause as Error).name, "SyntaxError");
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export class TaskError extends RayError {
   /** Name of the remote function or actor method. */
@@ -74,7 +134,28 @@ export class TaskError extends RayError {
   }
 }
 
-/** `get` or `wait` gave up after its `timeout`. */
+/**
+ * `get` or `wait` gave up after its `timeout`. The task goes on: `get` it again, or `cancel` it.
+ *
+ * @example
+ * ```ts
+ * import { get, GetTimeoutError, init, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const slow = remote(async function slow() {
+ *   await new Promise((done) => setTimeout(done, 100));
+ *   return "done";
+ * });
+ * init({ numCpus: 1 });
+ * try {
+ *   const ref = slow.remote();
+ *   await assert.rejects(get(ref, { timeout: 5 }), GetTimeoutError);
+ *   assert.equal(await get(ref), "done"); // the task was not stopped
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export class GetTimeoutError extends RayError {
   /**
    * Makes the error.
@@ -87,7 +168,29 @@ export class GetTimeoutError extends RayError {
   }
 }
 
-/** The task was cancelled with `cancel` before it produced a result. */
+/**
+ * The task was cancelled with `cancel` before it produced a result.
+ *
+ * @example
+ * ```ts
+ * import { cancel, get, init, remote, shutdown, TaskCancelledError } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const slow = remote(async function slow() {
+ *   await new Promise((done) => setTimeout(done, 200));
+ * });
+ * init({ numCpus: 1 });
+ * try {
+ *   const running = slow.remote();
+ *   const queued = slow.remote(); // waits for the only worker
+ *   cancel(queued);
+ *   await assert.rejects(get(queued), TaskCancelledError);
+ *   await get(running);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export class TaskCancelledError extends RayError {
   /**
    * Makes the error.
@@ -100,7 +203,29 @@ export class TaskCancelledError extends RayError {
   }
 }
 
-/** The worker running the task died (exit, uncaught error, out of memory) and no retry was left. */
+/**
+ * The worker running the task died (exit, uncaught error, out of memory) and no retry was left.
+ *
+ * @example
+ * ```ts
+ * import { get, init, remote, shutdown, WorkerCrashedError } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const crash = remote(function crash() {
+ *   // An error thrown later, outside the task, is the worker's uncaught error: it dies.
+ *   setTimeout(() => {
+ *     throw new Error("boom");
+ *   });
+ *   return new Promise(() => {});
+ * }, { maxRetries: 0 });
+ * init({ numCpus: 1 });
+ * try {
+ *   await assert.rejects(get(crash.remote()), WorkerCrashedError);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export class WorkerCrashedError extends RayError {
   /**
    * Makes the error.
@@ -114,7 +239,31 @@ export class WorkerCrashedError extends RayError {
   }
 }
 
-/** The actor is dead (killed, its constructor threw, or its worker died). */
+/**
+ * The actor is dead (killed, its constructor threw, or its worker died).
+ *
+ * @example An actor whose constructor threw
+ * ```ts
+ * import { ActorDiedError, get, init, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const Db = remote(class Db {
+ *   constructor(url: string) {
+ *     if (!url.startsWith("db://")) throw new TypeError(`not a database URL: ${url}`);
+ *   }
+ *   ping() {
+ *     return "pong";
+ *   }
+ * });
+ * init({ numCpus: 1 });
+ * try {
+ *   const db = Db.remote("http://x");
+ *   await assert.rejects(get(db.ping.remote()), ActorDiedError);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
+ */
 export class ActorDiedError extends RayError {
   /**
    * Makes the error.
@@ -128,7 +277,23 @@ export class ActorDiedError extends RayError {
   }
 }
 
-/** The runtime was shut down, or is not running. */
+/**
+ * The runtime was shut down, or is not running.
+ *
+ * @example
+ * ```ts
+ * import { get, init, remote, RuntimeShutdownError, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const slow = remote(async function slow() {
+ *   await new Promise((done) => setTimeout(done, 1000));
+ * });
+ * init({ numCpus: 1 });
+ * const ref = slow.remote();
+ * await shutdown(); // stops the workers; what has not finished is rejected
+ * await assert.rejects(get(ref), RuntimeShutdownError);
+ * ```
+ */
 export class RuntimeShutdownError extends RayError {
   /**
    * Makes the error.

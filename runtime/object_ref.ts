@@ -64,6 +64,26 @@ type Waiter = (e: Entry) => void;
  * A reference to a value that a task will produce (or that `put` stored). Pass it to `get` or
  * `wait`, or to other tasks: as a top-level argument it is replaced by its value before the task
  * runs; nested inside arrays or objects it arrives as a reference.
+ *
+ * @example A ref as a task's argument
+ * ```ts
+ * import { get, init, ObjectRef, put, remote, shutdown } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const total = remote(function total(xs: number[]) {
+ *   return xs.reduce((a, b) => a + b, 0);
+ * });
+ * init({ numCpus: 2 });
+ * try {
+ *   const data = put([1, 2, 3]); // stored once, shared by every task that takes it
+ *   assert.ok(data instanceof ObjectRef);
+ *   assert.equal(String(data), `ObjectRef(${data.id})`);
+ *   const sum = total.remote(data); // at the top level: replaced by its value
+ *   assert.equal(await get(total.remote([await get(sum), 4])), 10);
+ * } finally {
+ *   await shutdown();
+ * }
+ * ```
  */
 export class ObjectRef<T = unknown> {
   /** Unique id of the object (the task id for task results); copied along into workers. */
@@ -103,7 +123,20 @@ export class ObjectRef<T = unknown> {
     this[SPEC] = spec;
   }
 
-  /** The object's id. */
+  /**
+   * The object's id (the task id, for a task's result).
+   *
+   * @example
+   * ```ts
+   * import { put, shutdown } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const a = put(1);
+   * const b = put(2);
+   * assert.notEqual(a.id, b.id);
+   * await shutdown();
+   * ```
+   */
   get id(): number {
     return this.__rayprofRef;
   }

@@ -25,6 +25,10 @@ echo "== deno check"
 deno check mod.ts cli.ts repl.ts runtime/worker.ts examples/ tests/ bench/ profile/ cluster/
 check_rc=$?
 
+echo "== doc: deno doc --lint, and every @example (deno test --doc)"
+NO_COLOR=1 bash tests/doc_tests.sh 2>&1 | grep -E '^(doc tests|ok \||FAILED|error)|FAILED'
+doc_rc=${PIPESTATUS[0]}
+
 echo "== deno test"
 NO_COLOR=1 deno test -A --no-check tests/ 2>&1 | tee "$deno_log"
 deno_rc=${PIPESTATUS[0]}
@@ -44,9 +48,11 @@ bf=$(grep -E '^ *[0-9]+ fail$' "$bun_log" | tail -n 1 | tr -dc '0-9')
 passed=$(( ${dp1:-0} + ${dp2:-0} + ${bp:-0} ))
 failed=$(( ${df1:-0} + ${df2:-0} + ${bf:-0} ))
 if [ "$check_rc" -ne 0 ]; then failed=$((failed + 1)); echo "deno check failed"; fi
+if [ "$doc_rc" -ne 0 ]; then failed=$((failed + 1)); echo "doc lint or doc tests failed"; fi
 if [ "$deno_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "deno test exited with $deno_rc"; fi
 if [ "$bun_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "bun test exited with $bun_rc"; fi
 echo
 echo "Deno: ${summary:-no summary}; Bun: ${bp:-0} pass, ${bf:-0} fail"
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$deno_rc" -eq 0 ] && [ "$bun_rc" -eq 0 ] && [ "$check_rc" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$deno_rc" -eq 0 ] && [ "$bun_rc" -eq 0 ] && [ "$check_rc" -eq 0 ] &&
+  [ "$doc_rc" -eq 0 ]

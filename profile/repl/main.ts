@@ -49,6 +49,25 @@ export interface ReplIO {
  * @param args Command-line arguments.
  * @param io Streams and environment.
  * @returns The exit code: 0, or 1 when piped input had an uncaught error, 2 on bad arguments.
+ *
+ * @example Piped input: each input's result, then its timing and what its tasks did
+ * ```ts
+ * import { main } from "../../repl.ts";
+ * import { PassThrough, Readable } from "node:stream";
+ * import assert from "node:assert/strict";
+ *
+ * const input = Readable.from([
+ *   "const sq = ray.remote(function sq(x: number) { return x * x; });\n",
+ *   "await ray.get([1, 2, 3].map((x) => sq.remote(x)))\n",
+ * ]);
+ * const output = new PassThrough();
+ * let text = "";
+ * output.on("data", (chunk) => text += chunk);
+ * const code = await main(["--num-cpus", "2"], { input, output, env: { RAYPROF_REPL_HISTORY: "" } });
+ * assert.equal(code, 0);
+ * assert.match(text, /\[ 1, 4, 9 \]/);
+ * assert.match(text, /3 tasks/); // the timing line after the input that ran them
+ * ```
  */
 export async function main(args: string[], io?: ReplIO): Promise<number> {
   const { input, output, env } = io ?? {
