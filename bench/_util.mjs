@@ -173,6 +173,7 @@ export async function webEcho() {
  * @returns {Promise<number>} microseconds per round trip
  */
 export function roundTrips(echo, n, msg = 0) {
+  if (n <= 0) return Promise.resolve(0);
   return new Promise((resolve) => {
     let i = 0;
     const t0 = performance.now();

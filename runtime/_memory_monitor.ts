@@ -5,9 +5,9 @@
  *
  * @module
  */
-import process from "node:process";
 import { clearInterval, setInterval } from "node:timers";
 import type { PoolWorker } from "./_pool_worker.ts";
+import { residentMemory } from "./_platform.ts";
 
 /** Checks the process's resident memory every 100 ms and ends a worker above the limit. */
 export class MemoryMonitor {
@@ -45,7 +45,7 @@ export class MemoryMonitor {
   #checkMemory(): void {
     const now = performance.now();
     if (now < this.#memQuietUntil) return;
-    const rss = process.memoryUsage.rss();
+    const rss = residentMemory();
     if (rss <= this.#memoryLimit) return;
     let victim: PoolWorker | undefined;
     for (const w of this.#workers()) {

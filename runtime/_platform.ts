@@ -9,8 +9,20 @@
  */
 import { Worker } from "node:worker_threads";
 
-type DenoLike = { version?: { deno?: string }; env?: { get(k: string): string | undefined } };
-const g = globalThis as typeof globalThis & { Deno?: DenoLike; Bun?: { version: string } };
+type DenoLike = {
+  version?: { deno?: string };
+  env?: { get(k: string): string | undefined };
+  memoryUsage?: () => { rss: number };
+};
+type ProcessLike = {
+  env: Record<string, string | undefined>;
+  memoryUsage: { rss(): number };
+};
+const g = globalThis as typeof globalThis & {
+  Deno?: DenoLike;
+  Bun?: { version: string };
+  process?: ProcessLike;
+};
 
 /** Name of the host runtime. */
 export const runtimeName: "deno" | "bun" | "node" = g.Deno?.version?.deno
@@ -18,6 +30,42 @@ export const runtimeName: "deno" | "bun" | "node" = g.Deno?.version?.deno
   : g.Bun
   ? "bun"
   : "node";
+
+// The environment and the process's memory are read through the runtimes' own globals, not
+// node:process: importing node:process costs a fresh Deno process 6-11 ms (it sets up Node's
+// process object), which every program and every worker that imports mod.ts would pay.
+
+/**
+ * An environment variable, or undefined when unset or not readable (Deno without --allow-env).
+ */
+export function envVar(name: string): string | undefined {
+  try {
+    return g.Deno?.env ? g.Deno.env.get(name) : g.process?.env[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process's resident memory in bytes. */
+export function residentMemory(): number {
+  return g.Deno?.memoryUsage ? g.Deno.memoryUsage().rss : g.process!.memoryUsage.rss();
+}
+
+/**
+ * The machine's memory in bytes, or undefined when it cannot be read (Deno without
+ * --allow-sys). Deno's own call, and under Bun node:os taken when asked: importing node:os costs
+ * every process and every worker about a millisecond.
+ */
+export function totalMemory(): number | undefined {
+  try {
+    const d = g.Deno as { systemMemoryInfo?: () => { total: number } } | undefined;
+    if (d?.systemMemoryInfo) return d.systemMemoryInfo().total;
+    const p = g.process as { getBuiltinModule?(id: string): { totalmem(): number } } | undefined;
+    return p?.getBuiltinModule?.("node:os").totalmem();
+  } catch {
+    return undefined;
+  }
+}
 
 /** Logical CPUs, as the pool's default size. */
 export function hardwareConcurrency(): number {

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { totalmem } from "node:os";
-import process from "node:process";
-import { hardwareConcurrency } from "./_platform.ts";
+import { envVar, hardwareConcurrency, totalMemory } from "./_platform.ts";
 import { workerContext } from "./_context.ts";
 import { ACTOR_TAG } from "./_wire.ts";
 import { RayError } from "./errors.ts";
@@ -67,11 +65,7 @@ interface ClusterModule {
 }
 
 function envAddress(): string | undefined {
-  try {
-    return process.env.RAYPROF_ADDRESS || undefined;
-  } catch {
-    return undefined; // no permission to read the environment: no cluster
-  }
+  return envVar("RAYPROF_ADDRESS") || undefined; // unreadable (no permission): no cluster
 }
 
 /**
@@ -138,7 +132,7 @@ export function init(options: InitOptions = {}): void | Promise<void> {
     ? hardwareConcurrency()
     : checkCount("init", "numCpus", options.numCpus, 1);
   const memoryLimitMb = options.memoryLimitMb === undefined
-    ? Math.min(3072, Math.floor(totalmem() / 1024 / 1024 * 0.9))
+    ? Math.min(3072, Math.floor((totalMemory() ?? Infinity) / 1024 / 1024 * 0.9))
     : checkCount("init", "memoryLimitMb", options.memoryLimitMb, 0);
   s.gen++;
   s.pool = new Pool({ numCpus, recording: options.recording ?? {}, memoryLimitMb }, s.gen);

@@ -4,7 +4,27 @@
  *
  * @module
  */
-import { inspect } from "node:util";
+
+type Inspect = (value: unknown, options: { depth: number; breakLength: number }) => string;
+type Host = typeof globalThis & {
+  Bun?: unknown;
+  process?: { getBuiltinModule(id: string): { inspect: Inspect } };
+};
+
+// node:util's inspect formats the arguments, loaded off the import path: a static import costs
+// every Bun process, and every worker that imports mod.ts, 3-5 ms (Bun builds its inspect
+// module then). Deno loads node:util in under a millisecond but pays 7-11 ms the first time
+// anything touches `globalThis.process`, so there the module is fetched by a dynamic import that
+// starts now; Bun takes it synchronously from process.getBuiltinModule on the first use.
+let inspectFn: Inspect | undefined;
+if (!(globalThis as Host).Bun) {
+  import("node:util").then((m) => inspectFn ??= m.inspect as Inspect, () => {});
+}
+
+function inspect(value: unknown, options: { depth: number; breakLength: number }): string {
+  inspectFn ??= (globalThis as Host).process!.getBuiltinModule("node:util").inspect;
+  return inspectFn(value, options);
+}
 
 /** One timed call. */
 export interface TimingRecord {
