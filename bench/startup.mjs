@@ -12,7 +12,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { fmt, median, parseArgs, table } from "./_util.mjs";
 
