@@ -103,6 +103,9 @@ export interface ConnectOptions {
   onError?: (message: string) => void;
 }
 
+/** Messages of TLS errors about the server's certificate (Node's, Deno's and Bun's wording). */
+const CERT_ERROR = /certificate|self[- ]signed|CERT_|unable to verify|hostname|altnames/i;
+
 /**
  * Connects to Redis. After the first connection the client reconnects on its own (backing off up
  * to 1 s between attempts); the first one fails within `timeoutMs`, naming the address without its
@@ -117,22 +120,44 @@ export async function connect(address: string, options: ConnectOptions = {}): Pr
     connectTimeout: Math.min(timeoutMs, 5000),
     reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
   };
-  if (address.startsWith("rediss:")) {
+  const tls = address.startsWith("rediss:");
+  if (tls) {
     socket.tls = true;
     const ca = process.env.RAYPROF_REDIS_CA;
-    if (ca) socket.ca = readFileSync(ca);
+    if (ca) {
+      try {
+        socket.ca = readFileSync(ca);
+      } catch (e) {
+        throw new Error(
+          `Cannot connect to the cluster at ${
+            redact(address)
+          }: cannot read the CA file in RAYPROF_REDIS_CA (${ca}): ${(e as Error).message}`,
+        );
+      }
+    }
   }
   const c = m.createClient({ url: address, socket });
   let last = "";
   let connected = false;
+  // A certificate the client does not trust will not become trusted by retrying: fail at once.
+  let refuse: (e: Error) => void = () => {};
+  const refused = new Promise<never>((_, reject) => refuse = reject);
   c.on("error", (e: Error) => {
     last = scrub(String(e?.message ?? e), address);
     if (connected) options.onError?.(last);
+    else if (tls && CERT_ERROR.test(last)) {
+      refuse(
+        new Error(
+          `${last} (the server's TLS certificate is not trusted: set RAYPROF_REDIS_CA to the file of the CA that signed it)`,
+        ),
+      );
+    }
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       c.connect(),
+      refused,
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
       }),
