@@ -29,6 +29,7 @@ export * from "./runtime/profile_marker.ts";
 export { timeline, type TraceEvent, type TraceFile } from "./runtime/timeline.ts";
 export type {
   BlockedSpan,
+  ClusterNodeRecord,
   RecorderOptions,
   Recording,
   TaskRecord,

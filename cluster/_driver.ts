@@ -652,9 +652,12 @@ export class ClusterDriver implements Backend {
     const nodes = await liveNodes(this.#c);
     this.#nodes = new Map(nodes.map((n) => [n.id, n]));
     let cpus = 0;
+    const seen = this.recorder.nodes ??= {};
     for (const n of nodes) {
       cpus += n.numCpus;
       this.#seenNodes.set(n.id, n.name);
+      const had = seen[n.name];
+      seen[n.name] = { slots: Math.max(had?.slots ?? 0, n.numCpus), runtime: n.runtime };
     }
     this.numCpus = cpus;
     this.recorder.numCpus = cpus;

@@ -157,6 +157,16 @@ export interface Recording {
    * Redis TIME round trips), and the bound of the error of that mapping in ms.
    */
   clock?: { method: string; errorMs: number; nodes: Record<string, number> };
+  /** On a cluster: the nodes seen while recording, by name: their slots and runtime. */
+  nodes?: Record<string, ClusterNodeRecord>;
+}
+
+/** A cluster node, as a {@linkcode Recording} keeps it. */
+export interface ClusterNodeRecord {
+  /** Slots it offered (its `--num-cpus`; the most seen, if it changed). */
+  slots: number;
+  /** "deno 2.9.6", "bun 1.4.5". */
+  runtime: string;
 }
 
 /** A recording with nothing in it. */
@@ -894,6 +904,8 @@ export class Recorder {
   workers: WorkerRecord[] = [];
   /** On a cluster: how node clocks map onto this one (see {@linkcode Recording.clock}). */
   clock?: { method: string; errorMs: number; nodes: Record<string, number> };
+  /** On a cluster: the nodes seen (see {@linkcode Recording.nodes}). */
+  nodes?: Record<string, ClusterNodeRecord>;
   numCpus = 0;
 
   constructor(options: RecorderOptions = {}) {
@@ -926,6 +938,7 @@ export class Recorder {
       workers: this.workers.map((w) => ({ ...w })),
       dropped: this.tasks.dropped,
       ...(this.clock ? { clock: { ...this.clock, nodes: { ...this.clock.nodes } } } : {}),
+      ...(this.nodes ? { nodes: structuredClone(this.nodes) } : {}),
     };
   }
 

@@ -418,6 +418,18 @@ test(
       assert.match(profiled.stderr, /^\s+rdeno worker \d+\s+\d+%/m, profiled.stderr);
       assert.match(profiled.stderr, /^\s+rbun worker \d+\s+\d+%/m, profiled.stderr);
       assert.match(profiled.stderr, /^\s+spin\s+8\s/m, profiled.stderr);
+      // Per node: its slots, and the means of queued (ready to taken), start and run (≈100 ms).
+      assert.match(profiled.stderr, /^Nodes /m, profiled.stderr);
+      for (const [name, runtime] of [["rbun", "bun"], ["rdeno", "deno"]]) {
+        const row = new RegExp(
+          `^ {2}${name} +${runtime} [\\d.]+ +2 +\\d+% +(\\d+) +\\S+ m?s +\\S+ [mµ]?s +(\\S+) ([mµ]?s) +(\\d+) ms$`,
+          "m",
+        ).exec(profiled.stderr);
+        assert.ok(row, `no Nodes row for ${name}:\n${profiled.stderr}`);
+        const start = Number(row[2]) * (row[3] === "ms" ? 1 : row[3] === "µs" ? 1e-3 : 1000);
+        assert.ok(start < 50, `${name}: ${start} ms from taken to started`);
+        assert.ok(Number(row[4]) >= 95 && Number(row[4]) < 200, `${name}: run ${row[4]} ms`);
+      }
     } finally {
       await stopAll(nodes);
     }

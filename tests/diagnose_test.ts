@@ -171,3 +171,35 @@ test("diagnose() counts the workers still starting at the first .remote(), and s
     /1 worker still starting .*, ready after 65\.0 ms$/m,
   );
 });
+
+test("diagnose() on a cluster: per node its slots, utilisation, and queued / start / run means", () => {
+  const rec = ex2(2); // 5 tasks of 500 ms on workers 0 and 1
+  rec.workers[0].node = "alpha";
+  rec.workers[1].node = "beta";
+  rec.nodes = {
+    alpha: { slots: 1, runtime: "deno 2.9.6" },
+    beta: { slots: 4, runtime: "bun 1.4.5" },
+  };
+  // The times a node reports: taken off the queue (dispatched) 2 ms before it started the task.
+  for (const t of rec.tasks) t.dispatched = t.started - 2;
+  const d = diagnose(rec);
+  assert.deepEqual(d.nodes.map((n) => [n.name, n.runtime, n.slots, n.tasks]), [
+    ["alpha", "deno 2.9.6", 1, 3],
+    ["beta", "bun 1.4.5", 4, 2],
+  ]);
+  const [alpha, beta] = d.nodes;
+  assert.ok(alpha.utilization > 0.99, `alpha ${alpha.utilization}`);
+  // beta ran 1000 ms of its 4 slots × 1501 ms.
+  assert.ok(Math.abs(beta.utilization - 1000 / (4 * d.wallMs)) < 1e-9, `beta ${beta.utilization}`);
+  assert.ok(Math.abs(alpha.meanStartMs - 2) < 1e-9 && Math.abs(beta.meanRunMs - 500) < 1e-9);
+  const waits = rec.tasks.filter((t) => t.worker === rec.workers[0].id)
+    .map((t) => Math.max(0, t.dispatched - t.ready)); // a node clock a little behind: not below 0
+  assert.ok(Math.abs(alpha.meanQueueMs - waits.reduce((a, b) => a + b) / waits.length) < 1e-9);
+  const text = formatDiagnosis(d);
+  assert.match(text, /^Nodes /m);
+  assert.match(text, /^ {2}alpha +deno 2\.9\.6 +1 +100% +3 +1\.50 s +\S+ ms +2\.00 ms +500 ms$/m);
+  assert.match(text, /^ {2}beta +bun 1\.4\.5 +4 +17% +2 +1\.00 s /m);
+  // One machine: no Nodes block.
+  assert.deepEqual(diagnose(ex2(2)).nodes, []);
+  assert.doesNotMatch(formatDiagnosis(diagnose(ex2(2))), /^Nodes/m);
+});

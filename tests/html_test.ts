@@ -198,3 +198,19 @@ test("htmlReport() queue row drops back to zero between bursts", () => {
   assert.equal(y, y0, d);
   assert.ok(steps.some(([, yy]) => yy < y0), "the bursts rise above the baseline");
 });
+
+test("htmlReport() of a cluster run has a Nodes table: slots, utilisation, queued / start / run", () => {
+  const rec = ex3(2);
+  rec.workers[0].node = "alpha";
+  rec.workers[1].node = "beta<x>";
+  rec.nodes = {
+    alpha: { slots: 1, runtime: "deno 2.9.6" },
+    "beta<x>": { slots: 2, runtime: "bun" },
+  };
+  const html = htmlReport({ recording: rec });
+  const table = /<table id="nodes"[^]*?<\/table>/.exec(html)?.[0] ?? "";
+  assert.match(table, /<th>queued<\/th><th>start<\/th><th>run<\/th>/);
+  assert.match(table, /<td>alpha<\/td><td>deno 2\.9\.6<\/td><td class="num">1<\/td>/);
+  assert.match(table, /<td>beta&lt;x&gt;<\/td>/); // escaped
+  assert.doesNotMatch(htmlReport({ recording: ex3(2) }), /id="nodes"/); // one machine: none
+});

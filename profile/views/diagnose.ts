@@ -66,6 +66,32 @@ export interface WorkerUsage {
   busyMs: number;
   /** `busyMs` over the wall time, 0..1. */
   utilization: number;
+  /** On a cluster: the node it ran on. */
+  node?: string;
+}
+
+/**
+ * One node of a cluster: how much of its slots the work used, and where its tasks' time went
+ * between `.remote()` and the result.
+ */
+export interface NodeUsage {
+  /** The node's name (`cli.ts node --name`). */
+  name: string;
+  /** "deno 2.9.6", "bun 1.4.5" (empty when the recording does not say). */
+  runtime: string;
+  /** Slots it offered (or, when the recording does not say, its workers that ran tasks). */
+  slots: number;
+  tasks: number;
+  /** Time its workers spent running tasks, in ms. */
+  busyMs: number;
+  /** `busyMs` over its slots times the wall time, 0..1. */
+  utilization: number;
+  /** Mean time from ready (arguments resolved) to taken off the queue by this node, in ms. */
+  meanQueueMs: number;
+  /** Mean time from taken by the node to started in one of its workers, in ms. */
+  meanStartMs: number;
+  /** Mean run time, in ms. */
+  meanRunMs: number;
 }
 
 /** Figures of the tasks of one function (grouped by name and `.remote()` callsite). */
@@ -94,6 +120,8 @@ export interface Diagnosis {
   slots: number;
   tasks: { total: number; finished: number; failed: number; unfinished: number; dropped: number };
   workers: WorkerUsage[];
+  /** On a cluster: one entry per node that ran tasks or was seen (empty on one machine). */
+  nodes: NodeUsage[];
   queue: {
     /** Mean and max time from ready to dispatched, in ms. */
     meanWaitMs: number;
@@ -203,6 +231,7 @@ export function diagnose(rec: Recording, options: DiagnoseOptions = {}): Diagnos
       tasks: 0,
       busyMs: 0,
       utilization: 0,
+      ...(w.node !== undefined ? { node: w.node } : {}),
     });
   }
   for (const t of rec.tasks) {
@@ -225,6 +254,7 @@ export function diagnose(rec: Recording, options: DiagnoseOptions = {}): Diagnos
   const workers = [...workerMap.values()].sort((a, b) => a.id - b.id);
   for (const w of workers) w.utilization = wallMs > 0 ? Math.min(1, w.busyMs / wallMs) : 0;
 
+  const nodes = nodeFigures(rec, workers, wallMs);
   const queue = queueFigures(rec.tasks);
   const startup = startupFigures(rec);
 
@@ -289,12 +319,65 @@ export function diagnose(rec: Recording, options: DiagnoseOptions = {}): Diagnos
     slots,
     tasks: { total: rec.tasks.length, finished, failed, unfinished, dropped: rec.dropped },
     workers,
+    nodes,
     queue,
     blocked,
     startup,
     functions,
     findings,
   };
+}
+
+function nodeFigures(rec: Recording, workers: WorkerUsage[], wallMs: number): NodeUsage[] {
+  const nodeOf = new Map<number, string>();
+  for (const w of workers) if (w.node !== undefined) nodeOf.set(w.id, w.node);
+  const names = new Set([...nodeOf.values(), ...Object.keys(rec.nodes ?? {})]);
+  if (names.size === 0) return [];
+  const acc = new Map<string, { u: NodeUsage; queue: number[]; start: number[]; run: number[] }>();
+  for (const name of [...names].sort()) {
+    const info = rec.nodes?.[name];
+    const seen = workers.filter((w) => w.node === name && w.kind === "pool").length;
+    acc.set(name, {
+      u: {
+        name,
+        runtime: info?.runtime ?? "",
+        slots: info?.slots ?? seen,
+        tasks: 0,
+        busyMs: 0,
+        utilization: 0,
+        meanQueueMs: NaN,
+        meanStartMs: NaN,
+        meanRunMs: NaN,
+      },
+      queue: [],
+      start: [],
+      run: [],
+    });
+  }
+  for (const t of rec.tasks) {
+    const a = acc.get(nodeOf.get(t.worker) ?? "");
+    if (!a) continue;
+    if (Number.isFinite(t.dispatched) && Number.isFinite(t.ready)) {
+      a.queue.push(Math.max(0, t.dispatched - t.ready));
+    }
+    if (Number.isFinite(t.started) && Number.isFinite(t.dispatched)) {
+      a.start.push(Math.max(0, t.started - t.dispatched));
+    }
+    if (Number.isFinite(t.started) && Number.isFinite(t.finished)) {
+      const ms = Math.max(0, t.finished - t.started);
+      a.run.push(ms);
+      a.u.tasks++;
+      a.u.busyMs += ms;
+    }
+  }
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : NaN);
+  return [...acc.values()].map(({ u, queue, start, run }) => {
+    u.utilization = wallMs > 0 && u.slots > 0 ? Math.min(1, u.busyMs / (wallMs * u.slots)) : 0;
+    u.meanQueueMs = mean(queue);
+    u.meanStartMs = mean(start);
+    u.meanRunMs = mean(run);
+    return u;
+  });
 }
 
 function startupFigures(rec: Recording): Diagnosis["startup"] {
@@ -684,6 +767,29 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
       w.label,
       `${String(pct).padStart(3)}% ${c("32", bar)}  ${w.tasks} task${w.tasks === 1 ? "" : "s"}`,
     );
+  }
+  if (d.nodes?.length) {
+    out.push("");
+    out.push(
+      c("1", "Nodes") + c("2", "  (queued: ready to taken by the node; start: taken to running)"),
+    );
+    const rows = d.nodes.map((n) => [
+      n.name,
+      n.runtime,
+      String(n.slots),
+      `${Math.round(100 * n.utilization)}%`,
+      String(n.tasks),
+      formatDuration(n.busyMs),
+      formatDuration(n.meanQueueMs),
+      formatDuration(n.meanStartMs),
+      formatDuration(n.meanRunMs),
+    ]);
+    const head = ["node", "runtime", "slots", "used", "tasks", "busy", "queued", "start", "run"];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) =>
+      "  " + r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
+    out.push(c("2", line(head)));
+    for (const r of rows) out.push(line(r));
   }
   if (d.functions.length) {
     out.push("");

@@ -103,6 +103,7 @@ export function htmlReport(options: HtmlReportOptions): string {
   const sections: string[] = [];
   if (diag) sections.push(summarySection(diag), findingsSection(diag, options.cwd));
   if (rec) sections.push(ganttSection(rec));
+  if (diag?.nodes?.length) sections.push(nodesSection(diag));
   if (diag) sections.push(workersSection(diag), tasksByFunctionSection(diag, options.cwd));
   if (options.lineStats) {
     sections.push(linesSection(options.lineStats, options.sources ?? {}, options.cwd));
@@ -378,6 +379,27 @@ function taskTip(t: TaskRecord, origin: number): string {
   if (t.error) lines.push(t.error);
   if (t.callsite) lines.push(t.callsite);
   return lines.join("\n");
+}
+
+function nodesSection(d: Diagnosis): string {
+  const rows = d.nodes.map((n) =>
+    `<tr><td>${esc(n.name)}</td><td>${
+      esc(n.runtime)
+    }</td><td class="num">${n.slots}</td><td class="util" data-sort="${n.utilization}"><span class="bar" style="width:${
+      Math.round(n.utilization * 100)
+    }px"></span> ${
+      Math.round(n.utilization * 100)
+    }%</td><td class="num">${n.tasks}</td><td class="num" data-sort="${n.busyMs}">${
+      esc(formatDuration(n.busyMs))
+    }</td><td class="num" data-sort="${n.meanQueueMs}">${
+      esc(formatDuration(n.meanQueueMs))
+    }</td><td class="num" data-sort="${n.meanStartMs}">${
+      esc(formatDuration(n.meanStartMs))
+    }</td><td class="num" data-sort="${n.meanRunMs}">${esc(formatDuration(n.meanRunMs))}</td></tr>`
+  );
+  return `<section id="nodes-section"><h2>Nodes</h2><p class="muted">Mean times per task: queued from ready to taken by the node, start from taken to running in one of its workers, then run.</p><table id="nodes" class="sortable">
+<thead><tr><th>node</th><th>runtime</th><th>slots</th><th>utilization</th><th>tasks</th><th>busy</th><th>queued</th><th>start</th><th>run</th></tr></thead>
+<tbody>${rows.join("")}</tbody></table></section>`;
 }
 
 function workersSection(d: Diagnosis): string {
