@@ -954,7 +954,15 @@ export class Pool {
       t[WORKER] = null;
       this.#queue.unshift(t);
     }
-    // Keep the pool at its size.
+    // Keep the pool at its size: a lost pool worker is replaced now, not when a start would
+    // delay nothing (`#spawnDue`), as the pool had reached that size. Under Deno, after a forced
+    // cancel of two tasks the second replacement came only from the grow timer, a start (≈65 ms)
+    // after the first was ready; a program that counted its workers right after saw one.
+    if (w.kind === "pool" && !this.closed && this.#startFailures < 3) {
+      let count = 0;
+      for (const x of this.#workers) if (x.kind === "pool") count++;
+      if (count < this.numCpus) this.#markIdle(this.#spawn());
+    }
     this.#grow();
     this.flush();
   }
