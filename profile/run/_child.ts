@@ -114,6 +114,22 @@ async function start(config: ChildConfig): Promise<void> {
   const preload = new URL("./worker_preload.ts", import.meta.url).href;
   if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);
   h.workerData[WORKER_CONFIG_KEY] = workerConfig;
+  // A cluster's nodes profile this driver's tasks alike, with their own copy of the preload; the
+  // ticks (shared memory) and the cache (this machine's folder) stay here.
+  h.nodeWorkers = {
+    preload: ["profile/run/worker_preload.ts"],
+    data: {
+      [WORKER_CONFIG_KEY]: {
+        select: config.select,
+        selectIn: config.selectIn,
+        ...(config.functions ? { functions: config.functions } : {}),
+        ...(config.script === undefined ? { skip: true } : {}),
+      } satisfies WorkerConfig,
+    },
+  };
+  h.onCollectWarning = (message) => {
+    if (!profiling.warnings.includes(message)) profiling.warnings.push(message);
+  };
   h.collected.set(WORKER_CONFIG_KEY, (data, worker) => {
     const d = data as { stats?: LineStats; warnings?: string[]; functions?: FuncThreadData };
     if (d?.stats) workerStats.push(d.stats);
