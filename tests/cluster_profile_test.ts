@@ -1,0 +1,228 @@
+// `cli.ts profile` on a cluster: a `// @profile` remote function runs only on the nodes (a driver on
+// a cluster has no workers of its own), in workers profiled for that driver; its line counts and
+// function profiles come back when the driver ends and merge into the driver's reports under the
+// driver's file. A node killed mid-run is given up with a warning, never waited for. Driven from
+// Deno only (it starts Deno and Bun nodes itself).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { FIXTURES, NodeProcess, RedisServer, ROOT, type Run, runDriver } from "./_cluster.ts";
+import { loadLineStats } from "../profile/line/stats.ts";
+
+const SKIP = "Bun" in globalThis ? "driven from Deno: it runs Deno and Bun itself" : false;
+const SCRIPT = join(FIXTURES, "profiled.ts");
+const CLI = join(ROOT, "cli.ts");
+
+let redis: RedisServer;
+let dir = "";
+
+before(async () => {
+  if (SKIP) return;
+  dir = mkdtempSync(join(tmpdir(), "rayprof-cluster-profile-"));
+  redis = new RedisServer();
+  await redis.start();
+});
+
+after(async () => {
+  if (redis) await redis.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function startNodes(
+  specs: [runtime: "deno" | "bun", name: string][],
+): Promise<NodeProcess[]> {
+  const nodes = specs.map(([rt, name], i) =>
+    new NodeProcess(rt, redis.address, {
+      name,
+      numCpus: 2,
+      // A code cache of each node's own, as on machines of their own.
+      env: { TMPDIR: mkdtempSync(join(dir, `node${i}-`)) },
+    })
+  );
+  await Promise.all(nodes.map((n) => n.waitFor(/slots, on redis:/)));
+  return nodes;
+}
+
+async function stopAll(nodes: NodeProcess[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
+}
+
+/** Hits by line of `work` in the saved stats, checking it is named by the driver's file. */
+async function workHits(out: string): Promise<Record<number, number>> {
+  const stats = await loadLineStats(out);
+  const work = stats.functions.filter((f) => f.name === "work");
+  assert.equal(work.length, 1, JSON.stringify(stats.functions.map((f) => [f.file, f.name])));
+  assert.equal(work[0].file, SCRIPT);
+  return Object.fromEntries(work[0].lines.map((l) => [l.line, l.hits]));
+}
+
+/** The hits of `work`'s lines (fixture lines 10–15) for `tasks` tasks of `iter` turns. */
+function expectedHits(tasks: number, iter: number): Record<number, number> {
+  return { 10: tasks, 11: tasks, 12: tasks * (iter + 1), 13: tasks * iter, 15: tasks };
+}
+
+test(
+  "cli.ts profile on a cluster: @profile lines counted on two Deno nodes merge under the driver's file; --per-worker names the nodes",
+  { skip: SKIP, timeout: 120_000 },
+  async () => {
+    const nodes = await startNodes([["deno", "pa"], ["deno", "pb"]]);
+    try {
+      const out = join(dir, "two.lprof.json");
+      const t0 = Date.now();
+      const r = await runDriver(
+        "deno",
+        CLI,
+        { RAYPROF_ADDRESS: redis.address, TASKS: "12", ITER: "1000", WORK_MS: "100" },
+        90_000,
+        ["profile", "--functions", "--per-worker", "-o", out, SCRIPT],
+      );
+      const took = Date.now() - t0;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /"tasks":12/);
+      assert.deepEqual(await workHits(out), expectedHits(12, 1000));
+      // The kernprof report shows the user's source, with the counts.
+      assert.match(r.stderr, /^File: .*tests\/fixtures\/cluster\/profiled\.ts$/m);
+      assert.match(r.stderr, /^\s+13\s+12000\s.*sum \+= i % 7;$/m, r.stderr);
+      // A table per worker that ran the function, labelled with its node, on both nodes.
+      for (const node of ["pa", "pb"]) {
+        assert.match(
+          r.stderr,
+          new RegExp(`^Function profile: ${node}/worker \\d+$`, "m"),
+          r.stderr,
+        );
+      }
+      const calls = [...r.stderr.matchAll(/^\s+(\d+)\s.*profiled\.ts:8\(work\)$/gm)]
+        .reduce((n, m) => n + Number(m[1]), 0);
+      assert.equal(calls, 12, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning:/);
+      console.log(`profiled cluster run: ${took} ms`);
+      // The nodes' own pools were retired with the driver: they serve other drivers as before.
+      const plain = await runDriver("deno", SCRIPT, {
+        RAYPROF_ADDRESS: redis.address,
+        TASKS: "4",
+        ITER: "10",
+      });
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stdout, /"tasks":4/);
+      for (const n of nodes) assert.doesNotMatch(n.log, /rejected|error/i, n.log);
+    } finally {
+      await stopAll(nodes);
+    }
+  },
+);
+
+test(
+  "cli.ts profile on a cluster with a Bun node: the same counts, --per-worker names the Bun node",
+  { skip: SKIP, timeout: 120_000 },
+  async () => {
+    const nodes = await startNodes([["bun", "pbun"]]);
+    try {
+      const out = join(dir, "bun.lprof.json");
+      const r = await runDriver(
+        "deno",
+        CLI,
+        { RAYPROF_ADDRESS: redis.address, TASKS: "6", ITER: "500", WORK_MS: "10" },
+        90_000,
+        ["profile", "--per-worker", "-o", out, SCRIPT],
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await workHits(out), expectedHits(6, 500));
+      assert.match(r.stderr, /^Function profile: pbun\/worker \d+$/m, r.stderr);
+    } finally {
+      await stopAll(nodes);
+    }
+  },
+);
+
+test(
+  "a profiled driver and a plain one at once on the same node: only the profiled one's tasks are counted",
+  { skip: SKIP, timeout: 120_000 },
+  async () => {
+    const nodes = await startNodes([["deno", "pshared"]]);
+    try {
+      const out = join(dir, "shared.lprof.json");
+      const env = { RAYPROF_ADDRESS: redis.address, ITER: "100", WORK_MS: "50" };
+      const [profiled, plain] = await Promise.all([
+        runDriver("deno", CLI, { ...env, TASKS: "8" }, 90_000, ["profile", "-o", out, SCRIPT]),
+        runDriver("deno", SCRIPT, { ...env, TASKS: "20" }),
+      ]);
+      assert.equal(profiled.code, 0, profiled.stderr);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stdout, /"tasks":20/);
+      assert.deepEqual(await workHits(out), expectedHits(8, 100));
+    } finally {
+      await stopAll(nodes);
+    }
+  },
+);
+
+/** Runs `cli.ts profile` on the fixture, calling `onSlow` when it starts its slow tasks. */
+function profileUntil(
+  env: Record<string, string>,
+  args: string[],
+  onSlow: () => void,
+): Promise<Run & { ms: number }> {
+  const t0 = Date.now();
+  return new Promise((ok) => {
+    const c = spawn(join(ROOT, "node_modules", ".bin", "deno"), ["run", "-A", CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    let told = false;
+    const killer = setTimeout(() => c.kill("SIGKILL"), 90_000);
+    c.stdout.on("data", (d) => (stdout += d));
+    c.stderr.on("data", (d) => {
+      stderr += d;
+      if (!told && stderr.includes("profiled: slow tasks")) {
+        told = true;
+        onSlow();
+      }
+    });
+    c.on("exit", (code) => {
+      clearTimeout(killer);
+      ok({ code: code ?? 137, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+test(
+  "a node killed mid-run does not hang the profiled driver: the report is printed, a warning names the node",
+  { skip: SKIP, timeout: 120_000 },
+  async () => {
+    const nodes = await startNodes([["deno", "pkeep"], ["deno", "pdoomed"]]);
+    try {
+      const out = join(dir, "killed.lprof.json");
+      const r = await profileUntil(
+        {
+          RAYPROF_ADDRESS: redis.address,
+          TASKS: "8",
+          ITER: "100",
+          WORK_MS: "100",
+          SLOW_MS: "400",
+        },
+        ["profile", "--per-worker", "-o", out, SCRIPT],
+        () => setTimeout(() => nodes[1].child.kill("SIGKILL"), 200),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /"tasks":8/);
+      assert.match(r.stderr, /^warning: node 'pdoomed' is gone: .*missing$/m, r.stderr);
+      // What the surviving node counted is there; the dead node's part is not.
+      const hits = await workHits(out);
+      assert.ok(hits[13] > 0 && hits[13] < 800, JSON.stringify(hits));
+      assert.equal(hits[13], hits[11] * 100);
+      assert.match(r.stderr, /^Function profile: pkeep\/worker \d+$/m, r.stderr);
+      assert.doesNotMatch(r.stderr, /^Function profile: pdoomed\//m);
+      // Noticed when its registration expired (3 s), not after the 15 s collection timeout.
+      assert.ok(r.ms < 25_000, `${r.ms} ms`);
+      console.log(`profiled run with a node killed: ${r.ms} ms`);
+    } finally {
+      await stopAll(nodes);
+    }
+  },
+);
