@@ -100,6 +100,9 @@ const HOLD_RETRY_MS = 200;
  */
 const COLLECT_TIMEOUT_MS = 15_000;
 
+/** How long a driver's liveness key (see `#alive`) lives without being refreshed. */
+const DRIVER_TTL_MS = 10_000;
+
 /** Connects a driver to the cluster at `options.address`. */
 export async function connectDriver(
   options: BackendOptions,
@@ -207,6 +210,7 @@ export class ClusterDriver implements Backend {
     const first = await this.#c.sendCommand(["XADD", this.#replyKey, "*", "h", "1"]);
     await this.#c.sendCommand(["XDEL", this.#replyKey, String(first)]);
     this.#clock = await clockOffset(this.#c);
+    await this.#alive();
     await this.#refreshNodes();
     this.#readLoop = this.#read();
     this.#monitor = setInterval(() => {
@@ -612,15 +616,18 @@ export class ClusterDriver implements Backend {
 
   /** What a collector held in one of this driver's workers on a node: to the tool's handler. */
   #onCollected(node: string, it: unknown[]): void {
-    const [, name, data, w, kind, label] = it;
+    const [, name, data, w, kind, label, offsetMs] = it;
     const handler = hooks().collected.get(String(name));
     if (!handler || !Number.isInteger(w)) return;
     const k = kind === "actor" ? "actor" : "pool";
+    // Its clock's epoch times onto this driver's: both clocks' offsets to Redis's.
+    const shift = Number(offsetMs) - this.#clock.offsetMs;
     try {
       handler(data, {
         id: this.#workerId(node, w as number, k),
         kind: k,
         label: `${nodeName(node)}/${String(label)}`,
+        ...(Number.isFinite(shift) ? { clockShiftMs: shift } : {}),
       });
     } catch { /* a tool's handler failing must not stop shutdown */ }
   }
@@ -727,9 +734,19 @@ export class ClusterDriver implements Backend {
     this.recorder.numCpus = cpus;
   }
 
+  /**
+   * With workers of its own on the nodes: this driver is alive, for a while. A node retires the
+   * workers of a driver whose key expired (it ended without saying so: an exit call, a crash).
+   */
+  async #alive(): Promise<void> {
+    if (!this.#nodeWorkers) return;
+    await this.#c.sendCommand(["SET", K.driver(this.id), "1", "PX", String(DRIVER_TTL_MS)]);
+  }
+
   /** Every second: who is alive; tasks and actors of the dead. */
   async #watch(): Promise<void> {
     if (this.closed) return;
+    await this.#alive();
     await this.#refreshNodes();
     const live = this.#nodes;
     for (const st of this.#actors.values()) {
@@ -1050,6 +1067,7 @@ export class ClusterDriver implements Backend {
       }
     }
     const keys = [this.#replyKey, ...this.#objKeys, ...this.#codeKeys, ...this.#free];
+    if (collect) keys.push(K.driver(this.id));
     jobs.push(c.sendCommand(["DEL", ...keys]));
     destroy(this.#reader);
     await Promise.race([

@@ -725,7 +725,7 @@ class Node implements ClusterNode {
         const handlers = hooks().collected;
         for (const name of dp.names) {
           handlers.set(name, (data, w) => {
-            items.push([R_COLLECTED, name, data, w.id, w.kind, w.label]);
+            items.push([R_COLLECTED, name, data, w.id, w.kind, w.label, this.#clock.offsetMs]);
           });
         }
         try {
@@ -742,10 +742,10 @@ class Node implements ClusterNode {
     return this.#collecting = this.#collecting.then(run, run);
   }
 
-  /** Pools of drivers that are gone without asking (their reply stream is deleted): retired. */
+  /** Pools of drivers that ended without asking (their liveness key expired): retired. */
   async #retireOrphans(): Promise<void> {
     for (const driver of [...this.#driverPools.keys()]) {
-      const n = await this.#c.sendCommand(["EXISTS", K.reply(driver)]);
+      const n = await this.#c.sendCommand(["EXISTS", K.driver(driver)]);
       if (Number(n) === 0 && this.#driverPools.has(driver)) {
         this.#log(`rayprof node ${this.id}: driver ${driver} is gone; its workers retire`);
         await this.#collectFor(driver, false);

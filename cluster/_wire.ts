@@ -73,7 +73,8 @@ export const R_ACTOR = 2;
 
 /**
  * Reply item: what a collector held in one of the driver's workers on the replying node.
- * `[R_COLLECTED, name, data, workerId, kind, label]`
+ * `[R_COLLECTED, name, data, workerId, kind, label, clockOffsetMs]` (the node's clock offset to
+ * Redis's, as in its registration).
  */
 export const R_COLLECTED = 3;
 /** Reply item: the replying node has sent all it collected for the driver. `[R_COLLECT_DONE]` */

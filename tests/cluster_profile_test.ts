@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -60,9 +60,28 @@ async function workHits(out: string): Promise<Record<number, number>> {
   return Object.fromEntries(work[0].lines.map((l) => [l.line, l.hits]));
 }
 
-/** The hits of `work`'s lines (fixture lines 10–15) for `tasks` tasks of `iter` turns. */
+/** The fixture's line number of the line holding `text`. */
+function lineOf(text: string): number {
+  const i = readFileSync(SCRIPT, "utf8").split("\n").findIndex((l) => l.includes(text));
+  assert.ok(i >= 0, text);
+  return i + 1;
+}
+const SLEEP_LINE = lineOf("if (ms > 0) ray.sleepSync(ms);");
+const SUM_LINE = lineOf("let sum = 0;");
+const LOOP_LINE = lineOf("for (let i = 0; i < iterations; i++) {");
+const BODY_LINE = lineOf("sum += i % 7;");
+const RETURN_LINE = lineOf("return sum;");
+const WORK_LINE = lineOf("export const work = ") - 1; // its marker's line
+
+/** The hits of `work`'s lines for `tasks` tasks of `iter` turns. */
 function expectedHits(tasks: number, iter: number): Record<number, number> {
-  return { 10: tasks, 11: tasks, 12: tasks * (iter + 1), 13: tasks * iter, 15: tasks };
+  return {
+    [SLEEP_LINE]: tasks,
+    [SUM_LINE]: tasks,
+    [LOOP_LINE]: tasks * (iter + 1),
+    [BODY_LINE]: tasks * iter,
+    [RETURN_LINE]: tasks,
+  };
 }
 
 test(
@@ -86,7 +105,7 @@ test(
       assert.deepEqual(await workHits(out), expectedHits(12, 1000));
       // The kernprof report shows the user's source, with the counts.
       assert.match(r.stderr, /^File: .*tests\/fixtures\/cluster\/profiled\.ts$/m);
-      assert.match(r.stderr, /^\s+13\s+12000\s.*sum \+= i % 7;$/m, r.stderr);
+      assert.match(r.stderr, new RegExp(`^\\s+${BODY_LINE}\\s+12000\\s.*sum \\+= i % 7;$`, "m"));
       // A table per worker that ran the function, labelled with its node, on both nodes.
       for (const node of ["pa", "pb"]) {
         assert.match(
@@ -95,7 +114,8 @@ test(
           r.stderr,
         );
       }
-      const calls = [...r.stderr.matchAll(/^\s+(\d+)\s.*profiled\.ts:8\(work\)$/gm)]
+      const calls = [...r.stderr.matchAll(/^\s+(\d+)\s.*profiled\.ts:(\d+)\(work\)$/gm)]
+        .filter((m) => Number(m[2]) === WORK_LINE)
         .reduce((n, m) => n + Number(m[1]), 0);
       assert.equal(calls, 12, r.stderr);
       assert.doesNotMatch(r.stderr, /warning:/);
@@ -160,6 +180,30 @@ test(
   },
 );
 
+test(
+  "a profiled driver that exits without shutting down: the node retires its workers once the driver's key expires",
+  { skip: SKIP, timeout: 120_000 },
+  async () => {
+    const nodes = await startNodes([["deno", "porphan"]]);
+    try {
+      const r = await runDriver(
+        "deno",
+        CLI,
+        { RAYPROF_ADDRESS: redis.address, TASKS: "4", ITER: "10", EXIT: "1" },
+        90_000,
+        ["profile", "-o", join(dir, "exit.lprof.json"), SCRIPT],
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /"tasks":4/);
+      // The driver's liveness key lives 10 s; the node looks every second.
+      await nodes[0].waitFor(/driver \w+ is gone; its workers retire/, 20_000);
+      assert.deepEqual(await redis.keys("rp:driver:*"), []);
+    } finally {
+      await stopAll(nodes);
+    }
+  },
+);
+
 /** Runs `cli.ts profile` on the fixture, calling `onSlow` when it starts its slow tasks. */
 function profileUntil(
   env: Record<string, string>,
@@ -214,8 +258,8 @@ test(
       assert.match(r.stderr, /^warning: node 'pdoomed' is gone: .*missing$/m, r.stderr);
       // What the surviving node counted is there; the dead node's part is not.
       const hits = await workHits(out);
-      assert.ok(hits[13] > 0 && hits[13] < 800, JSON.stringify(hits));
-      assert.equal(hits[13], hits[11] * 100);
+      assert.ok(hits[BODY_LINE] > 0 && hits[BODY_LINE] < 800, JSON.stringify(hits));
+      assert.equal(hits[BODY_LINE], hits[SUM_LINE] * 100);
       assert.match(r.stderr, /^Function profile: pkeep\/worker \d+$/m, r.stderr);
       assert.doesNotMatch(r.stderr, /^Function profile: pdoomed\//m);
       // Noticed when its registration expired (3 s), not after the 15 s collection timeout.

@@ -134,7 +134,11 @@ async function start(config: ChildConfig): Promise<void> {
     const d = data as { stats?: LineStats; warnings?: string[]; functions?: FuncThreadData };
     if (d?.stats) workerStats.push(d.stats);
     if (d?.functions) {
-      workerFunctions.push({ id: worker.id, label: worker.label, data: d.functions });
+      const shift = worker.clockShiftMs ?? 0;
+      const data = shift === 0
+        ? d.functions
+        : { ...d.functions, timeOrigin: d.functions.timeOrigin + shift };
+      workerFunctions.push({ id: worker.id, label: worker.label, data });
       workerFunctions.sort((a, b) => a.id - b.id);
     }
     for (const w of d?.warnings ?? []) {
