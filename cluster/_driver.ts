@@ -1070,10 +1070,13 @@ export class ClusterDriver implements Backend {
     if (collect) keys.push(K.driver(this.id));
     jobs.push(c.sendCommand(["DEL", ...keys]));
     destroy(this.#reader);
+    // Bounded (Redis may be away), and the timer cleared: it would keep the process alive 3 s.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.allSettled(jobs),
-      new Promise((res) => setTimeout(res, 3000)),
+      new Promise((res) => (timer = setTimeout(res, 3000))),
     ]);
+    clearTimeout(timer);
     await this.#readLoop?.catch(() => {});
     destroy(c);
   }
