@@ -51,10 +51,10 @@ async function stopAll(nodes: NodeProcess[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
 }
 
-/** Hits by line of `work` in the saved stats, checking it is named by the driver's file. */
-async function workHits(out: string): Promise<Record<number, number>> {
+/** Hits by line of function `name` in the saved stats, checking it is named by the driver's file. */
+async function workHits(out: string, name = "work"): Promise<Record<number, number>> {
   const stats = await loadLineStats(out);
-  const work = stats.functions.filter((f) => f.name === "work");
+  const work = stats.functions.filter((f) => f.name === name);
   assert.equal(work.length, 1, JSON.stringify(stats.functions.map((f) => [f.file, f.name])));
   assert.equal(work[0].file, SCRIPT);
   return Object.fromEntries(work[0].lines.map((l) => [l.line, l.hits]));
@@ -95,7 +95,7 @@ test(
       const r = await runDriver(
         "deno",
         CLI,
-        { RAYPROF_ADDRESS: redis.address, TASKS: "12", ITER: "1000", WORK_MS: "100" },
+        { RAYPROF_ADDRESS: redis.address, TASKS: "12", ITER: "1000", WORK_MS: "100", CALLS: "5" },
         90_000,
         ["profile", "--functions", "--per-worker", "-o", out, SCRIPT],
       );
@@ -103,6 +103,12 @@ test(
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /"tasks":12/);
       assert.deepEqual(await workHits(out), expectedHits(12, 1000));
+      // The actor's marked method, in the actor's own worker on a node: 5 calls of 10 turns.
+      assert.deepEqual(await workHits(out, "Counter.add"), {
+        [lineOf("for (let i = 0; i < k; i++) this.n++;")]: 55,
+        [lineOf("return this.n;")]: 5,
+      });
+      assert.match(r.stderr, /^Function profile: p[ab]\/actor Counter#1$/m, r.stderr);
       // The kernprof report shows the user's source, with the counts.
       assert.match(r.stderr, /^File: .*tests\/fixtures\/cluster\/profiled\.ts$/m);
       assert.match(r.stderr, new RegExp(`^\\s+${BODY_LINE}\\s+12000\\s.*sum \\+= i % 7;$`, "m"));
