@@ -60,9 +60,11 @@ async function workHits(out: string, name = "work"): Promise<Record<number, numb
   return Object.fromEntries(work[0].lines.map((l) => [l.line, l.hits]));
 }
 
-/** The fixture's line number of the line holding `text`. */
-function lineOf(text: string): number {
-  const i = readFileSync(SCRIPT, "utf8").split("\n").findIndex((l) => l.includes(text));
+/** The fixture's line number of the (first) line holding `text`, or being it but for indentation. */
+function lineOf(text: string, whole = false): number {
+  const i = readFileSync(SCRIPT, "utf8").split("\n").findIndex((l) =>
+    whole ? l.trim() === text : l.includes(text)
+  );
   assert.ok(i >= 0, text);
   return i + 1;
 }
@@ -142,7 +144,7 @@ test(
 );
 
 test(
-  "cli.ts profile on a cluster with a Bun node: the same counts, --per-worker names the Bun node",
+  "cli.ts profile --module on a cluster with a Bun node: the same counts, the selection matched on the node's copy, --per-worker names the Bun node",
   { skip: SKIP, timeout: 120_000 },
   async () => {
     const nodes = await startNodes([["bun", "pbun"]]);
@@ -151,12 +153,17 @@ test(
       const r = await runDriver(
         "deno",
         CLI,
-        { RAYPROF_ADDRESS: redis.address, TASKS: "6", ITER: "500", WORK_MS: "10" },
+        { RAYPROF_ADDRESS: redis.address, TASKS: "6", ITER: "500", WORK_MS: "10", SLOW_MS: "5" },
         90_000,
-        ["profile", "--per-worker", "-o", out, SCRIPT],
+        ["profile", "--per-worker", "--module", SCRIPT, "-o", out, SCRIPT],
       );
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await workHits(out), expectedHits(6, 500));
+      // `slow` has no marker: profiled on the node because the driver's file was selected.
+      assert.deepEqual(await workHits(out, "slow"), {
+        [lineOf("ray.sleepSync(ms);", true)]: 6,
+        [lineOf("return ms;", true)]: 6,
+      });
       assert.match(r.stderr, /^Function profile: pbun\/worker \d+$/m, r.stderr);
     } finally {
       await stopAll(nodes);
