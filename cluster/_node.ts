@@ -40,6 +40,7 @@ import {
   type Redis,
 } from "./_redis.ts";
 import {
+  CACHE_KEY,
   checkMessage,
   CTL_COLLECT,
   type ErrorInfo,
@@ -471,7 +472,11 @@ class Node implements ClusterNode {
         }
         preload.push(url);
       }
-      const data = { ...fn.w.d, [TREES_KEY]: join(this.#cacheDir, "trees") };
+      const data = {
+        ...fn.w.d,
+        [TREES_KEY]: join(this.#cacheDir, "trees"),
+        [CACHE_KEY]: join(this.#cacheDir, "tools"),
+      };
       dp = { pool: new NodePool(this.numCpus, { preload, data }), names: Object.keys(fn.w.d) };
       this.#driverPools.set(driver, dp);
     }

@@ -86,6 +86,9 @@ export const CTL_COLLECT = "!collect";
 /** Key, in the data of a node's workers of a driver's own kind, of the node's folder of code trees. */
 export const TREES_KEY = "rayprof.cluster.trees";
 
+/** Key, in the same data, of the node's folder for the tools' caches (`hooks().nodeCacheDir`). */
+export const CACHE_KEY = "rayprof.cluster.cache";
+
 /** An error as sent back: its runtime class, and for a TaskError the remote error. */
 export interface ErrorInfo {
   cls: string;

@@ -1,14 +1,18 @@
 /**
  * Preloaded in a node's workers that run a driver's tasks in workers of its own kind (profiled),
  * before the driver's preloads: `hooks().driverPath` maps a file of a shipped code tree
- * (`<cache>/trees/<sha>/<path>`) to the driver's file it is a copy of, by the tree's manifest.
+ * (`<cache>/trees/<sha>/<path>`) to the driver's file it is a copy of, by the tree's manifest;
+ * `hooks().nodeCacheDir` names the node's folder for the tools' caches.
  *
  * @module
  */
 import { readFileSync, realpathSync } from "node:fs";
 import { join, sep } from "node:path";
 import { hooks, workerData } from "../runtime/hooks.ts";
-import { TREES_KEY } from "./_wire.ts";
+import { CACHE_KEY, TREES_KEY } from "./_wire.ts";
+
+const cache = workerData()[CACHE_KEY];
+if (typeof cache === "string") hooks().nodeCacheDir = cache;
 
 const trees = workerData()[TREES_KEY];
 if (typeof trees === "string") {

@@ -69,6 +69,8 @@ export interface RuntimeHooks {
    * path itself for any other file), so that tools name the user's files.
    */
   driverPath?: (path: string) => string;
+  /** Inside a cluster node's worker: a folder of the node's where tools may keep their caches. */
+  nodeCacheDir?: string;
 }
 
 const HOOKS = Symbol.for("rayprof.hooks");

@@ -124,6 +124,9 @@ async function start(config: ChildConfig): Promise<void> {
         selectIn: config.selectIn,
         ...(config.functions ? { functions: config.functions } : {}),
         ...(config.script === undefined ? { skip: true } : {}),
+        ...(config.cacheDir === undefined
+          ? {}
+          : { nodeCacheScope: `${config.scope}\0nodeworker${context}` }),
       } satisfies WorkerConfig,
     },
   };

@@ -23,7 +23,13 @@ if (config) {
     "../instrument/loader.ts",
     import.meta.url,
   );
-  const toDriver = hooks().driverPath;
+  const h = hooks();
+  const toDriver = h.driverPath;
+  // On a cluster node, the driver's cache is another machine's folder: the node keeps its own.
+  const cache = config.cache ??
+    (config.nodeCacheScope !== undefined && h.nodeCacheDir !== undefined
+      ? { dir: h.nodeCacheDir, scope: config.nodeCacheScope }
+      : undefined);
   const selectIn = config.selectIn;
   const profiling = await startLineProfiling({
     select: config.select,
@@ -38,7 +44,7 @@ if (config) {
       }
       : { mode: "exact" },
     ...(config.functions ? { functions: config.functions } : {}),
-    ...(config.cache ? { cache: config.cache } : {}),
+    ...(cache ? { cache } : {}),
     ...(config.skip ? { onInstrumentError: () => "skip" as const } : {}),
   });
   registerWorkerCollector(WORKER_CONFIG_KEY, () => {
