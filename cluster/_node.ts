@@ -125,6 +125,30 @@ interface WorkerKind {
 class NodePool extends Pool {
   readonly #kind: WorkerKind;
 
+  /**
+   * Notices a worker that read the hooks without its pool having put its own there first (the
+   * runtime's order changed): it would start with another pool's preloads. Read by the worker's
+   * copy of the hooks' data, as it starts.
+   */
+  static watch(warn: (message: string) => void): void {
+    const data = hooks().workerData;
+    if (Object.getOwnPropertyDescriptor(data, SPAWN_KEY)) return;
+    Object.defineProperty(data, SPAWN_KEY, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const armed = spawning;
+        spawning = false;
+        if (!armed) {
+          warn(
+            "a worker started without its pool's preloads and data (the runtime no longer reads the hooks right after awakeSlot()): profiles of this node may be wrong",
+          );
+        }
+        return armed;
+      },
+    });
+  }
+
   constructor(numCpus: number, kind: WorkerKind) {
     super({
       numCpus,
@@ -139,11 +163,17 @@ class NodePool extends Pool {
   override awakeSlot(): number {
     const h = hooks();
     h.workerPreload.splice(0, h.workerPreload.length, ...this.#kind.preload);
-    for (const k of Object.keys(h.workerData)) delete h.workerData[k];
+    for (const k of Object.keys(h.workerData)) if (k !== SPAWN_KEY) delete h.workerData[k];
     Object.assign(h.workerData, this.#kind.data);
+    spawning = true;
     return super.awakeSlot();
   }
 }
+
+/** Key of the check of {@linkcode NodePool.watch} in the hooks' worker data. */
+const SPAWN_KEY = "rayprof.cluster.spawn";
+/** A NodePool has put its workers' preloads and data in the hooks, and no worker has read them. */
+let spawning = false;
 
 /** The pool of a driver whose tasks want workers of their own kind, and its collectors' names. */
 interface DriverPool {
@@ -250,6 +280,7 @@ class Node implements ClusterNode {
     this.#own = K.nodeStream(this.id);
     this.#cacheDir = o.cacheDir ?? join(tmpdir(), "rayprof-node-cache");
     this.#drainMs = o.drainMs ?? 30_000;
+    NodePool.watch((message) => this.#log(`rayprof node ${this.id}: ${message}`));
     this.#pool = new NodePool(this.numCpus, { preload: [GLOBALS_PRELOAD], data: {} });
     this.done = new Promise((res) => (this.#resolveDone = res));
   }
