@@ -627,6 +627,7 @@ export class ClusterDriver implements Backend {
         id: this.#workerId(node, w as number, k),
         kind: k,
         label: `${nodeName(node)}/${String(label)}`,
+        node: nodeName(node),
         ...(Number.isFinite(shift) ? { clockShiftMs: shift } : {}),
       });
     } catch { /* a tool's handler failing must not stop shutdown */ }

@@ -22,6 +22,8 @@ export interface WorkerDescription {
   kind: "pool" | "actor";
   /** Human-readable name, e.g. "worker 2" or "actor Counter#1". */
   label: string;
+  /** A worker on a cluster node: the node's name. */
+  node?: string;
   /**
    * A worker on a cluster node: ms to add to its epoch times (`performance.timeOrigin` based) to
    * put them on this process's clock (the two clocks' offsets to Redis's).

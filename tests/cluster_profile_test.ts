@@ -144,7 +144,7 @@ test(
 );
 
 test(
-  "cli.ts profile --module on a cluster with a Bun node: the same counts, the selection matched on the node's copy, --per-worker names the Bun node",
+  "cli.ts profile --module --sample on a cluster with a Bun node: exact counts there (said in a warning), the selection matched on the node's copy, --per-worker names the Bun node",
   { skip: SKIP, timeout: 120_000 },
   async () => {
     const nodes = await startNodes([["bun", "pbun"]]);
@@ -155,7 +155,7 @@ test(
         CLI,
         { RAYPROF_ADDRESS: redis.address, TASKS: "6", ITER: "500", WORK_MS: "10", SLOW_MS: "5" },
         90_000,
-        ["profile", "--per-worker", "--module", SCRIPT, "-o", out, SCRIPT],
+        ["profile", "--sample", "--per-worker", "--module", SCRIPT, "-o", out, SCRIPT],
       );
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await workHits(out), expectedHits(6, 500));
@@ -165,6 +165,7 @@ test(
         [lineOf("return ms;", true)]: 6,
       });
       assert.match(r.stderr, /^Function profile: pbun\/worker \d+$/m, r.stderr);
+      assert.match(r.stderr, /^warning: the cluster's nodes count exactly: --sample's clock/m);
     } finally {
       await stopAll(nodes);
     }

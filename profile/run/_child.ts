@@ -144,7 +144,10 @@ async function start(config: ChildConfig): Promise<void> {
       workerFunctions.push({ id: worker.id, label: worker.label, data });
       workerFunctions.sort((a, b) => a.id - b.id);
     }
-    for (const w of d?.warnings ?? []) {
+    const notes = d?.stats && ticks && worker.node !== undefined
+      ? ["the cluster's nodes count exactly: --sample's clock is this machine's"]
+      : [];
+    for (const w of [...d?.warnings ?? [], ...notes]) {
       if (!profiling.warnings.includes(w)) profiling.warnings.push(w);
     }
   });
