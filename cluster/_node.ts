@@ -756,6 +756,10 @@ class Node implements ClusterNode {
       const dp = this.#driverPools.get(driver);
       this.#driverPools.delete(driver);
       this.#endedDrivers.add(driver);
+      // Only late tasks need it: the oldest are forgotten.
+      if (this.#endedDrivers.size > 1000) {
+        this.#endedDrivers.delete(this.#endedDrivers.values().next().value!);
+      }
       const items: unknown[][] = [];
       if (dp) {
         const handlers = hooks().collected;

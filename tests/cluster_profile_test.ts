@@ -173,6 +173,29 @@ test(
 );
 
 test(
+  "bun cli.ts profile (a Bun driver) on a Deno node: the same counts under the driver's file",
+  { skip: SKIP, timeout: 120_000 },
+  async () => {
+    const nodes = await startNodes([["deno", "pdeno"]]);
+    try {
+      const out = join(dir, "bun-driver.lprof.json");
+      const r = await runDriver(
+        "bun",
+        CLI,
+        { RAYPROF_ADDRESS: redis.address, TASKS: "5", ITER: "200" },
+        90_000,
+        ["profile", "--per-worker", "-o", out, SCRIPT],
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await workHits(out), expectedHits(5, 200));
+      assert.match(r.stderr, /^Function profile: pdeno\/worker \d+$/m, r.stderr);
+    } finally {
+      await stopAll(nodes);
+    }
+  },
+);
+
+test(
   "a profiled driver and a plain one at once on the same node: only the profiled one's tasks are counted",
   { skip: SKIP, timeout: 120_000 },
   async () => {
