@@ -247,6 +247,19 @@ export async function materialize(
   return { dir, driverDir: m.dir };
 }
 
+/**
+ * The file URL of this node's copy of one of rayprof's own modules, named by its path inside the
+ * package (`"profile/run/worker_preload.ts"`), or `undefined` when the path names none.
+ */
+export function ownModuleUrl(rel: string): string | undefined {
+  if (typeof rel !== "string" || rel.includes("..") || !OWN_RE.test(rel)) return undefined;
+  // The driver may run the built package (.js) and this node the sources (.ts), or the reverse.
+  let target = join(OWN_ROOT, rel);
+  const other = target.replace(/\.([jt])s$/, (_, x) => (x === "t" ? ".js" : ".ts"));
+  if (!existsSync(target) && existsSync(other)) target = other;
+  return existsSync(target) ? pathToFileURL(target).href : undefined;
+}
+
 function process_id(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }

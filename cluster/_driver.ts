@@ -41,6 +41,7 @@ import {
   WorkerCrashedError,
 } from "../runtime/errors.ts";
 import type { Backend, BackendOptions } from "../runtime/backend.ts";
+import { hooks } from "../runtime/hooks.ts";
 import { decode, encode } from "./_codec.ts";
 import { readGraph, sha256, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
 import {
@@ -57,7 +58,18 @@ import {
   redact,
   type Redis,
 } from "./_redis.ts";
-import { type ErrorInfo, type FnWire, liveNodes, type NodeInfo, R_ACTOR, R_OK } from "./_wire.ts";
+import {
+  CTL_COLLECT,
+  type ErrorInfo,
+  type FnWire,
+  liveNodes,
+  type NodeInfo,
+  type NodeWorkersWire,
+  R_ACTOR,
+  R_COLLECT_DONE,
+  R_COLLECTED,
+  R_OK,
+} from "./_wire.ts";
 
 type Wire = Parameters<Backend["def"]>[0];
 
@@ -81,6 +93,15 @@ interface ActorState {
 
 /** Whether a task's arguments are ready: its id is in this set once they are. */
 const HOLD_RETRY_MS = 200;
+
+/**
+ * How long a driver that ends waits for what its own workers on the nodes collected (a node
+ * whose registration expires meanwhile is given up at once).
+ */
+const COLLECT_TIMEOUT_MS = 15_000;
+
+/** How long a driver's liveness key (see `#alive`) lives without being refreshed. */
+const DRIVER_TTL_MS = 10_000;
 
 /** Connects a driver to the cluster at `options.address`. */
 export async function connectDriver(
@@ -148,6 +169,15 @@ export class ClusterDriver implements Backend {
   /** The key under which each definition's FnWire is stored (see #fnRef). */
   #fnRefs = new Map<Def, string>();
   #readLoop: Promise<void> | undefined;
+  /** The workers this driver's tasks want on the nodes (`hooks().nodeWorkers`), if any. */
+  readonly #nodeWorkers: NodeWorkersWire | undefined;
+  /** Nodes that replied for one of this driver's tasks or actors. */
+  #ranOn = new Set<string>();
+  /** Nodes that sent all their workers collected for this driver. */
+  #collectDone = new Set<string>();
+  #collectWake: (() => void) | null = null;
+  /** Reading replies after close: what the nodes' workers collected. */
+  #collecting = false;
 
   constructor(
     address: string,
@@ -164,6 +194,8 @@ export class ClusterDriver implements Backend {
     this.#bufOpts = bufOpts;
     this.recorder = new Recorder(recording);
     this.#replyKey = K.reply(this.id);
+    const nw = hooks().nodeWorkers;
+    this.#nodeWorkers = nw ? { p: [...nw.preload], d: { ...nw.data } } : undefined;
   }
 
   /** The address, password hidden. */
@@ -178,6 +210,7 @@ export class ClusterDriver implements Backend {
     const first = await this.#c.sendCommand(["XADD", this.#replyKey, "*", "h", "1"]);
     await this.#c.sendCommand(["XDEL", this.#replyKey, String(first)]);
     this.#clock = await clockOffset(this.#c);
+    await this.#alive();
     await this.#refreshNodes();
     this.#readLoop = this.#read();
     this.#monitor = setInterval(() => {
@@ -378,7 +411,13 @@ export class ClusterDriver implements Backend {
   /** The function of a task as sent: its tree (null while being uploaded). */
   #fnWire(d: Def): FnWire | null | Error {
     const w = d.wire;
-    const base = { k: w.key, n: w.name, s: w.src, c: w.cls };
+    const base = {
+      k: w.key,
+      n: w.name,
+      s: w.src,
+      c: w.cls,
+      ...(this.#nodeWorkers ? { w: this.#nodeWorkers } : {}),
+    };
     if (!w.url.startsWith("file:")) {
       return { ...base, u: /^(https?|jsr|npm):/.test(w.url) ? w.url : "" };
     }
@@ -511,7 +550,7 @@ export class ClusterDriver implements Backend {
   // ---- replies -------------------------------------------------------------------------------
 
   async #read(): Promise<void> {
-    while (!this.closed) {
+    while (!this.closed || this.#collecting) {
       let r: unknown;
       try {
         r = await this.#reader.sendCommand(
@@ -519,7 +558,7 @@ export class ClusterDriver implements Backend {
           this.#bufOpts,
         );
       } catch {
-        if (this.closed) return;
+        if (this.closed && !this.#collecting) return;
         await new Promise((res) => setTimeout(res, 100));
         continue;
       }
@@ -542,6 +581,16 @@ export class ClusterDriver implements Backend {
     const items = m[1] as unknown[][];
     for (const it of items) {
       const kind = it[0] as number;
+      if (kind === R_COLLECTED) {
+        this.#onCollected(node, it);
+        continue;
+      }
+      if (kind === R_COLLECT_DONE) {
+        this.#collectDone.add(node);
+        this.#collectWake?.();
+        continue;
+      }
+      this.#ranOn.add(node);
       if (kind === R_ACTOR) {
         const st = this.#actors.get(it[1] as number);
         if (st && st.node === null) {
@@ -565,25 +614,51 @@ export class ClusterDriver implements Backend {
     }
   }
 
-  /** Puts a task's times as its node measured them on this driver's timeline. */
-  #recordRun(t: Task, node: string, times: unknown, ok: boolean): void {
-    if (!Array.isArray(times) || times.length !== 5 || !times.every(Number.isFinite)) return;
-    const [w, taken, , started, finished] = times as number[];
+  /** What a collector held in one of this driver's workers on a node: to the tool's handler. */
+  #onCollected(node: string, it: unknown[]): void {
+    const [, name, data, w, kind, label, offsetMs] = it;
+    const handler = hooks().collected.get(String(name));
+    if (!handler || !Number.isInteger(w)) return;
+    const k = kind === "actor" ? "actor" : "pool";
+    // Its clock's epoch times onto this driver's: both clocks' offsets to Redis's.
+    const shift = Number(offsetMs) - this.#clock.offsetMs;
+    try {
+      handler(data, {
+        id: this.#workerId(node, w as number, k),
+        kind: k,
+        label: `${nodeName(node)}/${String(label)}`,
+        node: nodeName(node),
+        ...(Number.isFinite(shift) ? { clockShiftMs: shift } : {}),
+      });
+    } catch { /* a tool's handler failing must not stop shutdown */ }
+  }
+
+  /** The timeline's id of worker `w` of `node`. */
+  #workerId(node: string, w: number, kind: "pool" | "actor"): number {
     const key = `${node}#${w}`;
     let id = this.#workerIds.get(key);
-    const name = nodeName(node);
     if (id === undefined) {
+      const name = nodeName(node);
       id = this.#workerIds.size + 1;
       this.#workerIds.set(key, id);
       this.recorder.workers.push({
         id,
-        kind: t[SPEC].actor ? "actor" : "pool",
+        kind,
         label: `${name} worker ${w}`,
         started: NaN,
         ended: NaN,
         node: name,
       });
     }
+    return id;
+  }
+
+  /** Puts a task's times as its node measured them on this driver's timeline. */
+  #recordRun(t: Task, node: string, times: unknown, ok: boolean): void {
+    if (!Array.isArray(times) || times.length !== 5 || !times.every(Number.isFinite)) return;
+    const [w, taken, , started, finished] = times as number[];
+    const name = nodeName(node);
+    const id = this.#workerId(node, w, t[SPEC].actor ? "actor" : "pool");
     const shift = this.#clock.offsetMs + performance.timeOrigin;
     const log = this.recorder.tasks;
     log.dispatched(t[SLOT], taken - shift, id);
@@ -663,9 +738,19 @@ export class ClusterDriver implements Backend {
     this.recorder.numCpus = cpus;
   }
 
+  /**
+   * With workers of its own on the nodes: this driver is alive, for a while. A node retires the
+   * workers of a driver whose key expired (it ended without saying so: an exit call, a crash).
+   */
+  async #alive(): Promise<void> {
+    if (!this.#nodeWorkers) return;
+    await this.#c.sendCommand(["SET", K.driver(this.id), "1", "PX", String(DRIVER_TTL_MS)]);
+  }
+
   /** Every second: who is alive; tasks and actors of the dead. */
   async #watch(): Promise<void> {
     if (this.closed) return;
+    await this.#alive();
     await this.#refreshNodes();
     const live = this.#nodes;
     for (const st of this.#actors.values()) {
@@ -865,9 +950,80 @@ export class ClusterDriver implements Backend {
 
   // ---- shutdown ------------------------------------------------------------------------------
 
+  /**
+   * Asks every node for what this driver's workers there collected and waits for each live one
+   * to send it (bounded): a node that ran tasks of this driver and died, or did not answer in
+   * time, is named in a warning to `hooks().onCollectWarning`.
+   */
+  async #collectFromNodes(): Promise<void> {
+    const warn = (message: string) => {
+      try {
+        hooks().onCollectWarning?.(message);
+      } catch { /* a tool's handler failing must not stop shutdown */ }
+    };
+    const ask = () =>
+      this.#c.sendCommand(["PUBLISH", K.ctl, buf(encode([CTL_COLLECT, this.id]))]).catch(() => {});
+    const alive = async () => {
+      try {
+        return new Set((await liveNodes(this.#c)).map((n) => n.id));
+      } catch {
+        return null; // Redis away: no node is given up for it
+      }
+    };
+    const waiting = new Set([...(await alive() ?? []), ...this.#ranOn]);
+    const pending = () => {
+      for (const id of this.#collectDone) waiting.delete(id);
+      return waiting.size > 0;
+    };
+    if (!pending()) return;
+    await ask();
+    const deadline = Date.now() + COLLECT_TIMEOUT_MS;
+    let checked = Date.now();
+    while (pending() && Date.now() < deadline) {
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, 250);
+        this.#collectWake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+      this.#collectWake = null;
+      if (!pending() || Date.now() - checked < 1000) continue;
+      checked = Date.now();
+      const live = await alive();
+      if (live === null) continue;
+      for (const id of [...waiting]) {
+        if (live.has(id) || this.#collectDone.has(id)) continue;
+        waiting.delete(id);
+        if (this.#ranOn.has(id)) {
+          warn(
+            `node '${
+              nodeName(id)
+            }' is gone: what its workers collected of this run's tasks is missing`,
+          );
+        }
+      }
+      // A node that missed the request (reconnecting to Redis) hears it again.
+      if (pending()) await ask();
+    }
+    for (const id of waiting) {
+      if (this.#ranOn.has(id)) {
+        warn(
+          `node '${nodeName(id)}' did not send what its workers collected within ${
+            COLLECT_TIMEOUT_MS / 1000
+          } s: it is missing`,
+        );
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The nodes run this driver's tasks in workers of its own: what they collected comes back
+    // on the reply stream, which stays until then.
+    const collect = this.#nodeWorkers !== undefined;
+    this.#collecting = collect;
     clearInterval(this.#monitor);
     const sids = new Map<string, string[]>();
     for (const s of this.#inflight.values()) {
@@ -897,7 +1053,8 @@ export class ClusterDriver implements Backend {
       );
     }
     for (const st of this.#actors.values()) {
-      if (st.node === null) continue;
+      // Retiring the driver's pool on the node ends its actors too, after their data is taken.
+      if (st.node === null || collect) continue;
       jobs.push(c.sendCommand([
         "XADD",
         K.nodeStream(st.node),
@@ -906,13 +1063,24 @@ export class ClusterDriver implements Backend {
         buf(encode(["k", this.id, 0, null, null, [], null, st.a.id, "", 0])),
       ]));
     }
+    if (collect) {
+      try {
+        await this.#collectFromNodes();
+      } finally {
+        this.#collecting = false;
+      }
+    }
     const keys = [this.#replyKey, ...this.#objKeys, ...this.#codeKeys, ...this.#free];
+    if (collect) keys.push(K.driver(this.id));
     jobs.push(c.sendCommand(["DEL", ...keys]));
     destroy(this.#reader);
+    // Bounded (Redis may be away), and the timer cleared: it would keep the process alive 3 s.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.allSettled(jobs),
-      new Promise((res) => setTimeout(res, 3000)),
+      new Promise((res) => (timer = setTimeout(res, 3000))),
     ]);
+    clearTimeout(timer);
     await this.#readLoop?.catch(() => {});
     destroy(c);
   }

@@ -23,7 +23,7 @@ import { TaskError } from "../runtime/errors.ts";
 import { hooks } from "../runtime/hooks.ts";
 import type { TaskRecord } from "../runtime/recorder.ts";
 import { decode, encode } from "./_codec.ts";
-import { mapStack, materialize, sha256, treeUrl } from "./_code.ts";
+import { mapStack, materialize, ownModuleUrl, sha256, treeUrl } from "./_code.ts";
 import {
   buf,
   bufferReplies,
@@ -40,16 +40,21 @@ import {
   type Redis,
 } from "./_redis.ts";
 import {
+  CACHE_KEY,
   checkMessage,
+  CTL_COLLECT,
   type ErrorInfo,
   type FnWire,
   isFn,
   liveNodes,
   type NodeInfo,
   R_ACTOR,
+  R_COLLECT_DONE,
+  R_COLLECTED,
   R_ERR,
   R_OK,
   type TaskMessage,
+  TREES_KEY,
 } from "./_wire.ts";
 
 /** Options of {@linkcode startNode}. */
@@ -93,6 +98,8 @@ export interface ClusterNode {
 
 interface Local {
   m: TaskMessage;
+  /** The pool it runs in: the node's, or its driver's own (see {@linkcode NodePool}). */
+  pool: Pool;
   stream: string;
   sid: string;
   raw: Uint8Array;
@@ -102,6 +109,80 @@ interface Local {
   handedBack: boolean;
   started: number;
 }
+
+/** What the workers of a pool import first and read with `workerData()`. */
+interface WorkerKind {
+  preload: string[];
+  data: Record<string, unknown>;
+}
+
+/**
+ * A pool whose workers start with preloads and data of their own. The runtime's workers take
+ * both from the thread's hooks as they start, right after taking their awake slot: the pool puts
+ * its own there then. (A node runs one pool per driver that wants workers of its own kind, so
+ * that workers profiled for one driver never run another's tasks, nor the reverse.)
+ */
+class NodePool extends Pool {
+  readonly #kind: WorkerKind;
+
+  /**
+   * Notices a worker that read the hooks without its pool having put its own there first (the
+   * runtime's order changed): it would start with another pool's preloads. Read by the worker's
+   * copy of the hooks' data, as it starts.
+   */
+  static watch(warn: (message: string) => void): void {
+    const data = hooks().workerData;
+    if (Object.getOwnPropertyDescriptor(data, SPAWN_KEY)) return;
+    Object.defineProperty(data, SPAWN_KEY, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const armed = spawning;
+        spawning = false;
+        if (!armed) {
+          warn(
+            "a worker started without its pool's preloads and data (the runtime no longer reads the hooks right after awakeSlot()): profiles of this node may be wrong",
+          );
+        }
+        return armed;
+      },
+    });
+  }
+
+  constructor(numCpus: number, kind: WorkerKind) {
+    super({
+      numCpus,
+      // Recorded so that each reply carries its task's times, for the driver's timeline.
+      recording: { enabled: true, capacity: 1 << 16 },
+      memoryLimitMb: 0,
+    }, 1);
+    this.#kind = kind;
+    this.actorHandleFor = (tag) => tag;
+  }
+
+  override awakeSlot(): number {
+    const h = hooks();
+    h.workerPreload.splice(0, h.workerPreload.length, ...this.#kind.preload);
+    for (const k of Object.keys(h.workerData)) if (k !== SPAWN_KEY) delete h.workerData[k];
+    Object.assign(h.workerData, this.#kind.data);
+    spawning = true;
+    return super.awakeSlot();
+  }
+}
+
+/** Key of the check of {@linkcode NodePool.watch} in the hooks' worker data. */
+const SPAWN_KEY = "rayprof.cluster.spawn";
+/** A NodePool has put its workers' preloads and data in the hooks, and no worker has read them. */
+let spawning = false;
+
+/** The pool of a driver whose tasks want workers of their own kind, and its collectors' names. */
+interface DriverPool {
+  pool: NodePool;
+  names: string[];
+}
+
+const GLOBALS_PRELOAD = new URL("./_worker_globals.ts", import.meta.url).href;
+const PATHS_PRELOAD = new URL("./_worker_paths.ts", import.meta.url).href;
 
 const CALL_OPTS: TaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: "" };
 
@@ -150,7 +231,13 @@ class Node implements ClusterNode {
   #stopped: Promise<void> | undefined;
   #count = 0;
   #locals = new Map<string, Local>();
-  #actors = new Map<string, ReturnType<Pool["createActor"]>>();
+  #actors = new Map<string, { a: ReturnType<Pool["createActor"]>; pool: Pool }>();
+  /** Pools of drivers that want workers of their own kind, retired when the driver ends. */
+  #driverPools = new Map<string, DriverPool>();
+  /** Drivers whose pools were retired: their late tasks run in the node's pool. */
+  #endedDrivers = new Set<string>();
+  /** Collections run one at a time: the collectors' handlers are the thread's. */
+  #collecting: Promise<void> = Promise.resolve();
   #trees = new Map<string, Promise<{ dir: string; driverDir: string }>>();
   #fns = new Map<string, Promise<FnWire>>();
   #replies = new Map<
@@ -193,15 +280,8 @@ class Node implements ClusterNode {
     this.#own = K.nodeStream(this.id);
     this.#cacheDir = o.cacheDir ?? join(tmpdir(), "rayprof-node-cache");
     this.#drainMs = o.drainMs ?? 30_000;
-    const preload = new URL("./_worker_globals.ts", import.meta.url).href;
-    if (!hooks().workerPreload.includes(preload)) hooks().workerPreload.push(preload);
-    this.#pool = new Pool({
-      numCpus: this.numCpus,
-      // Recorded so that each reply carries its task's times, for the driver's timeline.
-      recording: { enabled: true, capacity: 1 << 16 },
-      memoryLimitMb: 0,
-    }, 1);
-    this.#pool.actorHandleFor = (tag) => tag;
+    NodePool.watch((message) => this.#log(`rayprof node ${this.id}: ${message}`));
+    this.#pool = new NodePool(this.numCpus, { preload: [GLOBALS_PRELOAD], data: {} });
     this.done = new Promise((res) => (this.#resolveDone = res));
   }
 
@@ -214,7 +294,9 @@ class Node implements ClusterNode {
     this.#heartbeat = setInterval(() => {
       clockOffset(this.#c, 1).then((o) => {
         if (o.errorMs < this.#clock.errorMs) this.#clock = o;
-      }).then(() => this.#register()).catch(() => {/* Redis away: reconnecting */});
+      }).then(() => this.#register()).then(() => this.#retireOrphans()).catch(() => {
+        /* Redis away: reconnecting */
+      });
     }, 1000);
     await this.#sub.subscribe(K.ctl, (msg) => this.#onControl(msg), true);
     this.#loop = this.#read();
@@ -352,7 +434,7 @@ class Node implements ClusterNode {
     }
     if (m.kind === "k") {
       const a = this.#actors.get(`${m.driver}:${m.actor}`);
-      if (a) this.#pool.kill(a, "was killed");
+      if (a) a.pool.kill(a.a, "was killed");
       this.#actors.delete(`${m.driver}:${m.actor}`);
       this.#ack(stream, sid);
       return;
@@ -364,6 +446,7 @@ class Node implements ClusterNode {
     const cost = m.kind === "t" ? Math.max(1, m.opts!.numCpus) : 0;
     const l: Local = {
       m,
+      pool: this.#pool,
       stream,
       sid,
       raw,
@@ -414,9 +497,37 @@ class Node implements ClusterNode {
     return { url: fn.u || "unknown:" };
   }
 
+  /** The pool a driver's tasks run in: its own when its functions ask for workers of a kind. */
+  #poolFor(driver: string, fn: FnWire | null): Pool {
+    if (!fn?.w || this.#endedDrivers.has(driver) || this.#stopping) return this.#pool;
+    let dp = this.#driverPools.get(driver);
+    if (!dp) {
+      const preload = [GLOBALS_PRELOAD, PATHS_PRELOAD];
+      for (const p of fn.w.p) {
+        const url = ownModuleUrl(p);
+        if (url === undefined) {
+          throw new Error(`the driver's worker preload ${p} is not a rayprof module`);
+        }
+        preload.push(url);
+      }
+      const data = {
+        ...fn.w.d,
+        [TREES_KEY]: join(this.#cacheDir, "trees"),
+        [CACHE_KEY]: join(this.#cacheDir, "tools"),
+      };
+      dp = { pool: new NodePool(this.numCpus, { preload, data }), names: Object.keys(fn.w.d) };
+      this.#driverPools.set(driver, dp);
+    }
+    return dp.pool;
+  }
+
   async #prepare(l: Local): Promise<void> {
     const m = l.m;
-    const pool = this.#pool;
+    let fn: FnWire | null = m.fn === null ? null : await this.#fn(m.fn);
+    const pool = m.kind === "m"
+      ? this.#actors.get(`${m.driver}:${m.actor}`)?.pool ?? this.#pool
+      : this.#poolFor(m.driver, fn);
+    l.pool = pool;
     // Objects the arguments refer to, stored by the driver.
     const locals = new Map<number, Entry>();
     if (m.refs.length > 0) {
@@ -441,7 +552,6 @@ class Node implements ClusterNode {
       return e;
     }) as unknown[];
     if (!Array.isArray(args)) throw new TypeError("arguments are not an array");
-    let fn: FnWire | null = m.fn === null ? null : await this.#fn(m.fn);
     let tree: { dir: string; driverDir: string } | undefined;
     let url = "";
     if (fn) ({ url, tree } = await this.#fnUrl(fn));
@@ -461,7 +571,7 @@ class Node implements ClusterNode {
         });
         return;
       }
-      l.e = pool.submit(a.def, args, CALL_OPTS, scan, a, m.method);
+      l.e = pool.submit(a.a.def, args, CALL_OPTS, scan, a.a, m.method);
     } else {
       fn = fn!;
       const def = pool.def({ url, key: fn.k, name: fn.n, src: fn.s, cls: fn.c });
@@ -474,7 +584,7 @@ class Node implements ClusterNode {
           Math.max(1, m.maxConcurrency),
           scan,
         );
-        this.#actors.set(`${m.driver}:${m.actor}`, a);
+        this.#actors.set(`${m.driver}:${m.actor}`, { a, pool });
         this.#queueReply(m.driver, [R_ACTOR, m.actor], null);
         this.#finish(l, [R_OK, m.id, null]);
         return;
@@ -547,12 +657,19 @@ class Node implements ClusterNode {
     let since = Infinity;
     for (const l of locals) if (l?.e && l.started < since) since = l.started;
     if (since === Infinity) return;
-    const byId = new Map<number, TaskRecord>();
-    for (const rec of this.#pool.recorder.tasks.toArray(since)) byId.set(rec.id, rec);
+    const byPool = new Map<Pool, Map<number, TaskRecord>>();
+    const recordsOf = (pool: Pool) => {
+      let byId = byPool.get(pool);
+      if (!byId) {
+        byPool.set(pool, byId = new Map());
+        for (const rec of pool.recorder.tasks.toArray(since)) byId.set(rec.id, rec);
+      }
+      return byId;
+    };
     const shift = performance.timeOrigin + this.#clock.offsetMs;
     for (let i = 0; i < items.length; i++) {
       const l = locals[i];
-      const rec = l?.e ? byId.get(l.e.id) : undefined;
+      const rec = l?.e ? recordsOf(l.pool).get(l.e.id) : undefined;
       if (!rec || !(rec.worker >= 0) || !Number.isFinite(rec.started)) continue;
       items[i][3] = [
         rec.worker,
@@ -618,6 +735,10 @@ class Node implements ClusterNode {
       this.#log(`rayprof node ${this.id}: rejected control message: ${(e as Error).message}`);
       return;
     }
+    if (Array.isArray(v) && v[0] === CTL_COLLECT && typeof v[1] === "string") {
+      this.#collectFor(v[1], true);
+      return;
+    }
     if (!Array.isArray(v) || typeof v[0] !== "string" || typeof v[1] !== "number") return;
     const l = this.#locals.get(`${v[0]}:${v[1]}`);
     if (!l) return;
@@ -626,9 +747,56 @@ class Node implements ClusterNode {
       return;
     }
     try {
-      this.#pool.cancel(l.e as Task, v[2] === true);
+      l.pool.cancel(l.e as Task, v[2] === true);
     } catch (e) {
       this.#log(`rayprof node ${this.id}: cannot cancel task ${v[1]}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Retires the pool of `driver` (asked by the driver as it ends, or as this node stops): what
+   * its workers' collectors hold goes to the driver, then the end of it; a node that ran none of
+   * the driver's tasks in a pool of its own says so at once. With `send` false, nothing is sent.
+   */
+  #collectFor(driver: string, send: boolean): Promise<void> {
+    const run = async () => {
+      const dp = this.#driverPools.get(driver);
+      this.#driverPools.delete(driver);
+      this.#endedDrivers.add(driver);
+      // Only late tasks need it: the oldest are forgotten.
+      if (this.#endedDrivers.size > 1000) {
+        this.#endedDrivers.delete(this.#endedDrivers.values().next().value!);
+      }
+      const items: unknown[][] = [];
+      if (dp) {
+        const handlers = hooks().collected;
+        for (const name of dp.names) {
+          handlers.set(name, (data, w) => {
+            items.push([R_COLLECTED, name, data, w.id, w.kind, w.label, this.#clock.offsetMs]);
+          });
+        }
+        try {
+          await dp.pool.close();
+        } finally {
+          for (const name of dp.names) handlers.delete(name);
+        }
+      }
+      if (!send) return;
+      items.push([R_COLLECT_DONE]);
+      this.#flushReplies(); // the tasks the pool failed first
+      this.#sendReplies(driver, items, []);
+    };
+    return this.#collecting = this.#collecting.then(run, run);
+  }
+
+  /** Pools of drivers that ended without asking (their liveness key expired): retired. */
+  async #retireOrphans(): Promise<void> {
+    for (const driver of [...this.#driverPools.keys()]) {
+      const n = await this.#c.sendCommand(["EXISTS", K.driver(driver)]);
+      if (Number(n) === 0 && this.#driverPools.has(driver)) {
+        this.#log(`rayprof node ${this.id}: driver ${driver} is gone; its workers retire`);
+        await this.#collectFor(driver, false);
+      }
     }
   }
 
@@ -649,7 +817,7 @@ class Node implements ClusterNode {
     for (const l of back) {
       l.handedBack = true;
       this.#locals.delete(`${l.m.driver}:${l.m.id}`);
-      this.#pool.cancel(l.e as Task, false);
+      l.pool.cancel(l.e as Task, false);
     }
     if (back.length > 0) {
       await Promise.all(
@@ -664,6 +832,8 @@ class Node implements ClusterNode {
     const until = Date.now() + this.#drainMs;
     while (this.#locals.size > 0 && Date.now() < until) await sleep(20);
     this.#flushReplies();
+    // What the drivers' own workers collected goes to their drivers before the node leaves.
+    await Promise.all([...this.#driverPools.keys()].map((d) => this.#collectFor(d, true)));
     await sleep(50);
     const c = this.#c;
     await c.sendCommand(["DEL", K.node(this.id), this.#own]).catch(() => {});

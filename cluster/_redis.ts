@@ -27,6 +27,8 @@ export const K = {
   node: (id: string) => `rp:node:${id}`,
   nodeStream: (id: string) => `rp:q:${id}`,
   reply: (driver: string) => `rp:reply:${driver}`,
+  /** Set, with a TTL, while a driver whose tasks want workers of their own kind runs. */
+  driver: (driver: string) => `rp:driver:${driver}`,
   obj: (driver: string, id: number) => `rp:obj:${driver}:${id}`,
   code: (sha: string) => `rp:code:${sha}`,
   fn: (sha: string) => `rp:fn:${sha}`,

@@ -23,6 +23,19 @@ export interface FnWire {
   s: string;
   /** A class (actor). */
   c: boolean;
+  /**
+   * Workers of the driver's own kind (its `hooks().nodeWorkers`, e.g. profiled): rayprof modules
+   * to preload, by their path in the package, and the data they read. Absent: shared workers.
+   */
+  w?: NodeWorkersWire;
+}
+
+/** How a driver's tasks want their workers on a node (see {@linkcode FnWire.w}). */
+export interface NodeWorkersWire {
+  /** rayprof's own modules, by path inside the package. */
+  p: string[];
+  /** The workers' data; its keys name the collectors asked when the driver ends. */
+  d: Record<string, unknown>;
 }
 
 /** Options of a task as sent. */
@@ -58,6 +71,24 @@ export const R_ERR = 1;
 /** Reply item: an actor was placed on the replying node. `[R_ACTOR, actorId]` */
 export const R_ACTOR = 2;
 
+/**
+ * Reply item: what a collector held in one of the driver's workers on the replying node.
+ * `[R_COLLECTED, name, data, workerId, kind, label, clockOffsetMs]` (the node's clock offset to
+ * Redis's, as in its registration).
+ */
+export const R_COLLECTED = 3;
+/** Reply item: the replying node has sent all it collected for the driver. `[R_COLLECT_DONE]` */
+export const R_COLLECT_DONE = 4;
+
+/** The control message (on `rp:ctl`) by which a driver that ends asks nodes for its workers' data. */
+export const CTL_COLLECT = "!collect";
+
+/** Key, in the data of a node's workers of a driver's own kind, of the node's folder of code trees. */
+export const TREES_KEY = "rayprof.cluster.trees";
+
+/** Key, in the same data, of the node's folder for the tools' caches (`hooks().nodeCacheDir`). */
+export const CACHE_KEY = "rayprof.cluster.cache";
+
 /** An error as sent back: its runtime class, and for a TaskError the remote error. */
 export interface ErrorInfo {
   cls: string;
@@ -77,6 +108,12 @@ export function isFn(f: unknown): f is FnWire {
   if (o.t !== undefined && (typeof o.t !== "string" || !/^[0-9a-f]{64}$/.test(o.t))) return false;
   if (o.t !== undefined && typeof o.e !== "string") return false;
   if (o.u !== undefined && typeof o.u !== "string") return false;
+  if (o.w !== undefined) {
+    const w = o.w as Record<string, unknown>;
+    if (typeof w !== "object" || w === null) return false;
+    if (!Array.isArray(w.p) || !w.p.every((p) => typeof p === "string")) return false;
+    if (typeof w.d !== "object" || w.d === null || Array.isArray(w.d)) return false;
+  }
   return true;
 }
 

@@ -22,6 +22,13 @@ export interface WorkerDescription {
   kind: "pool" | "actor";
   /** Human-readable name, e.g. "worker 2" or "actor Counter#1". */
   label: string;
+  /** A worker on a cluster node: the node's name. */
+  node?: string;
+  /**
+   * A worker on a cluster node: ms to add to its epoch times (`performance.timeOrigin` based) to
+   * put them on this process's clock (the two clocks' offsets to Redis's).
+   */
+  clockShiftMs?: number;
 }
 
 /** Runtime hooks shared by all copies of the runtime in this thread. */
@@ -44,6 +51,28 @@ export interface RuntimeHooks {
    * inside the worker with {@linkcode registerWorkerCollector}, and hands the result to the handler.
    */
   collected: Map<string, CollectedHandler>;
+  /**
+   * On a cluster's driver: what the nodes need to run this driver's tasks in workers of its own
+   * kind, as the driver's own workers run (for example, profiled). `preload` names rayprof's own
+   * modules by their path inside the package (`"profile/run/worker_preload.ts"`: each node
+   * imports its own copy); `data` is what they read with {@linkcode workerData} there. When the
+   * driver ends, each node hands what those workers' collectors hold (one per key of `data`) to
+   * the handlers in {@linkcode RuntimeHooks.collected}, the worker's label naming the node.
+   * Absent: the nodes run the driver's tasks in their shared workers.
+   */
+  nodeWorkers?: { preload: string[]; data: Record<string, unknown> };
+  /**
+   * On a cluster's driver: told when what a node's workers collected could not be had (the node
+   * died or did not answer in time).
+   */
+  onCollectWarning?: (message: string) => void;
+  /**
+   * Inside a cluster node's worker: the driver's path of a module file shipped to the node (the
+   * path itself for any other file), so that tools name the user's files.
+   */
+  driverPath?: (path: string) => string;
+  /** Inside a cluster node's worker: a folder of the node's where tools may keep their caches. */
+  nodeCacheDir?: string;
 }
 
 const HOOKS = Symbol.for("rayprof.hooks");

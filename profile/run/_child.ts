@@ -114,14 +114,40 @@ async function start(config: ChildConfig): Promise<void> {
   const preload = new URL("./worker_preload.ts", import.meta.url).href;
   if (!h.workerPreload.includes(preload)) h.workerPreload.push(preload);
   h.workerData[WORKER_CONFIG_KEY] = workerConfig;
+  // A cluster's nodes profile this driver's tasks alike, with their own copy of the preload; the
+  // ticks (shared memory) and the cache (this machine's folder) stay here.
+  h.nodeWorkers = {
+    preload: ["profile/run/worker_preload.ts"],
+    data: {
+      [WORKER_CONFIG_KEY]: {
+        select: config.select,
+        selectIn: config.selectIn,
+        ...(config.functions ? { functions: config.functions } : {}),
+        ...(config.script === undefined ? { skip: true } : {}),
+        ...(config.cacheDir === undefined
+          ? {}
+          : { nodeCacheScope: `${config.scope}\0nodeworker${context}` }),
+      } satisfies WorkerConfig,
+    },
+  };
+  h.onCollectWarning = (message) => {
+    if (!profiling.warnings.includes(message)) profiling.warnings.push(message);
+  };
   h.collected.set(WORKER_CONFIG_KEY, (data, worker) => {
     const d = data as { stats?: LineStats; warnings?: string[]; functions?: FuncThreadData };
     if (d?.stats) workerStats.push(d.stats);
     if (d?.functions) {
-      workerFunctions.push({ id: worker.id, label: worker.label, data: d.functions });
+      const shift = worker.clockShiftMs ?? 0;
+      const data = shift === 0
+        ? d.functions
+        : { ...d.functions, timeOrigin: d.functions.timeOrigin + shift };
+      workerFunctions.push({ id: worker.id, label: worker.label, data });
       workerFunctions.sort((a, b) => a.id - b.id);
     }
-    for (const w of d?.warnings ?? []) {
+    const notes = d?.stats && ticks && worker.node !== undefined
+      ? ["the cluster's nodes count exactly: --sample's clock is this machine's"]
+      : [];
+    for (const w of [...d?.warnings ?? [], ...notes]) {
       if (!profiling.warnings.includes(w)) profiling.warnings.push(w);
     }
   });

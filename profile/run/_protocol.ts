@@ -27,6 +27,11 @@ export interface WorkerConfig {
   cache?: { dir: string; scope: string };
   /** A module that cannot be instrumented runs as it is (a test runner's run), with a warning. */
   skip?: boolean;
+  /**
+   * On a cluster node: keep the instrumented modules in the node's own cache folder
+   * (`hooks().nodeCacheDir`) under this scope. Absent: no cache there (`--no-cache`).
+   */
+  nodeCacheScope?: string;
 }
 
 /** The child's configuration. */
