@@ -11,7 +11,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Buffer } from "node:buffer";
-import { buf, K, type Redis } from "./_redis.ts";
+import { K, type Redis } from "./_redis.ts";
+import { acquire } from "./_leases.ts";
 
 /** SHA-256 of bytes, as hex. */
 export function sha256(bytes: Uint8Array | string): string {
@@ -147,13 +148,14 @@ export async function readGraph(
 }
 
 /**
- * Uploads a graph: each blob with SET NX unless `sent` says this driver already sent it. Returns
- * the keys written, for the driver to delete at shutdown.
+ * Uploads a graph: each blob stored unless present, with `driver` noted as holding it (see
+ * _leases.ts), unless `sent` says this driver already did. Returns the keys it now holds.
  */
 export async function uploadGraph(
   c: Redis,
   g: { tree: Tree; manifest: Uint8Array; blobs: Map<string, Uint8Array> },
   sent: Set<string>,
+  driver: string,
 ): Promise<string[]> {
   const keys: string[] = [];
   const writes: Promise<unknown>[] = [];
@@ -162,13 +164,13 @@ export async function uploadGraph(
     if (sent.has(k)) continue;
     sent.add(k);
     keys.push(k);
-    writes.push(c.sendCommand(["SET", k, buf(bytes), "NX"]));
+    writes.push(acquire(c, driver, k, bytes));
   }
   const tk = K.tree(g.tree.sha);
   if (!sent.has(tk)) {
     sent.add(tk);
     keys.push(tk);
-    writes.push(c.sendCommand(["SET", tk, buf(g.manifest), "NX"]));
+    writes.push(acquire(c, driver, tk, g.manifest));
   }
   await Promise.all(writes);
   return keys;

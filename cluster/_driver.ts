@@ -44,6 +44,8 @@ import type { Backend, BackendOptions } from "../runtime/backend.ts";
 import { hooks } from "../runtime/hooks.ts";
 import { decode, encode } from "./_codec.ts";
 import { readGraph, sha256, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
+import { acquire, leaseMs, release, renewLease } from "./_leases.ts";
+import process from "node:process";
 import {
   buf,
   bufferReplies,
@@ -153,7 +155,8 @@ export class ClusterDriver implements Backend {
   #trees = new Map<string, Tree | Promise<Tree>>();
   #treeErrors = new Map<string, Error>();
   #sent = new Set<string>();
-  #codeKeys: string[] = [];
+  /** The lease's life (see _leases.ts). */
+  #leaseMs = leaseMs(process.env);
   #objects = new Map<number, Promise<void>>();
   #objKeys = new Set<string>();
   #free: string[] = [];
@@ -207,6 +210,8 @@ export class ClusterDriver implements Backend {
   async start(): Promise<void> {
     // The reply stream exists from the start: nodes add to it with NOMKSTREAM, so that replies
     // to a driver that is gone make no keys. (An emptied stream stays.)
+    // The lease first: a reply stream without one is a gone driver's (see _leases.ts).
+    await renewLease(this.#c, this.id, this.#leaseMs);
     const first = await this.#c.sendCommand(["XADD", this.#replyKey, "*", "h", "1"]);
     await this.#c.sendCommand(["XDEL", this.#replyKey, String(first)]);
     this.#clock = await clockOffset(this.#c);
@@ -396,7 +401,7 @@ export class ClusterDriver implements Backend {
     const have = this.#trees.get(url);
     if (have) return Promise.resolve(have);
     const p = readGraph(url).then(async (g) => {
-      this.#codeKeys.push(...await uploadGraph(this.#c, g, this.#sent));
+      await uploadGraph(this.#c, g, this.#sent, this.id);
       this.#trees.set(url, g.tree);
       return g.tree;
     }, (e) => {
@@ -443,8 +448,7 @@ export class ClusterDriver implements Backend {
       const key = K.fn(ref);
       if (!this.#sent.has(key)) {
         this.#sent.add(key);
-        this.#codeKeys.push(key);
-        this.#c.sendCommand(["SET", key, buf(bytes), "NX"]).catch(() => {
+        acquire(this.#c, this.id, key, bytes).catch(() => {
           this.#sent.delete(key); // Redis away: stored again with the next task that names it
           this.#fnRefs.delete(d);
         });
@@ -750,6 +754,7 @@ export class ClusterDriver implements Backend {
   /** Every second: who is alive; tasks and actors of the dead. */
   async #watch(): Promise<void> {
     if (this.closed) return;
+    await renewLease(this.#c, this.id, this.#leaseMs);
     await this.#alive();
     await this.#refreshNodes();
     const live = this.#nodes;
@@ -1070,7 +1075,8 @@ export class ClusterDriver implements Backend {
         this.#collecting = false;
       }
     }
-    const keys = [this.#replyKey, ...this.#objKeys, ...this.#codeKeys, ...this.#free];
+    const keys = [this.#replyKey, ...this.#objKeys, ...this.#free, K.lease(this.id)];
+    jobs.push(release(c, this.id));
     if (collect) keys.push(K.driver(this.id));
     jobs.push(c.sendCommand(["DEL", ...keys]));
     destroy(this.#reader);

@@ -23,6 +23,7 @@ import { TaskError } from "../runtime/errors.ts";
 import { hooks } from "../runtime/hooks.ts";
 import type { TaskRecord } from "../runtime/recorder.ts";
 import { decode, encode } from "./_codec.ts";
+import { sweepGoneDrivers } from "./_leases.ts";
 import { mapStack, materialize, ownModuleUrl, sha256, treeUrl } from "./_code.ts";
 import {
   buf,
@@ -184,6 +185,9 @@ interface DriverPool {
 const GLOBALS_PRELOAD = new URL("./_worker_globals.ts", import.meta.url).href;
 const PATHS_PRELOAD = new URL("./_worker_paths.ts", import.meta.url).href;
 
+/** Heartbeats (1 s) between two sweeps for what gone drivers left (one node sweeps at a time). */
+const SWEEP_BEATS = 5;
+
 const CALL_OPTS: TaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: "" };
 
 /**
@@ -291,10 +295,13 @@ class Node implements ClusterNode {
     this.#readerId = String(await this.#reader.sendCommand(["CLIENT", "ID"]));
     this.#clock = await clockOffset(this.#c);
     await this.#register();
+    let beats = 0;
     this.#heartbeat = setInterval(() => {
       clockOffset(this.#c, 1).then((o) => {
         if (o.errorMs < this.#clock.errorMs) this.#clock = o;
-      }).then(() => this.#register()).then(() => this.#retireOrphans()).catch(() => {
+      }).then(() => this.#register()).then(() => this.#retireOrphans()).then(() => {
+        if (++beats % SWEEP_BEATS === 0) return this.#sweep();
+      }).catch(() => {
         /* Redis away: reconnecting */
       });
     }, 1000);
@@ -787,6 +794,15 @@ class Node implements ClusterNode {
       this.#sendReplies(driver, items, []);
     };
     return this.#collecting = this.#collecting.then(run, run);
+  }
+
+  /** What drivers that are gone without shutting down left in Redis: removed (see _leases.ts). */
+  async #sweep(): Promise<void> {
+    for (const { driver, keys } of await sweepGoneDrivers(this.#c, this.id, SWEEP_BEATS * 1000)) {
+      this.#log(
+        `rayprof node ${this.id}: driver ${driver} is gone (its lease expired): removed its ${keys} keys`,
+      );
+    }
   }
 
   /** Pools of drivers that ended without asking (their liveness key expired): retired. */

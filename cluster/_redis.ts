@@ -33,6 +33,12 @@ export const K = {
   code: (sha: string) => `rp:code:${sha}`,
   fn: (sha: string) => `rp:fn:${sha}`,
   tree: (sha: string) => `rp:tree:${sha}`,
+  /** The drivers that hold a shared (content-addressed) key: see _leases.ts. */
+  holds: (key: string) => `rp:holds:${key}`,
+  /** The shared keys a driver holds. */
+  held: (driver: string) => `rp:held:${driver}`,
+  /** Set, with a TTL renewed every second, while a driver runs: see _leases.ts. */
+  lease: (driver: string) => `rp:lease:${driver}`,
 };
 
 /** Milliseconds a node's registration lives without a heartbeat. */
