@@ -111,13 +111,28 @@ export interface Swept {
   keys: number;
 }
 
+/** Deletes the sweep's lock if `ARGV[1]` still holds it. */
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 /**
  * Removes what drivers whose lease expired left behind: their reply streams, objects and holds.
- * One node sweeps at a time (a lock with the sweep's period as its life).
+ * One node sweeps at a time: a lock, released when the sweep ends (so that a cluster at rest
+ * holds no key of it), and living `periodMs` at most if its node dies meanwhile.
  */
 export async function sweepGoneDrivers(c: Redis, node: string, periodMs: number): Promise<Swept[]> {
-  const locked = await c.sendCommand(["SET", "rp:sweep", node, "NX", "PX", String(periodMs)]);
+  const locked = await c.sendCommand(["SET", K.sweep, node, "NX", "PX", String(periodMs)]);
   if (locked === null) return [];
+  try {
+    return await sweep(c);
+  } finally {
+    await c.sendCommand(["EVAL", UNLOCK, "1", K.sweep, node]).catch(() => {});
+  }
+}
+
+async function sweep(c: Redis): Promise<Swept[]> {
   const swept: Swept[] = [];
   for (const reply of await scan(c, K.reply("*"))) {
     const driver = reply.slice(K.reply("").length);

@@ -39,6 +39,8 @@ export const K = {
   held: (driver: string) => `rp:held:${driver}`,
   /** Set, with a TTL renewed every second, while a driver runs: see _leases.ts. */
   lease: (driver: string) => `rp:lease:${driver}`,
+  /** The lock of the sweep for what gone drivers left. */
+  sweep: "rp:sweep",
 };
 
 /** Milliseconds a node's registration lives without a heartbeat. */

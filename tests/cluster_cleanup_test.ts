@@ -35,9 +35,7 @@ after(async () => {
 
 /** Keys other than the nodes' own (registration, stream) and the shared task stream. */
 async function driverKeys(): Promise<string[]> {
-  return (await redis.keys()).filter((k) =>
-    !/^rp:(node|q):/.test(k) && k !== K.tasks && k !== "rp:sweep"
-  ).sort();
+  return (await redis.keys()).filter((k) => !/^rp:(node|q):/.test(k) && k !== K.tasks).sort();
 }
 
 test(
