@@ -11,7 +11,7 @@ BUN_TESTS=(./tests/runtime_test.ts ./tests/runtime_*_test.ts
   ./tests/timeline_test.ts ./tests/gantt_test.ts ./tests/diagnose_test.ts ./tests/diagnose_real_test.ts
   ./tests/html_test.ts ./tests/reports_test.ts ./tests/cli_reports_test.ts ./tests/func_profile_test.ts
   ./tests/repl_units_test.ts ./tests/profile_*_test.ts ./tests/args_test.ts ./tests/path_test.ts
-  ./tests/layout_test.ts)
+  ./tests/layout_test.ts ./tests/cluster_codec_test.ts)
 for f in ./tests/*_bun_test.ts; do [ -e "$f" ] && BUN_TESTS+=("$f"); done
 
 deno_log=$(mktemp)
