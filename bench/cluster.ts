@@ -7,7 +7,9 @@
 //   - BullMQ (Node): two Workers of concurrency 100, 20,000 no-op jobs added in bulk, then sync
 //     add + waitUntilFinished (bench/_cluster_bullmq.mjs).
 //
-//   deno run -A bench/cluster.ts [--nodes deno|bun] [--driver deno|bun]
+//   deno run -A bench/cluster.ts [--nodes deno|bun] [--driver deno|bun] [--warm N]
+// --warm: the warm-up, in tasks (and raw round trips) before the figures: 2,000 by default (a
+// fresh process, as programs run); `--warm 30000` gives the long warm-up row.
 // The driver runs in a child process of the runtime named (default: the one running this file).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "deno" },
     driver: { type: "string" },
     child: { type: "string" },
+    warm: { type: "string", default: "2000" },
   },
 });
 
@@ -63,7 +66,8 @@ if (values.child) {
   last = String(
     (await c.sendCommand(["XREVRANGE", "raw:r", "+", "-", "COUNT", "1"]) as [string][])[0][0],
   );
-  for (let i = 0; i < 2000; i++) await rawOnce(i);
+  const warmN = Number(values.warm);
+  for (let i = 0; i < warmN; i++) await rawOnce(i);
   const raw: number[] = [];
   for (let i = 0; i < 2000; i++) {
     const t = performance.now();
@@ -80,9 +84,13 @@ if (values.child) {
   const f0 = performance.now();
   await ray.get(noop.remote());
   out.firstResultMs = performance.now() - f0;
-  const warm = [];
-  for (let i = 0; i < 2000; i++) warm.push(noop.remote());
-  await ray.get(warm);
+  // The warm-up: half pipelined in batches of 2,000, half sync round trips.
+  for (let done = 0; done < warmN / 2; done += 2000) {
+    const warm = [];
+    for (let i = 0; i < Math.min(2000, warmN / 2 - done); i++) warm.push(noop.remote());
+    await ray.get(warm);
+  }
+  for (let i = 0; i < warmN / 2; i++) await ray.get(noop.remote());
   const p0 = performance.now();
   const refs = [];
   for (let i = 0; i < 20_000; i++) refs.push(noop.remote());
@@ -170,7 +178,12 @@ try {
       ),
     );
   }
-  const [exe, ...args] = run(driverRt, fileURLToPath(import.meta.url), ["--child", address]);
+  const [exe, ...args] = run(driverRt, fileURLToPath(import.meta.url), [
+    "--child",
+    address,
+    "--warm",
+    values.warm!,
+  ]);
   const ours = JSON.parse(
     execFileSync(exe, args, { cwd: ROOT, encoding: "utf8" }).trim().split("\n").pop()!,
   );
@@ -194,7 +207,7 @@ try {
   );
   const f = (x: number, d = 0) => x.toFixed(d);
   console.log(
-    `cluster bench: driver ${driverRt}, 2 ${values.nodes} nodes x 2 slots, Redis on loopback`,
+    `cluster bench: driver ${driverRt}, 2 ${values.nodes} nodes x 2 slots, Redis on loopback, ${values.warm} warm-up tasks`,
   );
   console.log(
     `  pipelined, 20,000 no-op tasks   rayprof ${f(ours.pipelined)} tasks/s   BullMQ ${
