@@ -70,7 +70,11 @@ import {
   R_ACTOR,
   R_COLLECT_DONE,
   R_COLLECTED,
+  R_ERR,
+  R_OBJ,
+  R_OBJ_ERR,
   R_OK,
+  R_REFS,
 } from "./_wire.ts";
 
 type Wire = Parameters<Backend["def"]>[0];
@@ -85,6 +89,14 @@ interface Sent {
 }
 
 /** The driver's view of an actor: where it lives and its calls in submission order. */
+/** An object made on a node that a result named, until the node sends it. */
+interface RemoteObject {
+  node: string;
+  ref: WeakRef<Entry>;
+  /** The task whose result named it. */
+  task: string;
+}
+
 interface ActorState {
   a: Actor;
   node: string | null;
@@ -161,6 +173,13 @@ export class ClusterDriver implements Backend {
   #objKeys = new Set<string>();
   #free: string[] = [];
   #registry = new FinalizationRegistry<string>((key) => this.#freeLater(key));
+  /** Refs sent to the nodes or received from them, by id: a result may name them again. */
+  #known = new Map<number, WeakRef<ObjectRef<unknown>>>();
+  #forget = new FinalizationRegistry<number>((id) => {
+    if (this.#known.get(id)?.deref() === undefined) this.#known.delete(id);
+  });
+  /** Objects made on nodes and not sent yet, by "task:token" (see `R_REFS`). */
+  #remote = new Map<string, RemoteObject>();
   #nodes = new Map<string, NodeInfo>();
   #seenNodes = new Map<string, string>();
   #lastReply = "0-0";
@@ -256,6 +275,110 @@ export class ClusterDriver implements Backend {
     const e = new ObjectRef(this.#nextId++, spec) as Entry;
     settle(e, 1, value);
     return e;
+  }
+
+  /** Notes a ref that a node may name in a result. */
+  #remember(r: ObjectRef<unknown>): void {
+    if (this.#known.get(r.id)?.deref() === r) return;
+    this.#known.set(r.id, new WeakRef(r));
+    this.#forget.register(r, r.id);
+  }
+
+  /**
+   * A value with refs that `node` sent for `task`: a ref is this driver's id, or a token for an
+   * object made on the node, which becomes an entry of this driver's, pending until it comes.
+   */
+  #decodeRefs(bytes: unknown, taskId: number, task: string, node: string): unknown {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("a value with refs is not bytes");
+    return decode(bytes, (id) => {
+      if (id >= 0) {
+        const r = this.#known.get(id)?.deref();
+        if (r) return r;
+        const e = new ObjectRef(id, this.#putSpec()) as Entry;
+        settle(
+          e,
+          2,
+          new RayError(
+            `ObjectRef(${id}) came back from node '${
+              nodeName(node)
+            }' in the result of ${task}, but this driver no longer holds it`,
+          ),
+        );
+        return e;
+      }
+      const key = `${taskId}:${-id - 1}`;
+      const have = this.#remote.get(key)?.ref.deref();
+      if (have) return have;
+      const e = new ObjectRef(this.#nextId++, this.#putSpec()) as Entry;
+      this.#remote.set(key, { node, ref: new WeakRef(e), task });
+      this.#remember(e);
+      return e;
+    });
+  }
+
+  #putSpec(): Entry[typeof SPEC] {
+    return this.def({ url: "", key: "put", name: "put", src: "", cls: false }).specFor(
+      PUT_OPTIONS,
+    );
+  }
+
+  /** An object made on a node, sent as it settled (R_OBJ or R_OBJ_ERR). */
+  #onObject(node: string, it: unknown[]): void {
+    const key = `${it[1]}:${it[2]}`;
+    const r = this.#remote.get(key);
+    if (!r || r.node !== node) return;
+    this.#remote.delete(key);
+    const e = r.ref.deref();
+    if (!e || e[STATE] !== 0) return;
+    if (it[0] === R_OBJ) {
+      let v: unknown;
+      try {
+        v = this.#decodeRefs(it[3], Number(it[1]), r.task, node);
+      } catch (err) {
+        settle(
+          e,
+          2,
+          new RayError(
+            `Cannot read ${e} from node '${nodeName(node)}': ${(err as Error).message}`,
+          ),
+        );
+        return;
+      }
+      settle(e, 1, v);
+      return;
+    }
+    const info = it[3] as ErrorInfo;
+    const where = `on node '${nodeName(node)}'`;
+    settle(
+      e,
+      2,
+      info.cls === "TaskError"
+        ? new TaskError(String(it[4] || "task"), e.id, info)
+        : info.cls === "WorkerCrashedError"
+        ? new WorkerCrashedError(`${info.message} (${where})`)
+        : info.cls === "TaskCancelledError"
+        ? new TaskCancelledError(info.message)
+        : new RayError(`${e}, made by ${r.task} ${where}, failed: ${info.message}`),
+    );
+  }
+
+  /** Objects that nodes which died (or whose refs were collected) never sent. */
+  #lostObjects(live: Map<string, NodeInfo>): void {
+    for (const [key, r] of this.#remote) {
+      const e = r.ref.deref();
+      if (e && e[STATE] === 0 && live.has(r.node)) continue;
+      this.#remote.delete(key);
+      if (!e || e[STATE] !== 0) continue;
+      settle(
+        e,
+        2,
+        new WorkerCrashedError(
+          `${e} was lost: node '${
+            nodeName(r.node)
+          }', where ${r.task} made it, died before it was ready`,
+        ),
+      );
+    }
   }
 
   markAwaited(e: Entry): void {
@@ -465,6 +588,7 @@ export class ClusterDriver implements Backend {
     const args = encode(t[ARGS], (v) => {
       if (v instanceof ObjectRef) {
         refs.push(v.id);
+        this.#remember(v);
         return v.id;
       }
       return undefined;
@@ -594,6 +718,10 @@ export class ClusterDriver implements Backend {
         this.#collectWake?.();
         continue;
       }
+      if (kind === R_OBJ || kind === R_OBJ_ERR) {
+        this.#onObject(node, it);
+        continue;
+      }
       this.#ranOn.add(node);
       if (kind === R_ACTOR) {
         const st = this.#actors.get(it[1] as number);
@@ -612,9 +740,25 @@ export class ClusterDriver implements Backend {
       this.#attempts.delete(id);
       const t = s.t;
       if (t[STATE] !== 0) continue;
-      if (t[SLOT] >= 0) this.#recordRun(t, node, it[3], kind === R_OK);
+      if (t[SLOT] >= 0) this.#recordRun(t, node, it[3], kind !== R_ERR);
       if (kind === R_OK) settle(t, 1, it[2]);
-      else this.#fail(t, this.#error(t, it[2] as ErrorInfo, node));
+      else if (kind === R_REFS) {
+        let v: unknown;
+        try {
+          v = this.#decodeRefs(it[2], id, `'${t[SPEC].name}' (id ${id})`, node);
+        } catch (err) {
+          this.#fail(
+            t,
+            new RayError(
+              `Cannot read the result of '${t[SPEC].name}' (id ${id}) from node '${
+                nodeName(node)
+              }': ${(err as Error).message}`,
+            ),
+          );
+          continue;
+        }
+        settle(t, 1, v);
+      } else this.#fail(t, this.#error(t, it[2] as ErrorInfo, node));
     }
   }
 
@@ -758,6 +902,7 @@ export class ClusterDriver implements Backend {
     await this.#alive();
     await this.#refreshNodes();
     const live = this.#nodes;
+    this.#lostObjects(live);
     for (const st of this.#actors.values()) {
       if (st.node !== null && !live.has(st.node) && !st.a.dead) {
         this.#actorDied(
@@ -1040,6 +1185,13 @@ export class ClusterDriver implements Backend {
       settle(s.t, 2, shutdownError(s.t));
     }
     for (const t of this.#outbox) settle(t, 2, shutdownError(t));
+    for (const r of this.#remote.values()) {
+      const e = r.ref.deref();
+      if (e) {
+        settle(e, 2, new RuntimeShutdownError(`Cannot get ${e} as the runtime was shut down`));
+      }
+    }
+    this.#remote.clear();
     for (const st of this.#actors.values()) {
       for (const t of st.calls) settle(t, 2, shutdownError(t));
       st.calls = [];

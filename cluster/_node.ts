@@ -12,6 +12,7 @@ import process from "node:process";
 import { Pool, type Task, type TaskOptions } from "../runtime/pool.ts";
 import {
   type Entry,
+  entryOf,
   ObjectRef,
   SPEC,
   STATE,
@@ -53,7 +54,10 @@ import {
   R_COLLECT_DONE,
   R_COLLECTED,
   R_ERR,
+  R_OBJ,
+  R_OBJ_ERR,
   R_OK,
+  R_REFS,
   type TaskMessage,
   TREES_KEY,
 } from "./_wire.ts";
@@ -109,6 +113,19 @@ interface Local {
   cancelled: boolean;
   handedBack: boolean;
   started: number;
+}
+
+/**
+ * The objects made on this node that one task's result names, by token (see `R_REFS`): sent to
+ * the driver as each settles. The objects those values name join the same list.
+ */
+interface Exports {
+  driver: string;
+  task: number;
+  tree: { dir: string; driverDir: string } | undefined;
+  tokens: Map<object, number>;
+  /** Named, not yet watched. */
+  queue: Entry[];
 }
 
 /** What the workers of a pool import first and read with `workerData()`. */
@@ -235,6 +252,10 @@ class Node implements ClusterNode {
   #stopped: Promise<void> | undefined;
   #count = 0;
   #locals = new Map<string, Local>();
+  /** Entries of objects a driver stored, as a task got them: that driver and its id. */
+  #origins = new WeakMap<object, [string, number]>();
+  /** Objects named in results that are not sent yet (see {@linkcode Exports}). */
+  #exports = 0;
   #actors = new Map<string, { a: ReturnType<Pool["createActor"]>; pool: Pool }>();
   /** Pools of drivers that want workers of their own kind, retired when the driver ends. */
   #driverPools = new Map<string, DriverPool>();
@@ -550,7 +571,9 @@ class Node implements ClusterNode {
             `object ${id} of driver ${m.driver} is not in Redis (freed, or its driver is gone)`,
           );
         }
-        locals.set(id, pool.put(decode(v, noRefs)));
+        const e = pool.put(decode(v, noRefs));
+        this.#origins.set(e, [m.driver, id]);
+        locals.set(id, e);
       });
     }
     const args = decode(m.args!, (id) => {
@@ -611,22 +634,79 @@ class Node implements ClusterNode {
       if (l.handedBack) return;
       const d = e[SPEC].def;
       if (d.runs > 0) this.#avgMs = d.avg;
-      if (e[STATE] === 1) this.#finish(l, [R_OK, m.id, e[VALUE]]);
-      else this.#finishError(l, errorInfo(e[VALUE], tree));
+      if (e[STATE] !== 1) {
+        this.#finishError(l, errorInfo(e[VALUE], tree));
+        return;
+      }
+      const x: Exports = { driver: m.driver, task: m.id, tree, tokens: new Map(), queue: [] };
+      if (this.#finish(l, this.#resultItem(x, e[VALUE]))) this.#sendObjects(x);
     });
+  }
+
+  /**
+   * A result's reply item: as it is, or, when it holds refs, encoded on its own with each ref
+   * as the driver's id (one it gave the task) or a token naming an object made here.
+   */
+  #resultItem(x: Exports, value: unknown): unknown[] {
+    if (!holdsRef(value, new Set())) return [R_OK, x.task, value];
+    try {
+      return [R_REFS, x.task, this.#encodeOut(x, value, "the result")];
+    } catch (e) {
+      x.queue = [];
+      return [R_ERR, x.task, unsendable(e)];
+    }
+  }
+
+  #encodeOut(x: Exports, value: unknown, path: string): Uint8Array {
+    return encode(value, (o) => {
+      if (!(o instanceof ObjectRef)) return undefined;
+      const origin = this.#origins.get(o);
+      if (origin && origin[0] === x.driver) return origin[1];
+      let t = x.tokens.get(o);
+      if (t !== undefined) return t;
+      const e = entryOf(o);
+      if (!e) throw new TypeError(`it holds ${o}, which this node does not know`);
+      t = -(x.tokens.size + 1);
+      x.tokens.set(o, t);
+      x.queue.push(e);
+      return t;
+    }, path);
+  }
+
+  /** Sends each object named by a result (and by those objects' values) once it settles. */
+  #sendObjects(x: Exports): void {
+    while (x.queue.length > 0) {
+      const e = x.queue.shift()!;
+      const j = -x.tokens.get(e)! - 1;
+      this.#exports++;
+      whenSettled(e, () => {
+        this.#exports--;
+        let item: unknown[];
+        if (e[STATE] === 1) {
+          try {
+            item = [R_OBJ, x.task, j, this.#encodeOut(x, e[VALUE], `the value of ${e}`)];
+          } catch (err) {
+            item = [R_OBJ_ERR, x.task, j, unsendable(err), e[SPEC].name];
+          }
+        } else item = [R_OBJ_ERR, x.task, j, errorInfo(e[VALUE], x.tree), e[SPEC].name];
+        this.#queueReply(x.driver, item, null);
+        this.#sendObjects(x);
+      });
+    }
   }
 
   #finishError(l: Local, info: ErrorInfo): void {
     this.#finish(l, [R_ERR, l.m.id, info]);
   }
 
-  #finish(l: Local, item: unknown[]): void {
+  #finish(l: Local, item: unknown[]): boolean {
     const key = `${l.m.driver}:${l.m.id}`;
-    if (this.#locals.get(key) !== l) return;
+    if (this.#locals.get(key) !== l) return false;
     this.#locals.delete(key);
     this.#count -= l.cost;
     this.#queueReply(l.m.driver, item, [l.stream, l.sid], l);
     this.#freed();
+    return true;
   }
 
   #queueReply(
@@ -846,7 +926,7 @@ class Node implements ClusterNode {
       this.#log(`rayprof node ${this.id}: handed back ${back.length} tasks not started`);
     }
     const until = Date.now() + this.#drainMs;
-    while (this.#locals.size > 0 && Date.now() < until) await sleep(20);
+    while ((this.#locals.size > 0 || this.#exports > 0) && Date.now() < until) await sleep(20);
     this.#flushReplies();
     // What the drivers' own workers collected goes to their drivers before the node leaves.
     await Promise.all([...this.#driverPools.keys()].map((d) => this.#collectFor(d, true)));
@@ -875,9 +955,40 @@ function noRefs(): never {
 
 function noRefsOut(v: object): undefined {
   if (v instanceof ObjectRef) {
-    throw new TypeError("it holds an ObjectRef (refs cannot leave a cluster node yet)");
+    throw new TypeError(`it holds ${v} outside a result's value`);
   }
   return undefined;
+}
+
+/** Whether a value holds an ObjectRef (walked as the codec walks it). */
+function holdsRef(v: unknown, seen: Set<object>): boolean {
+  if (typeof v !== "object" || v === null || seen.has(v)) return false;
+  if (v instanceof ObjectRef) return true;
+  seen.add(v);
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return false;
+  if (v instanceof Map) {
+    for (const [k, x] of v) if (holdsRef(k, seen) || holdsRef(x, seen)) return true;
+    return false;
+  }
+  if (v instanceof Set) {
+    for (const x of v) if (holdsRef(x, seen)) return true;
+    return false;
+  }
+  if (v instanceof Error) return "cause" in v && holdsRef(v.cause, seen);
+  for (const k of Object.keys(v)) {
+    if (holdsRef((v as Record<string, unknown>)[k], seen)) return true;
+  }
+  return false;
+}
+
+/** The error of a value that cannot go to the driver. */
+function unsendable(e: unknown): ErrorInfo {
+  return {
+    cls: "TaskError",
+    name: String((e as Error)?.name ?? "Error"),
+    message: `its result cannot be sent to the driver: ${(e as Error)?.message ?? e}`,
+    stack: "",
+  };
 }
 
 function namedClass(name: string): abstract new (...args: never[]) => unknown {

@@ -80,6 +80,20 @@ export const R_COLLECTED = 3;
 /** Reply item: the replying node has sent all it collected for the driver. `[R_COLLECT_DONE]` */
 export const R_COLLECT_DONE = 4;
 
+/**
+ * Reply item: a value that holds refs, encoded on its own: `[R_REFS, taskId, bytes]`. In the
+ * bytes a ref is the driver's own id (>= 1: a ref the task was given) or a token -(j + 1) that
+ * names an object made on the node, the j-th of that task's result (see {@linkcode R_OBJ}).
+ */
+export const R_REFS = 5;
+/**
+ * Reply item: an object made on the node that a result named by a token is ready:
+ * `[R_OBJ, taskId, j, bytes]` (its value, encoded as for {@linkcode R_REFS}).
+ */
+export const R_OBJ = 6;
+/** Reply item: that object failed: `[R_OBJ_ERR, taskId, j, ErrorInfo, taskName]`. */
+export const R_OBJ_ERR = 7;
+
 /** The control message (on `rp:ctl`) by which a driver that ends asks nodes for its workers' data. */
 export const CTL_COLLECT = "!collect";
 
