@@ -19,6 +19,8 @@ export interface ClusterStatus {
   queued: number;
   /** Tasks taken by nodes and not acknowledged (running or about to run). */
   running: number;
+  /** Drivers connected: their leases, and the ms each has left unless renewed (each second). */
+  drivers: { id: string; leaseMs: number }[];
 }
 
 /**
@@ -52,7 +54,25 @@ export async function clusterStatus(address: string, timeoutMs = 5000): Promise<
         }
       }
     } catch { /* no stream yet */ }
-    return { nodes, slots: nodes.reduce((n, x) => n + x.numCpus, 0), queued, running };
+    const drivers: ClusterStatus["drivers"] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await c.sendCommand([
+        "SCAN",
+        cursor,
+        "MATCH",
+        K.lease("*"),
+        "COUNT",
+        "500",
+      ]) as [string, string[]];
+      cursor = String(next);
+      for (const k of keys) {
+        const left = Number(await c.sendCommand(["PTTL", String(k)]));
+        if (left > 0) drivers.push({ id: String(k).slice(K.lease("").length), leaseMs: left });
+      }
+    } while (cursor !== "0");
+    drivers.sort((a, b) => a.id.localeCompare(b.id));
+    return { nodes, slots: nodes.reduce((n, x) => n + x.numCpus, 0), queued, running, drivers };
   } finally {
     destroy(c);
   }
@@ -61,7 +81,7 @@ export async function clusterStatus(address: string, timeoutMs = 5000): Promise<
 /** Status as the CLI prints it: one line per node, then totals. */
 export function formatStatus(s: ClusterStatus): string {
   const lines = [
-    `${s.nodes.length} node(s), ${s.slots} slot(s), ${s.queued} queued, ${s.running} running`,
+    `${s.nodes.length} node(s), ${s.slots} slot(s), ${s.queued} queued, ${s.running} running, ${s.drivers.length} driver(s)`,
   ];
   for (const n of s.nodes) {
     lines.push(
@@ -69,6 +89,9 @@ export function formatStatus(s: ClusterStatus): string {
         String(n.running).padStart(5)
       } tasks  ${n.runtime}  ${n.host} pid ${n.pid}  (${n.id})`,
     );
+  }
+  for (const d of s.drivers) {
+    lines.push(`  driver ${d.id.padEnd(14)} lease ${(d.leaseMs / 1000).toFixed(0)} s left`);
   }
   return lines.join("\n");
 }

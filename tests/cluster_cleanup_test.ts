@@ -8,6 +8,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { acquire, release } from "../cluster/_leases.ts";
 import { connect, destroy, K } from "../cluster/_redis.ts";
+import { clusterStatus, formatStatus } from "../cluster/status.ts";
 import {
   command,
   FIXTURES,
@@ -123,6 +124,14 @@ test(
         await sleep(25);
       }
       await sleep(300);
+      // `cli.ts status` counts the driver by its lease.
+      const live = await clusterStatus(redis.address);
+      assert.equal(live.drivers.length, 1, formatStatus(live));
+      assert.ok(live.drivers[0].leaseMs > 0 && live.drivers[0].leaseMs <= 1500);
+      assert.match(
+        formatStatus(live),
+        /, 1 driver\(s\)\n(.|\n)*\n {2}driver \w+ +lease \d s left$/,
+      );
       driver.kill("SIGKILL");
       await exited;
       const left = await driverKeys();
@@ -135,6 +144,7 @@ test(
         await sleep(250);
       }
       assert.match(node.log, /driver \w+ is gone \(its lease expired\): removed its \d+ keys/);
+      assert.deepEqual((await clusterStatus(redis.address)).drivers, []);
       // The node goes on serving other drivers.
       const r = await runDriver("deno", FAULTS, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "many",
