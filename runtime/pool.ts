@@ -958,10 +958,11 @@ export class Pool {
     // delay nothing (`#spawnDue`), as the pool had reached that size. Under Deno, after a forced
     // cancel of two tasks the second replacement came only from the grow timer, a start (≈65 ms)
     // after the first was ready; a program that counted its workers right after saw one.
-    if (w.kind === "pool" && !this.closed && this.#startFailures < 3) {
-      let count = 0;
-      for (const x of this.#workers) if (x.kind === "pool") count++;
-      if (count < this.numCpus) this.#markIdle(this.#spawn());
+    if (
+      w.kind === "pool" && !this.closed && this.#startFailures < 3 &&
+      this.#poolWorkerCount() < this.numCpus
+    ) {
+      this.#markIdle(this.#spawn());
     }
     this.#grow();
     this.flush();
