@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { buf, K, type Redis } from "./_redis.ts";
+import { buf, K, type Redis, scanKeys } from "./_redis.ts";
 
 /**
  * How long a driver's lease lives without being refreshed, in ms: long enough that a driver
@@ -83,28 +83,6 @@ export function renewLease(c: Redis, driver: string, ms: number): Promise<unknow
   return c.sendCommand(["SET", K.lease(driver), String(ms), "PX", String(ms)]);
 }
 
-/** All keys matching `pattern` (SCAN, in batches). */
-async function scan(c: Redis, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await c.sendCommand([
-      "SCAN",
-      cursor,
-      "MATCH",
-      pattern,
-      "COUNT",
-      "500",
-    ]) as [
-      string,
-      string[],
-    ];
-    cursor = String(next);
-    for (const k of keys) out.push(String(k));
-  } while (cursor !== "0");
-  return out;
-}
-
 /** What one sweep removed, for the log. */
 export interface Swept {
   driver: string;
@@ -134,10 +112,10 @@ export async function sweepGoneDrivers(c: Redis, node: string, periodMs: number)
 
 async function sweep(c: Redis): Promise<Swept[]> {
   const swept: Swept[] = [];
-  for (const reply of await scan(c, K.reply("*"))) {
+  for (const reply of await scanKeys(c, K.reply("*"))) {
     const driver = reply.slice(K.reply("").length);
     if (Number(await c.sendCommand(["EXISTS", K.lease(driver)])) === 1) continue;
-    const objects = await scan(c, `${K.obj(driver, 0).slice(0, -1)}*`);
+    const objects = await scanKeys(c, `${K.obj(driver, 0).slice(0, -1)}*`);
     let keys = await release(c, driver);
     for (let i = 0; i < objects.length; i += 500) {
       keys += Number(await c.sendCommand(["UNLINK", ...objects.slice(i, i + 500)]));

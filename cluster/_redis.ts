@@ -43,6 +43,28 @@ export const K = {
   sweep: "rp:sweep",
 };
 
+/** All keys matching `pattern`, by SCAN in batches (never KEYS, which blocks the server). */
+export async function scanKeys(c: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await c.sendCommand([
+      "SCAN",
+      cursor,
+      "MATCH",
+      pattern,
+      "COUNT",
+      "1000",
+    ]) as [
+      string,
+      string[],
+    ];
+    cursor = String(next);
+    for (const k of keys) out.push(String(k));
+  } while (cursor !== "0");
+  return out;
+}
+
 /** Milliseconds a node's registration lives without a heartbeat. */
 export const NODE_TTL_MS = 3000;
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { K, NODE_TTL_MS, type Redis } from "./_redis.ts";
+import { K, NODE_TTL_MS, type Redis, scanKeys } from "./_redis.ts";
 
 /** A function as sent: its code tree and entry module, or a URL, or source text only. */
 export interface FnWire {
@@ -203,16 +203,7 @@ export interface NodeInfo {
 
 /** The nodes whose registration has not expired. */
 export async function liveNodes(c: Redis): Promise<NodeInfo[]> {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const r = await c.sendCommand(["SCAN", cursor, "MATCH", K.node("*"), "COUNT", "1000"]) as [
-      string,
-      string[],
-    ];
-    cursor = String(r[0]);
-    keys.push(...r[1].map(String));
-  } while (cursor !== "0");
+  const keys = await scanKeys(c, K.node("*"));
   if (keys.length === 0) return [];
   const vals = await c.sendCommand(["MGET", ...keys]) as (string | null)[];
   const out: NodeInfo[] = [];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkAddress, connect, destroy, K } from "./_redis.ts";
+import { checkAddress, connect, destroy, K, scanKeys } from "./_redis.ts";
 import { liveNodes, type NodeInfo } from "./_wire.ts";
 
 export type { NodeInfo };
@@ -55,22 +55,10 @@ export async function clusterStatus(address: string, timeoutMs = 5000): Promise<
       }
     } catch { /* no stream yet */ }
     const drivers: ClusterStatus["drivers"] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await c.sendCommand([
-        "SCAN",
-        cursor,
-        "MATCH",
-        K.lease("*"),
-        "COUNT",
-        "500",
-      ]) as [string, string[]];
-      cursor = String(next);
-      for (const k of keys) {
-        const left = Number(await c.sendCommand(["PTTL", String(k)]));
-        if (left > 0) drivers.push({ id: String(k).slice(K.lease("").length), leaseMs: left });
-      }
-    } while (cursor !== "0");
+    for (const k of await scanKeys(c, K.lease("*"))) {
+      const left = Number(await c.sendCommand(["PTTL", k]));
+      if (left > 0) drivers.push({ id: k.slice(K.lease("").length), leaseMs: left });
+    }
     drivers.sort((a, b) => a.id.localeCompare(b.id));
     return { nodes, slots: nodes.reduce((n, x) => n + x.numCpus, 0), queued, running, drivers };
   } finally {
