@@ -12,10 +12,19 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { after, before } from "node:test";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "node_modules", ".bin");
 export const FIXTURES = join(ROOT, "tests", "fixtures", "cluster");
+
+/**
+ * The cluster tests are driven from Deno only: each starts Deno and Bun processes itself. Their
+ * `skip` under Bun.
+ */
+export const SKIP: string | false = "Bun" in globalThis
+  ? "driven from Deno: it runs Deno and Bun itself"
+  : false;
 
 /** The executable and the arguments that run `script` with `args` under `runtime`. */
 export function command(runtime: "deno" | "bun", script: string, args: string[] = []): string[] {
@@ -241,4 +250,40 @@ export function lastJson(r: Run): Record<string, unknown> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((ok) => setTimeout(ok, ms));
+}
+
+/**
+ * A Redis server for the tests of one file: started before them and closed (its process killed,
+ * its folder removed) after them; never started under {@linkcode SKIP}.
+ */
+export function redisForFile(options?: { appendonly?: boolean; password?: string }): RedisServer {
+  const redis = new RedisServer(options);
+  before(async () => {
+    if (!SKIP) await redis.start();
+  });
+  after(async () => {
+    await redis.close();
+  });
+  return redis;
+}
+
+/** A node to start: its runtime, name and slots (2 by default). */
+export type NodeSpec = [runtime: "deno" | "bun", name: string, numCpus?: number];
+
+/** Starts nodes on `address` and waits until each has said it is up. */
+export async function startNodes(
+  address: string,
+  specs: NodeSpec[],
+  env?: (index: number) => Record<string, string>,
+): Promise<NodeProcess[]> {
+  const nodes = specs.map(([rt, name, numCpus], i) =>
+    new NodeProcess(rt, address, { name, numCpus, ...(env ? { env: env(i) } : {}) })
+  );
+  await Promise.all(nodes.map((n) => n.waitFor(/slots, on rediss?:/)));
+  return nodes;
+}
+
+/** Stops nodes with SIGTERM and waits for their exits. */
+export async function stopAll(nodes: NodeProcess[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
 }

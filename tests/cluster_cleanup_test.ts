@@ -1,7 +1,7 @@
 // What the cluster leaves in Redis: shared code keys live as long as one driver holds them, and a
 // driver that dies without shutting down has what it left removed once its lease expires. Real
 // processes and a Redis server of the test's own; driven from Deno only.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -13,26 +13,17 @@ import {
   command,
   FIXTURES,
   lastJson,
-  NodeProcess,
-  RedisServer,
+  type NodeProcess,
+  redisForFile,
   runDriver,
+  SKIP,
   sleep,
+  startNodes,
 } from "./_cluster.ts";
 
-const SKIP = "Bun" in globalThis ? "driven from Deno: it runs Deno and Bun itself" : false;
 const FAULTS = join(FIXTURES, "faults.ts");
 
-let redis: RedisServer;
-
-before(async () => {
-  if (SKIP) return;
-  redis = new RedisServer();
-  await redis.start();
-});
-
-after(async () => {
-  if (redis) await redis.close();
-});
+const redis = redisForFile();
 
 /** Keys other than the nodes' own (registration, stream) and the shared task stream. */
 async function driverKeys(): Promise<string[]> {
@@ -65,10 +56,9 @@ test(
   "two drivers of the same program: the one that ends first leaves the other's code, and a node that joins later builds it",
   { skip: SKIP },
   async () => {
-    const first = new NodeProcess("deno", redis.address, { name: "c1", numCpus: 2 });
+    const [first] = await startNodes(redis.address, [["deno", "c1"]]);
     let late: NodeProcess | undefined;
     try {
-      await first.waitFor(/slots, on redis:/);
       // A long driver (Bun) and a short one (Deno) of the same fixture, so of the same code keys.
       const longRun = runDriver("bun", FAULTS, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "many",
@@ -86,8 +76,7 @@ test(
       assert.equal(short.code, 0, short.stderr);
       // A new node, with an empty cache, joins; the first goes, handing back what it has not
       // started: the rest runs on the new node, which must build the code from Redis.
-      late = new NodeProcess("bun", redis.address, { name: "c2", numCpus: 2 });
-      await late.waitFor(/slots, on redis:/);
+      [late] = await startNodes(redis.address, [["bun", "c2"]]);
       await first.stop("SIGTERM");
       const r = await longRun;
       assert.equal(r.code, 0, `${r.stderr}\n${late.log}`);
@@ -107,9 +96,8 @@ test(
   "a driver killed mid-run: once its lease expires a node removes its reply stream, objects and code",
   { skip: SKIP },
   async () => {
-    const node = new NodeProcess("deno", redis.address, { name: "sweeper", numCpus: 2 });
+    const [node] = await startNodes(redis.address, [["deno", "sweeper"]]);
     try {
-      await node.waitFor(/slots, on redis:/);
       const [exe, ...args] = command("deno", FAULTS, ["many", "40", "200", "0"]);
       const driver = spawn(exe, args, {
         env: { ...process.env, RAYPROF_ADDRESS: redis.address, RAYPROF_DRIVER_LEASE_MS: "1500" },

@@ -9,14 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { BIN, FIXTURES, lastJson, ROOT, type Run, sleep } from "./_cluster.ts";
+import { BIN, FIXTURES, lastJson, ROOT, type Run, SKIP as DENO_ONLY, sleep } from "./_cluster.ts";
 
 const IS_ROOT = typeof process.getuid === "function" && process.getuid() === 0;
-const SKIP = "Bun" in globalThis
-  ? "driven from Deno: it runs Deno and Bun itself"
-  : !IS_ROOT
-  ? "needs root for ip netns (CI runs as root)"
-  : false;
+const SKIP = DENO_ONLY || (!IS_ROOT ? "needs root for ip netns (CI runs as root)" : false);
 
 const TAG = `rp${process.pid % 100000}`;
 const BRIDGE = `${TAG}br`;

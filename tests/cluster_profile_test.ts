@@ -10,45 +10,41 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { FIXTURES, NodeProcess, RedisServer, ROOT, type Run, runDriver } from "./_cluster.ts";
+import {
+  FIXTURES,
+  type NodeProcess,
+  type NodeSpec,
+  redisForFile,
+  ROOT,
+  type Run,
+  runDriver,
+  SKIP,
+  startNodes,
+  stopAll,
+} from "./_cluster.ts";
 import { loadLineStats } from "../profile/line/stats.ts";
 
-const SKIP = "Bun" in globalThis ? "driven from Deno: it runs Deno and Bun itself" : false;
 const SCRIPT = join(FIXTURES, "profiled.ts");
 const CLI = join(ROOT, "cli.ts");
 
-let redis: RedisServer;
+const redis = redisForFile();
 let dir = "";
 
-before(async () => {
-  if (SKIP) return;
-  dir = mkdtempSync(join(tmpdir(), "rayprof-cluster-profile-"));
-  redis = new RedisServer();
-  await redis.start();
+before(() => {
+  if (!SKIP) dir = mkdtempSync(join(tmpdir(), "rayprof-cluster-profile-"));
 });
 
-after(async () => {
-  if (redis) await redis.close();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function startNodes(
-  specs: [runtime: "deno" | "bun", name: string][],
-): Promise<NodeProcess[]> {
-  const nodes = specs.map(([rt, name], i) =>
-    new NodeProcess(rt, redis.address, {
-      name,
-      numCpus: 2,
-      // A code cache of each node's own, as on machines of their own.
-      env: { TMPDIR: mkdtempSync(join(dir, `node${i}-`)) },
-    })
+/** Nodes of 2 slots, each with a code cache of its own, as on machines of their own. */
+function startProfileNodes(specs: NodeSpec[]): Promise<NodeProcess[]> {
+  return startNodes(
+    redis.address,
+    specs.map(([rt, name]) => [rt, name, 2]),
+    (i) => ({ TMPDIR: mkdtempSync(join(dir, `node${i}-`)) }),
   );
-  await Promise.all(nodes.map((n) => n.waitFor(/slots, on redis:/)));
-  return nodes;
-}
-
-async function stopAll(nodes: NodeProcess[]): Promise<void> {
-  await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
 }
 
 /** Hits by line of function `name` in the saved stats, checking it is named by the driver's file. */
@@ -90,7 +86,7 @@ test(
   "cli.ts profile on a cluster: @profile lines counted on two Deno nodes merge under the driver's file; --per-worker names the nodes",
   { skip: SKIP, timeout: 120_000 },
   async () => {
-    const nodes = await startNodes([["deno", "pa"], ["deno", "pb"]]);
+    const nodes = await startProfileNodes([["deno", "pa"], ["deno", "pb"]]);
     try {
       const out = join(dir, "two.lprof.json");
       const t0 = Date.now();
@@ -147,7 +143,7 @@ test(
   "cli.ts profile --module --sample on a cluster with a Bun node: exact counts there (said in a warning), the selection matched on the node's copy, --per-worker names the Bun node",
   { skip: SKIP, timeout: 120_000 },
   async () => {
-    const nodes = await startNodes([["bun", "pbun"]]);
+    const nodes = await startProfileNodes([["bun", "pbun"]]);
     try {
       const out = join(dir, "bun.lprof.json");
       const r = await runDriver(
@@ -176,7 +172,7 @@ test(
   "bun cli.ts profile (a Bun driver) on a Deno node: the same counts under the driver's file",
   { skip: SKIP, timeout: 120_000 },
   async () => {
-    const nodes = await startNodes([["deno", "pdeno"]]);
+    const nodes = await startProfileNodes([["deno", "pdeno"]]);
     try {
       const out = join(dir, "bun-driver.lprof.json");
       const r = await runDriver(
@@ -199,7 +195,7 @@ test(
   "a profiled driver and a plain one at once on the same node: only the profiled one's tasks are counted",
   { skip: SKIP, timeout: 120_000 },
   async () => {
-    const nodes = await startNodes([["deno", "pshared"]]);
+    const nodes = await startProfileNodes([["deno", "pshared"]]);
     try {
       const out = join(dir, "shared.lprof.json");
       const env = { RAYPROF_ADDRESS: redis.address, ITER: "100", WORK_MS: "50" };
@@ -221,7 +217,7 @@ test(
   "a profiled driver that exits without shutting down: the node retires its workers once the driver's key expires",
   { skip: SKIP, timeout: 120_000 },
   async () => {
-    const nodes = await startNodes([["deno", "porphan"]]);
+    const nodes = await startProfileNodes([["deno", "porphan"]]);
     try {
       const r = await runDriver(
         "deno",
@@ -276,7 +272,7 @@ test(
   "a node killed mid-run does not hang the profiled driver: the report is printed, a warning names the node",
   { skip: SKIP, timeout: 120_000 },
   async () => {
-    const nodes = await startNodes([["deno", "pkeep"], ["deno", "pdoomed"]]);
+    const nodes = await startProfileNodes([["deno", "pkeep"], ["deno", "pdoomed"]]);
     try {
       const out = join(dir, "killed.lprof.json");
       const r = await profileUntil(

@@ -3,33 +3,26 @@
 // level and nested), a failed nested task's ref fails with TaskError, a ref whose node dies fails
 // with WorkerCrashedError naming it, and nothing is left in Redis. Driven from Deno only (it
 // starts both runtimes itself).
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIXTURES, lastJson, NodeProcess, RedisServer, runDriver, sleep } from "./_cluster.ts";
+import {
+  FIXTURES,
+  lastJson,
+  type NodeSpec,
+  redisForFile,
+  runDriver,
+  SKIP,
+  sleep,
+  startNodes,
+  stopAll,
+} from "./_cluster.ts";
 
-const SKIP = "Bun" in globalThis ? "driven from Deno: it runs Deno and Bun itself" : false;
 const REFS = join(FIXTURES, "refs.ts");
 
-let redis: RedisServer;
-
-before(async () => {
-  if (SKIP) return;
-  redis = new RedisServer();
-  await redis.start();
-});
-
-after(async () => {
-  if (redis) await redis.close();
-});
-
-async function startNodes(specs: [runtime: "deno" | "bun", name: string][]) {
-  const nodes = specs.map(([rt, name]) => new NodeProcess(rt, redis.address, { name }));
-  await Promise.all(nodes.map((n) => n.waitFor(/slots, on redis:/)));
-  return nodes;
-}
+const redis = redisForFile();
 
 const TASK_ERROR = {
   name: "TaskError",
@@ -55,8 +48,8 @@ const EXPECTED = {
 };
 
 /** Runs the fixture's checks from `driver` on nodes of the other runtime; no key is left. */
-async function semantics(driver: "deno" | "bun", nodeSpecs: [("deno" | "bun"), string][]) {
-  const nodes = await startNodes(nodeSpecs);
+async function semantics(driver: "deno" | "bun", nodeSpecs: NodeSpec[]) {
+  const nodes = await startNodes(redis.address, nodeSpecs);
   try {
     const r = await runDriver(driver, REFS, { RAYPROF_ADDRESS: redis.address });
     assert.equal(
@@ -79,7 +72,7 @@ async function semantics(driver: "deno" | "bun", nodeSpecs: [("deno" | "bun"), s
     const keys = (await redis.keys()).filter((k) => !/^rp:(node|q):|^rp:tasks$/.test(k));
     assert.deepEqual(keys, []);
   } finally {
-    await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
+    await stopAll(nodes);
   }
   assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
 }
@@ -106,7 +99,7 @@ test(
   "a ref whose node is killed before its value is ready fails with WorkerCrashedError naming the node",
   { skip: SKIP },
   async () => {
-    const [victim] = await startNodes([["bun", "victim"]]);
+    const [victim] = await startNodes(redis.address, [["bun", "victim"]]);
     const dir = mkdtempSync(join(tmpdir(), "rayprof-refs-"));
     const mark = join(dir, "mark");
     try {

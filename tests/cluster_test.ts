@@ -3,7 +3,7 @@
 // left behind, and the faults: a node killed with SIGKILL, a node stopped mid-run, Redis
 // unreachable, a password, cancellation, malformed messages. Driven from Deno only (it starts both
 // runtimes itself).
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -15,41 +15,20 @@ import {
   lastJson,
   NodeProcess,
   redisCli,
+  redisForFile,
   RedisServer,
   ROOT,
   runDriver,
+  SKIP,
   sleep,
+  startNodes,
+  stopAll,
 } from "./_cluster.ts";
 
-const SKIP = "Bun" in globalThis ? "driven from Deno: it runs Deno and Bun itself" : false;
 const BASIC = join(FIXTURES, "basic.ts");
 const FAULTS = join(FIXTURES, "faults.ts");
 
-let redis: RedisServer;
-
-before(async () => {
-  if (SKIP) return;
-  redis = new RedisServer();
-  await redis.start();
-});
-
-after(async () => {
-  if (redis) await redis.close();
-});
-
-/** Starts nodes and waits until each has said it is up. */
-async function startNodes(
-  specs: [runtime: "deno" | "bun", name: string, numCpus?: number][],
-  address = redis.address,
-): Promise<NodeProcess[]> {
-  const nodes = specs.map(([rt, name, numCpus]) => new NodeProcess(rt, address, { name, numCpus }));
-  await Promise.all(nodes.map((n) => n.waitFor(/slots, on redis:/)));
-  return nodes;
-}
-
-async function stopAll(nodes: NodeProcess[]): Promise<void> {
-  await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
-}
+const redis = redisForFile();
 
 const EXPECTED = {
   squares: [1, 4, 9, 16, 25, 36],
@@ -79,7 +58,7 @@ test(
     skip: SKIP,
   },
   async () => {
-    const nodes = await startNodes([["deno", "dn"], ["bun", "bn"]]);
+    const nodes = await startNodes(redis.address, [["deno", "dn"], ["bun", "bn"]]);
     try {
       const status = await runDriver("deno", join(ROOT, "cli.ts"), {}, 30_000, [
         "status",
@@ -130,7 +109,7 @@ test(
 test("a node killed with SIGKILL mid-run: its tasks run again on the other, each result once", {
   skip: SKIP,
 }, async () => {
-  const nodes = await startNodes([["deno", "keep"], ["bun", "victim"]]);
+  const nodes = await startNodes(redis.address, [["deno", "keep"], ["bun", "victim"]]);
   try {
     const run = runDriver("deno", FAULTS, { RAYPROF_ADDRESS: redis.address }, 90_000, [
       "many",
@@ -158,7 +137,7 @@ test(
     skip: SKIP,
   },
   async () => {
-    const nodes = await startNodes([["deno", "lone"]]);
+    const nodes = await startNodes(redis.address, [["deno", "lone"]]);
     const run = runDriver("deno", FAULTS, { RAYPROF_ADDRESS: redis.address }, 90_000, [
       "many",
       "6",
@@ -170,7 +149,7 @@ test(
     await nodes[0].exited;
     // Its two running tasks are lost; the four still queued run on a node that joins later.
     await sleep(1000);
-    const rescue = await startNodes([["bun", "rescue"]]);
+    const rescue = await startNodes(redis.address, [["bun", "rescue"]]);
     try {
       const r = await run;
       assert.equal(r.code, 0, r.stderr);
@@ -193,7 +172,7 @@ test(
 test("a node stopped with SIGTERM mid-run hands back what it has not started; nothing is lost", {
   skip: SKIP,
 }, async () => {
-  const nodes = await startNodes([["deno", "stays"], ["deno", "leaves", 1]]);
+  const nodes = await startNodes(redis.address, [["deno", "stays"], ["deno", "leaves", 1]]);
   try {
     const run = runDriver("deno", FAULTS, { RAYPROF_ADDRESS: redis.address }, 90_000, [
       "many",
@@ -218,7 +197,7 @@ test(
   "cancel: a queued task is dropped, a running one with force ends",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes([["deno", "busy"]]);
+    const nodes = await startNodes(redis.address, [["deno", "busy"]]);
     try {
       const r = await runDriver("deno", FAULTS, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "cancel",
@@ -267,7 +246,7 @@ test("a password-protected Redis: nodes and driver authenticate; the password is
   const secure = new RedisServer({ password: "p4ss-w0rd" });
   await secure.start();
   try {
-    const nodes = await startNodes([["deno", "a"], ["bun", "b"]], secure.address);
+    const nodes = await startNodes(secure.address, [["deno", "a"], ["bun", "b"]]);
     try {
       const r = await runDriver("bun", BASIC, { RAYPROF_ADDRESS: secure.address });
       assert.equal(r.code, 0, r.stderr);
@@ -294,7 +273,7 @@ test("a password-protected Redis: nodes and driver authenticate; the password is
 test("malformed messages on the task stream are rejected with a reason; the node keeps working", {
   skip: SKIP,
 }, async () => {
-  const nodes = await startNodes([["deno", "guard"]]);
+  const nodes = await startNodes(redis.address, [["deno", "guard"]]);
   try {
     const bytes = (...b: number[]) => new Uint8Array(b);
     await redisCli(redis.port, ["XADD", "rp:tasks", "*", "x", "no m field"]);
@@ -326,7 +305,7 @@ test(
     skip: SKIP,
   },
   async () => {
-    const nodes = await startNodes([["deno", "tdeno"], ["bun", "tbun"]]);
+    const nodes = await startNodes(redis.address, [["deno", "tdeno"], ["bun", "tbun"]]);
     const dir = Deno.makeTempDirSync();
     const trace = join(dir, "trace.json");
     try {
@@ -383,7 +362,7 @@ test(
     skip: SKIP,
   },
   async () => {
-    const nodes = await startNodes([["deno", "rdeno"], ["bun", "rbun"]]);
+    const nodes = await startNodes(redis.address, [["deno", "rdeno"], ["bun", "rbun"]]);
     try {
       const input = [
         "const sq = ray.remote(function sq(x: number) { ray.sleepSync(50); return x * x })",
@@ -447,7 +426,7 @@ test(
     const durable = new RedisServer({ appendonly: true });
     await durable.start();
     try {
-      const nodes = await startNodes([["deno", "rd1"], ["bun", "rb1"]], durable.address);
+      const nodes = await startNodes(durable.address, [["deno", "rd1"], ["bun", "rb1"]]);
       try {
         const run = runDriver("deno", FAULTS, { RAYPROF_ADDRESS: durable.address }, 120_000, [
           "many",

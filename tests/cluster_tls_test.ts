@@ -9,9 +9,18 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIXTURES, freePort, lastJson, NodeProcess, runDriver, sleep } from "./_cluster.ts";
+import {
+  FIXTURES,
+  freePort,
+  lastJson,
+  NodeProcess,
+  runDriver,
+  SKIP,
+  sleep,
+  startNodes,
+  stopAll,
+} from "./_cluster.ts";
 
-const SKIP = "Bun" in globalThis ? "driven from Deno: it runs Deno and Bun itself" : false;
 const BASIC = join(FIXTURES, "basic.ts");
 const PASSWORD = "tls-secret-9";
 
@@ -102,12 +111,8 @@ test("over rediss:// with a password: a Deno and a Bun node run a Deno and a Bun
   skip: SKIP,
 }, async () => {
   const env = { RAYPROF_REDIS_CA: ca };
-  const nodes = [
-    new NodeProcess("deno", address, { name: "tls-deno", env }),
-    new NodeProcess("bun", address, { name: "tls-bun", env }),
-  ];
+  const nodes = await startNodes(address, [["deno", "tls-deno"], ["bun", "tls-bun"]], () => env);
   try {
-    await Promise.all(nodes.map((n) => n.waitFor(/slots, on rediss:/)));
     for (const n of nodes) assert.doesNotMatch(n.log, new RegExp(PASSWORD));
     for (const runtime of ["deno", "bun"] as const) {
       const r = await runDriver(runtime, BASIC, { RAYPROF_ADDRESS: address, ...env });
@@ -121,7 +126,7 @@ test("over rediss:// with a password: a Deno and a Bun node run a Deno and a Bun
       assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PASSWORD));
     }
   } finally {
-    await Promise.all(nodes.map((n) => n.stop("SIGTERM")));
+    await stopAll(nodes);
   }
   // A clean run leaves nothing behind, over TLS as over plain text.
   assert.equal(cli(["DBSIZE"]), "0");
