@@ -381,21 +381,24 @@ function taskTip(t: TaskRecord, origin: number): string {
   return lines.join("\n");
 }
 
+/** A table cell with a utilisation bar and its percentage, sortable by the fraction. */
+function utilCell(u: number): string {
+  const pct = Math.round(u * 100);
+  return `<td class="util" data-sort="${u}"><span class="bar" style="width:${pct}px"></span> ${pct}%</td>`;
+}
+
+/** A number cell showing a duration, sortable by its milliseconds. */
+function msCell(ms: number): string {
+  return `<td class="num" data-sort="${ms}">${esc(formatDuration(ms))}</td>`;
+}
+
 function nodesSection(d: Diagnosis): string {
   const rows = d.nodes.map((n) =>
-    `<tr><td>${esc(n.name)}</td><td>${
-      esc(n.runtime)
-    }</td><td class="num">${n.slots}</td><td class="util" data-sort="${n.utilization}"><span class="bar" style="width:${
-      Math.round(n.utilization * 100)
-    }px"></span> ${
-      Math.round(n.utilization * 100)
-    }%</td><td class="num">${n.tasks}</td><td class="num" data-sort="${n.busyMs}">${
-      esc(formatDuration(n.busyMs))
-    }</td><td class="num" data-sort="${n.meanQueueMs}">${
-      esc(formatDuration(n.meanQueueMs))
-    }</td><td class="num" data-sort="${n.meanStartMs}">${
-      esc(formatDuration(n.meanStartMs))
-    }</td><td class="num" data-sort="${n.meanRunMs}">${esc(formatDuration(n.meanRunMs))}</td></tr>`
+    `<tr><td>${esc(n.name)}</td><td>${esc(n.runtime)}</td><td class="num">${n.slots}</td>${
+      utilCell(n.utilization)
+    }<td class="num">${n.tasks}</td>${msCell(n.busyMs)}${msCell(n.meanQueueMs)}${
+      msCell(n.meanStartMs)
+    }${msCell(n.meanRunMs)}</tr>`
   );
   return `<section id="nodes-section"><h2>Nodes</h2><p class="muted">Mean times per task: queued from ready to taken by the node, start from taken to running in one of its workers, then run.</p><table id="nodes" class="sortable">
 <thead><tr><th>node</th><th>runtime</th><th>slots</th><th>utilization</th><th>tasks</th><th>busy</th><th>queued</th><th>start</th><th>run</th></tr></thead>
@@ -406,9 +409,7 @@ function workersSection(d: Diagnosis): string {
   const rows = d.workers.map((w) =>
     `<tr><td>${esc(w.label)}</td><td class="num">${w.tasks}</td><td class="num">${
       esc(formatDuration(w.busyMs))
-    }</td><td class="util" data-sort="${w.utilization}"><span class="bar" style="width:${
-      Math.round(w.utilization * 100)
-    }px"></span> ${Math.round(w.utilization * 100)}%</td></tr>`
+    }</td>${utilCell(w.utilization)}</tr>`
   );
   return `<section id="workers-section"><h2>Workers</h2><table id="workers" class="sortable">
 <thead><tr><th>worker</th><th>tasks</th><th>busy</th><th>utilization</th></tr></thead>
@@ -419,15 +420,9 @@ function tasksByFunctionSection(d: Diagnosis, cwd?: string): string {
   const rows = d.functions.map((f) =>
     `<tr><td><code>${esc(f.name)}</code></td><td>${
       f.location ? esc(showLocation(f.location, cwd)) : ""
-    }</td><td class="num">${f.count}</td><td class="num">${f.failed}</td><td class="num" data-sort="${f.totalMs}">${
-      esc(formatDuration(f.totalMs))
-    }</td><td class="num" data-sort="${f.meanMs}">${
-      esc(formatDuration(f.meanMs))
-    }</td><td class="num" data-sort="${f.maxMs}">${
-      esc(formatDuration(f.maxMs))
-    }</td><td class="num" data-sort="${f.meanQueueMs}">${
-      esc(formatDuration(f.meanQueueMs))
-    }</td></tr>`
+    }</td><td class="num">${f.count}</td><td class="num">${f.failed}</td>${msCell(f.totalMs)}${
+      msCell(f.meanMs)
+    }${msCell(f.maxMs)}${msCell(f.meanQueueMs)}</tr>`
   );
   return `<section id="tasks-section"><h2>Tasks by function</h2><table id="task-functions" class="sortable">
 <thead><tr><th>function</th><th>submitted at</th><th>tasks</th><th>failed</th><th>total</th><th>mean</th><th>max</th><th>mean queue wait</th></tr></thead>
