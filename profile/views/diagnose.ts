@@ -713,6 +713,23 @@ export interface FormatDiagnosisOptions {
 }
 
 /**
+ * Appends an indented table to `out`: the first two columns left-aligned, the others right-aligned,
+ * each as wide as its widest cell; the header line passes through `styleHead`.
+ */
+function pushTable(
+  out: string[],
+  head: string[],
+  rows: string[][],
+  styleHead: (line: string) => string,
+): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    "  " + r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
+  out.push(styleHead(line(head)));
+  for (const r of rows) out.push(line(r));
+}
+
+/**
  * Renders a diagnosis as text for a terminal.
  *
  * @param d A diagnosis from {@linkcode diagnose}.
@@ -785,11 +802,7 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
       formatDuration(n.meanRunMs),
     ]);
     const head = ["node", "runtime", "slots", "used", "tasks", "busy", "queued", "start", "run"];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) =>
-      "  " + r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
-    out.push(c("2", line(head)));
-    for (const r of rows) out.push(line(r));
+    pushTable(out, head, rows, (h) => c("2", h));
   }
   if (d.functions.length) {
     out.push("");
@@ -803,11 +816,7 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
       formatDuration(f.meanQueueMs),
     ]);
     const head = ["function", "submitted at", "tasks", "total", "mean", "queue"];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) =>
-      "  " + r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
-    out.push(c("2", line(head)));
-    for (const r of rows) out.push(line(r));
+    pushTable(out, head, rows, (h) => c("2", h));
   }
   out.push("");
   if (d.findings.length === 0) {
