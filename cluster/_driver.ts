@@ -61,6 +61,7 @@ import {
   type Redis,
 } from "./_redis.ts";
 import {
+  BUNDLE,
   CTL_COLLECT,
   type ErrorInfo,
   type FnWire,
@@ -86,6 +87,19 @@ interface Sent {
   stream: string;
   sid: string;
   attempt: number;
+  /** The entry it went in, with the other tasks of that entry (see {@linkcode Bundle}). */
+  bundle: Bundle;
+}
+
+/**
+ * One stream entry and the tasks it carries: one, or several short tasks of one function (see
+ * {@linkcode bundleSize}), which a node takes together and acknowledges when all have finished.
+ */
+interface Bundle {
+  ids: number[];
+  /** Tasks of the entry not settled yet. */
+  left: number;
+  sid: string;
 }
 
 /** The driver's view of an actor: where it lives and its calls in submission order. */
@@ -158,7 +172,9 @@ export class ClusterDriver implements Backend {
   #nextActorId = 1;
   #actors = new Map<number, ActorState>();
   #inflight = new Map<number, Sent>();
-  #bySid = new Map<string, number>();
+  #bySid = new Map<string, Bundle>();
+  /** Tasks whose cancellation waits on their entry's id or on Redis (see `cancel`). */
+  #cancelling = new Map<number, boolean>();
   /** Tasks whose arguments are ready, to send at the next flush. */
   #outbox: Task[] = [];
   #ready = new Set<number>();
@@ -621,9 +637,12 @@ export class ClusterDriver implements Backend {
     if (batch.length === 0) return;
     this.#outbox = [];
     const waiting: Task[] = [];
+    // Short tasks of one function, to send several to an entry.
+    let short: Map<Def, { fn: FnWire; tasks: Task[] }> | undefined;
     for (const t of batch) {
       if (t[STATE] !== 0) continue;
-      const fn = this.#fnWire(t[SPEC].def);
+      const d = t[SPEC].def;
+      const fn = this.#fnWire(d);
       if (fn === null) {
         waiting.push(t);
         continue;
@@ -632,7 +651,23 @@ export class ClusterDriver implements Backend {
         this.#fail(t, new RayError(`Cannot ship '${t[SPEC].name}' to the cluster: ${fn.message}`));
         continue;
       }
-      this.#send(t, K.tasks, fn);
+      if (d.runs > 0 && d.avg < BUNDLE_BELOW_MS && t[SPEC].opts.numCpus <= 1) {
+        short ??= new Map();
+        const g = short.get(d);
+        if (g) g.tasks.push(t);
+        else short.set(d, { fn, tasks: [t] });
+        continue;
+      }
+      this.#send([t], K.tasks, fn);
+    }
+    if (short) {
+      for (const [d, { fn, tasks }] of short) {
+        const n = bundleSize(d.avg, tasks.length, this.#nodes.size);
+        if (n === 1) { for (const t of tasks) this.#send([t], K.tasks, fn); }
+        else {for (let i = 0; i < tasks.length; i += n) {
+            this.#send(tasks.slice(i, i + n), K.tasks, fn);
+          }}
+      }
     }
     if (waiting.length > 0) {
       const urls = new Set(waiting.map((t) => t[SPEC].def.wire.url));
@@ -643,31 +678,64 @@ export class ClusterDriver implements Backend {
     }
   }
 
-  #send(t: Task, stream: string, fn: FnWire): void {
-    const attempt = this.#attempts.get(t.id) ?? 0;
-    let msg: Uint8Array;
-    try {
-      msg = this.#encodeTask(t, attempt, fn);
-    } catch (e) {
-      this.#fail(t, e as Error);
-      return;
+  /** Adds `tasks` to `stream` as one entry: a task's message, or a bundle of them. */
+  #send(tasks: Task[], stream: string, fn: FnWire): void {
+    const bundle: Bundle = { ids: [], left: 0, sid: "" };
+    const sent: Sent[] = [];
+    const msgs: Uint8Array[] = [];
+    for (const t of tasks) {
+      const attempt = this.#attempts.get(t.id) ?? 0;
+      try {
+        msgs.push(this.#encodeTask(t, attempt, fn));
+      } catch (e) {
+        this.#fail(t, e as Error);
+        continue;
+      }
+      const s: Sent = { t, stream, sid: "", attempt, bundle };
+      this.#inflight.set(t.id, s);
+      bundle.ids.push(t.id);
+      sent.push(s);
     }
-    const sent: Sent = { t, stream, sid: "", attempt };
-    this.#inflight.set(t.id, sent);
+    if (sent.length === 0) return;
+    bundle.left = sent.length;
+    const msg = msgs.length === 1 ? msgs[0] : encode([BUNDLE, msgs]);
     this.#c.sendCommand(["XADD", stream, "*", "m", buf(msg)]).then((sid) => {
-      sent.sid = String(sid);
-      if (this.#inflight.get(t.id) === sent) this.#bySid.set(sent.sid, t.id);
-      else if (!this.closed) this.#drop(stream, sent.sid); // cancelled meanwhile
+      bundle.sid = String(sid);
+      let live = 0;
+      for (const s of sent) {
+        s.sid = bundle.sid;
+        if (this.#inflight.get(s.t.id) === s) live++;
+      }
+      if (live === 0) {
+        if (!this.closed) this.#drop(stream, bundle.sid); // all cancelled meanwhile
+        return;
+      }
+      this.#bySid.set(bundle.sid, bundle);
+      for (const s of sent) {
+        const force = this.#cancelling.get(s.t.id);
+        if (force !== undefined && this.#inflight.get(s.t.id) === s) this.cancel(s.t, force);
+      }
     }, () => {
       // Redis away (restarting?): send again once it is back.
-      if (this.#inflight.get(t.id) !== sent || this.closed) return;
-      this.#inflight.delete(t.id);
+      const again = sent.filter((s) => this.#inflight.get(s.t.id) === s);
+      if (again.length === 0 || this.closed) return;
+      for (const s of again) this.#inflight.delete(s.t.id);
       setTimeout(() => {
-        if (t[STATE] !== 0 || this.closed) return;
-        if (stream === K.tasks) this.#markReady(t);
-        else this.#send(t, stream, fn);
+        for (const { t } of again) {
+          if (t[STATE] !== 0 || this.closed) continue;
+          if (this.#cancelling.has(t.id)) this.#cancelled(t);
+          else if (stream === K.tasks) this.#markReady(t);
+          else this.#send([t], stream, fn);
+        }
       }, HOLD_RETRY_MS);
     });
+  }
+
+  /** `s` settled or taken back: no longer in flight, nor counted in its entry. */
+  #untrack(s: Sent): void {
+    this.#inflight.delete(s.t.id);
+    this.#cancelling.delete(s.t.id);
+    if (--s.bundle.left === 0 && s.bundle.sid) this.#bySid.delete(s.bundle.sid);
   }
 
   #drop(stream: string, sid: string): void {
@@ -735,11 +803,20 @@ export class ClusterDriver implements Backend {
       const id = it[1] as number;
       const s = this.#inflight.get(id);
       if (!s) continue;
-      this.#inflight.delete(id);
-      if (s.sid) this.#bySid.delete(s.sid);
+      this.#untrack(s);
       this.#attempts.delete(id);
       const t = s.t;
       if (t[STATE] !== 0) continue;
+      const times = it[3];
+      if (Array.isArray(times) && times.length === 5) {
+        // How long its runs take, for #flush's bundles.
+        const dur = (times[4] as number) - (times[3] as number);
+        const d = t[SPEC].def;
+        if (dur >= 0) {
+          d.avg = d.runs === 0 ? dur : d.avg * 0.8 + dur * 0.2;
+          d.runs++;
+        }
+      }
       if (t[SLOT] >= 0) this.#recordRun(t, node, it[3], kind !== R_ERR);
       if (kind === R_OK) settle(t, 1, it[2]);
       else if (kind === R_REFS) {
@@ -861,10 +938,8 @@ export class ClusterDriver implements Backend {
       );
     }
     const s = this.#inflight.get(t.id);
-    if (s) {
-      this.#inflight.delete(t.id);
-      if (s.sid) this.#bySid.delete(s.sid);
-    }
+    if (s) this.#untrack(s);
+    this.#cancelling.delete(t.id);
     this.#attempts.delete(t.id);
     settle(t, 2, err);
   }
@@ -939,38 +1014,42 @@ export class ClusterDriver implements Backend {
       "10000",
       consumer,
     ]) as unknown[][];
-    const mine: [string, number][] = [];
+    const mine: Bundle[] = [];
     for (const p of pend ?? []) {
-      const sid = String(p[0]);
-      const id = this.#bySid.get(sid);
-      if (id !== undefined) mine.push([sid, id]);
+      const b = this.#bySid.get(String(p[0]));
+      if (b) mine.push(b);
     }
     if (mine.length === 0) return;
-    const sids = mine.map((x) => x[0]);
+    const sids = mine.map((b) => b.sid);
     await this.#c.sendCommand(["XACK", K.tasks, K.group, ...sids]);
     await this.#c.sendCommand(["XDEL", K.tasks, ...sids]);
     const node = nodeName(consumer);
-    for (const [sid, id] of mine) {
-      this.#bySid.delete(sid);
-      const s = this.#inflight.get(id);
-      if (!s || s.t[STATE] !== 0) continue;
-      this.#inflight.delete(id);
-      const t = s.t;
-      const max = t[SPEC].opts.maxRetries;
-      if (max < 0 || s.attempt < max) {
-        this.#attempts.set(id, s.attempt + 1);
-        if (t[SLOT] >= 0) this.recorder.tasks.retried(t[SLOT]);
-        this.#markReady(t);
-      } else {
-        this.#fail(
-          t,
-          new WorkerCrashedError(
-            `Task '${
-              t[SPEC].name
-            }' (id ${id}) was lost: node '${node}' died while it had it, and no retry was left (maxRetries: ${max})`,
-          ),
-        );
-      }
+    for (const b of mine) {
+      this.#bySid.delete(b.sid);
+      for (const id of b.ids) this.#retryLost(id, b, node);
+    }
+  }
+
+  /** Task `id` of entry `b` was lost with `node`: sent again, per its `maxRetries`, or failed. */
+  #retryLost(id: number, b: Bundle, node: string): void {
+    const s = this.#inflight.get(id);
+    if (!s || s.bundle !== b || s.t[STATE] !== 0) return;
+    this.#untrack(s);
+    const t = s.t;
+    const max = t[SPEC].opts.maxRetries;
+    if (max < 0 || s.attempt < max) {
+      this.#attempts.set(id, s.attempt + 1);
+      if (t[SLOT] >= 0) this.recorder.tasks.retried(t[SLOT]);
+      this.#markReady(t);
+    } else {
+      this.#fail(
+        t,
+        new WorkerCrashedError(
+          `Task '${
+            t[SPEC].name
+          }' (id ${id}) was lost: node '${node}' died while it had it, and no retry was left (maxRetries: ${max})`,
+        ),
+      );
     }
   }
 
@@ -980,35 +1059,43 @@ export class ClusterDriver implements Backend {
     if (t[STATE] !== 0) return;
     const s = this.#inflight.get(t.id);
     if (!s) {
-      this.#fail(
-        t,
-        new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled before it ran`),
-      );
+      this.#cancelled(t);
       return;
     }
     const tell = () =>
       this.#c.sendCommand(["PUBLISH", K.ctl, buf(encode([this.id, t.id, force]))]).catch(() => {});
-    if (!s.sid || s.stream !== K.tasks) {
+    if (s.stream !== K.tasks) {
       tell();
       return;
     }
-    // Not delivered to any node yet: deleting it drops it everywhere. Delivered: tell the nodes.
-    const sid = s.sid;
-    this.#c.sendCommand([
-      "EVAL",
-      CANCEL_SCRIPT,
-      "1",
-      K.tasks,
-      K.group,
-      sid,
-    ]).then((dropped) => {
-      if (Number(dropped) === 1 && t[STATE] === 0) {
-        this.#fail(
-          t,
-          new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled before it ran`),
-        );
-      } else tell();
+    this.#cancelling.set(t.id, force);
+    if (!s.sid) return; // #send cancels it once its entry has an id
+    // Not delivered to any node yet: deleting the entry drops it everywhere (the other tasks of
+    // its entry are sent again). Delivered: tell the nodes.
+    const b = s.bundle;
+    this.#c.sendCommand(["EVAL", CANCEL_SCRIPT, "1", K.tasks, K.group, s.sid]).then((dropped) => {
+      if (Number(dropped) !== 1) {
+        if (t[STATE] === 0) tell();
+        return;
+      }
+      this.#bySid.delete(b.sid);
+      for (const id of b.ids) {
+        const o = this.#inflight.get(id);
+        if (!o || o.bundle !== b || o.t[STATE] !== 0) continue;
+        if (this.#cancelling.has(id)) this.#cancelled(o.t);
+        else {
+          this.#untrack(o);
+          this.#markReady(o.t);
+        }
+      }
     }, tell);
+  }
+
+  #cancelled(t: Task): void {
+    this.#fail(
+      t,
+      new TaskCancelledError(`Task '${t[SPEC].name}' (id ${t.id}) was cancelled before it ran`),
+    );
   }
 
   // ---- actors --------------------------------------------------------------------------------
@@ -1070,7 +1157,7 @@ export class ClusterDriver implements Backend {
         this.#fail(t, new RayError(`Cannot ship '${t[SPEC].name}' to the cluster: ${fn.message}`));
         continue;
       }
-      this.#send(t, isCtor ? K.tasks : K.nodeStream(st.node!), fn);
+      this.#send([t], isCtor ? K.tasks : K.nodeStream(st.node!), fn);
     }
   }
 
@@ -1175,11 +1262,11 @@ export class ClusterDriver implements Backend {
     const collect = this.#nodeWorkers !== undefined;
     this.#collecting = collect;
     clearInterval(this.#monitor);
-    const sids = new Map<string, string[]>();
+    const sids = new Map<string, Set<string>>();
     for (const s of this.#inflight.values()) {
       if (s.sid) {
-        const l = sids.get(s.stream) ?? [];
-        l.push(s.sid);
+        const l = sids.get(s.stream) ?? new Set();
+        l.add(s.sid);
         sids.set(s.stream, l);
       }
       settle(s.t, 2, shutdownError(s.t));
@@ -1250,6 +1337,23 @@ local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #p > 0 then return 0 end
 return redis.call('XDEL', KEYS[1], ARGV[2])
 `;
+
+/** Tasks of a function whose runs took under this (mean, ms) go several to an entry. */
+const BUNDLE_BELOW_MS = 1;
+/** Tasks in one entry, at most. */
+const BUNDLE_MAX = 32;
+
+/**
+ * How many of `n` ready tasks of a function that runs `avgMs` on average go in one entry: at most
+ * ≈1 ms of work, and no fewer than 4 entries for each of the `nodes`, so that all take a share.
+ * An entry costs Redis, the driver and the node that takes it about as much as the no-op task it
+ * carries, so 20,000 short tasks sent one to an entry spend most of their time on the entries.
+ */
+export function bundleSize(avgMs: number, n: number, nodes: number): number {
+  const byWork = Math.floor(1 / Math.max(avgMs, 0.02));
+  const bySpread = Math.floor(n / (4 * Math.max(1, nodes)));
+  return Math.max(1, Math.min(BUNDLE_MAX, byWork, bySpread));
+}
 
 const PUT_OPTIONS: TaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: "put" };
 

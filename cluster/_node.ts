@@ -9,7 +9,7 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Pool, type Task, type TaskOptions } from "../runtime/pool.ts";
+import { type Def, Pool, type Task, type TaskOptions } from "../runtime/pool.ts";
 import {
   type Entry,
   entryOf,
@@ -42,6 +42,7 @@ import {
   type Redis,
 } from "./_redis.ts";
 import {
+  BUNDLE,
   CACHE_KEY,
   checkMessage,
   CTL_COLLECT,
@@ -50,6 +51,7 @@ import {
   isFn,
   liveNodes,
   type NodeInfo,
+  type OptsWire,
   R_ACTOR,
   R_COLLECT_DONE,
   R_COLLECTED,
@@ -101,6 +103,20 @@ export interface ClusterNode {
   readonly done: Promise<void>;
 }
 
+/** A function as a node runs it (see `#resolve`). */
+interface Resolved {
+  fn: FnWire;
+  /** Its module's URL on this node, and the code tree that holds it. */
+  url: string;
+  tree: { dir: string; driverDir: string } | undefined;
+  /** Its definition in the pool that last ran it. */
+  pool: Pool | null;
+  def: Def | null;
+  /** The last options it ran with, as sent and as given to the pool. */
+  wire: OptsWire | null;
+  opts: TaskOptions | null;
+}
+
 interface Local {
   m: TaskMessage;
   /** The pool it runs in: the node's, or its driver's own (see {@linkcode NodePool}). */
@@ -113,6 +129,8 @@ interface Local {
   cancelled: boolean;
   handedBack: boolean;
   started: number;
+  /** The entry's tasks not finished, when it carried several (see `BUNDLE`). */
+  bundle: { left: number } | null;
 }
 
 /**
@@ -265,6 +283,7 @@ class Node implements ClusterNode {
   #collecting: Promise<void> = Promise.resolve();
   #trees = new Map<string, Promise<{ dir: string; driverDir: string }>>();
   #fns = new Map<string, Promise<FnWire>>();
+  #resolved = new Map<string, Resolved>();
   #replies = new Map<
     string,
     { items: unknown[][]; acks: [string, string][]; locals: (Local | null)[] }
@@ -276,7 +295,13 @@ class Node implements ClusterNode {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | null = null;
   #blocked = false;
+  /** Reads of the task streams so far, and whether one is under way (see `#unblock`). */
+  #reads = 0;
+  #reading = false;
   #avgMs = -1;
+  /** Tasks per entry in the last read (see `BUNDLE`): how many entries the next asks for. */
+  #perEntry = 1;
+  #taken = 0;
   readonly #started = Date.now();
 
   constructor(
@@ -379,7 +404,7 @@ class Node implements ClusterNode {
           K.group,
           this.id,
           "COUNT",
-          String(Math.min(want, 1000)),
+          String(Math.max(1, Math.min(Math.ceil(want / this.#perEntry), 1000))),
           "BLOCK",
           "1000",
           "STREAMS",
@@ -403,9 +428,12 @@ class Node implements ClusterNode {
         ];
       let r: unknown;
       this.#blocked = want <= 0;
+      this.#reads++;
+      this.#reading = true;
       try {
         r = await this.#reader.sendCommand(cmd, this.#bufOpts);
       } catch (e) {
+        this.#reading = false;
         this.#blocked = false;
         if (this.#stopping) break;
         const msg = String((e as Error)?.message ?? e);
@@ -424,16 +452,36 @@ class Node implements ClusterNode {
         );
         continue;
       }
+      this.#reading = false;
       this.#blocked = false;
-      for (const [stream, sid, fields] of entries(r)) this.#take(stream, sid, fields);
+      this.#taken = 0;
+      let n = 0;
+      for (const [stream, sid, fields] of entries(r)) {
+        this.#take(stream, sid, fields);
+        n++;
+      }
+      if (n > 0) this.#perEntry = Math.max(1, this.#taken / n);
     }
+  }
+
+  /**
+   * Ends read number `read`, blocked on the node's own stream. The UNBLOCK goes on another
+   * connection than the read, so it may reach Redis first and find nothing blocked: it is sent
+   * again until that read has ended (a read left to wait out its BLOCK stalled a node for 1 s).
+   */
+  #unblock(read: number): void {
+    this.#c.sendCommand(["CLIENT", "UNBLOCK", this.#readerId]).then((n) => {
+      if (Number(n) === 0 && this.#reads === read && this.#reading && !this.#stopping) {
+        setTimeout(() => this.#unblock(read), 1);
+      }
+    }, () => {});
   }
 
   /** A slot was freed: a read blocked on the node's own stream only starts over with both. */
   #freed(): void {
     if (this.#blocked && this.#count < this.#limit()) {
       this.#blocked = false;
-      this.#c.sendCommand(["CLIENT", "UNBLOCK", this.#readerId]).catch(() => {});
+      this.#unblock(this.#reads);
     }
   }
 
@@ -453,11 +501,60 @@ class Node implements ClusterNode {
       this.#reject(stream, sid, "no field 'm' holding bytes");
       return;
     }
-    let m: TaskMessage;
+    let v: unknown;
     try {
-      m = checkMessage(decode(raw));
+      v = decode(raw);
     } catch (e) {
       this.#reject(stream, sid, String((e as Error)?.message ?? e));
+      return;
+    }
+    if (!Array.isArray(v) || v[0] !== BUNDLE) {
+      this.#taken++;
+      this.#takeOne(stream, sid, raw, v, null);
+      return;
+    }
+    const msgs = v[1];
+    if (
+      stream !== K.tasks || v.length !== 2 || !Array.isArray(msgs) || msgs.length === 0 ||
+      !msgs.every((x) => x instanceof Uint8Array)
+    ) {
+      this.#reject(stream, sid, "a malformed bundle");
+      return;
+    }
+    this.#taken += msgs.length;
+    const bundle = { left: msgs.length };
+    for (const b of msgs as Uint8Array[]) {
+      let m: unknown;
+      try {
+        m = decode(b);
+      } catch (e) {
+        m = e;
+      }
+      this.#takeOne(stream, sid, b, m, bundle);
+    }
+  }
+
+  /** One task's message `v` (decoded from `raw`, or the error decoding it threw). */
+  #takeOne(
+    stream: string,
+    sid: string,
+    raw: Uint8Array,
+    v: unknown,
+    bundle: { left: number } | null,
+  ): void {
+    let m: TaskMessage;
+    try {
+      if (v instanceof Error) throw v;
+      m = checkMessage(v);
+      if (bundle && m.kind !== "t") throw new Error(`a '${m.kind}' message in a bundle`);
+    } catch (e) {
+      if (!bundle || --bundle.left === 0) {
+        this.#reject(stream, sid, String((e as Error)?.message ?? e));
+      } else {this.#log(
+          `rayprof node ${this.id}: rejected a task of message ${sid} on ${stream}: ${
+            (e as Error)?.message ?? e
+          }`,
+        );}
       return;
     }
     if (m.kind === "k") {
@@ -483,6 +580,7 @@ class Node implements ClusterNode {
       cancelled: false,
       handedBack: false,
       started: performance.now(),
+      bundle,
     };
     this.#count += cost;
     this.#locals.set(`${m.driver}:${m.id}`, l);
@@ -549,9 +647,44 @@ class Node implements ClusterNode {
     return dp.pool;
   }
 
+  /** A function a message names, with its module's URL here: read and built once. */
+  async #resolve(ref: string): Promise<Resolved> {
+    const fn = await this.#fn(ref);
+    const { url, tree } = await this.#fnUrl(fn);
+    const r: Resolved = { fn, url, tree, pool: null, def: null, wire: null, opts: null };
+    // Kept while its tree is: a tree that failed is built again for the next task.
+    if (!fn.t || this.#trees.has(fn.t)) this.#resolved.set(ref, r);
+    return r;
+  }
+
+  /** The task options of `o` (one object for the same options, so the pool's spec is reused). */
+  #optsOf(r: Resolved, o: OptsWire): TaskOptions {
+    const w = r.wire;
+    if (
+      w && w.numCpus === o.numCpus && w.maxRetries === o.maxRetries && w.name === o.name &&
+      w.retryExceptions === o.retryExceptions
+    ) return r.opts!;
+    const opts: TaskOptions = {
+      numCpus: o.numCpus,
+      maxRetries: o.maxRetries,
+      retryExceptions: Array.isArray(o.retryExceptions)
+        ? o.retryExceptions.map(namedClass)
+        : o.retryExceptions,
+      name: o.name || r.fn.n,
+    };
+    // A list of exception names is not compared: such options are made anew each time.
+    if (!Array.isArray(o.retryExceptions)) {
+      r.wire = o;
+      r.opts = opts;
+    }
+    return opts;
+  }
+
   async #prepare(l: Local): Promise<void> {
     const m = l.m;
-    let fn: FnWire | null = m.fn === null ? null : await this.#fn(m.fn);
+    // Nothing here waits when the function is known and the arguments hold no refs.
+    const r = m.fn === null ? null : this.#resolved.get(m.fn) ?? await this.#resolve(m.fn);
+    let fn: FnWire | null = r?.fn ?? null;
     const pool = m.kind === "m"
       ? this.#actors.get(`${m.driver}:${m.actor}`)?.pool ?? this.#pool
       : this.#poolFor(m.driver, fn);
@@ -582,9 +715,7 @@ class Node implements ClusterNode {
       return e;
     }) as unknown[];
     if (!Array.isArray(args)) throw new TypeError("arguments are not an array");
-    let tree: { dir: string; driverDir: string } | undefined;
-    let url = "";
-    if (fn) ({ url, tree } = await this.#fnUrl(fn));
+    const tree = r?.tree;
     if (l.cancelled) {
       this.#finishError(l, cancelledInfo(m));
       return;
@@ -604,7 +735,12 @@ class Node implements ClusterNode {
       l.e = pool.submit(a.a.def, args, CALL_OPTS, scan, a.a, m.method);
     } else {
       fn = fn!;
-      const def = pool.def({ url, key: fn.k, name: fn.n, src: fn.s, cls: fn.c });
+      let def = r!.pool === pool ? r!.def! : null;
+      if (def === null) {
+        def = pool.def({ url: r!.url, key: fn.k, name: fn.n, src: fn.s, cls: fn.c });
+        r!.pool = pool;
+        r!.def = def;
+      }
       const o = m.opts!;
       if (m.kind === "c") {
         const a = pool.createActor(
@@ -619,15 +755,7 @@ class Node implements ClusterNode {
         this.#finish(l, [R_OK, m.id, null]);
         return;
       }
-      const opts: TaskOptions = {
-        numCpus: o.numCpus,
-        maxRetries: o.maxRetries,
-        retryExceptions: Array.isArray(o.retryExceptions)
-          ? o.retryExceptions.map(namedClass)
-          : o.retryExceptions,
-        name: o.name || fn.n,
-      };
-      l.e = pool.submit(def, args, opts, scan);
+      l.e = pool.submit(def, args, this.#optsOf(r!, o), scan);
     }
     const e = l.e;
     whenSettled(e, () => {
@@ -704,7 +832,9 @@ class Node implements ClusterNode {
     if (this.#locals.get(key) !== l) return false;
     this.#locals.delete(key);
     this.#count -= l.cost;
-    this.#queueReply(l.m.driver, item, [l.stream, l.sid], l);
+    // A bundle is acknowledged with its last task.
+    const done = l.bundle === null || --l.bundle.left === 0;
+    this.#queueReply(l.m.driver, item, done ? [l.stream, l.sid] : null, l);
     this.#freed();
     return true;
   }
@@ -917,11 +1047,15 @@ class Node implements ClusterNode {
     }
     if (back.length > 0) {
       await Promise.all(
-        back.map((l) =>
-          this.#c.sendCommand(["XADD", K.tasks, "*", "m", buf(l.raw)]).then(() =>
-            this.#c.sendCommand(["XACK", l.stream, K.group, l.sid])
-          ).then(() => this.#c.sendCommand(["XDEL", l.stream, l.sid])).catch(() => {})
-        ),
+        back.map(async (l) => {
+          try {
+            await this.#c.sendCommand(["XADD", K.tasks, "*", "m", buf(l.raw)]);
+            // A bundle is acknowledged once none of its tasks is left here.
+            if (l.bundle !== null && --l.bundle.left > 0) return;
+            await this.#c.sendCommand(["XACK", l.stream, K.group, l.sid]);
+            await this.#c.sendCommand(["XDEL", l.stream, l.sid]);
+          } catch { /* Redis away: the driver takes the task back when this node is gone */ }
+        }),
       );
       this.#log(`rayprof node ${this.id}: handed back ${back.length} tasks not started`);
     }

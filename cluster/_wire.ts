@@ -94,6 +94,13 @@ export const R_OBJ = 6;
 /** Reply item: that object failed: `[R_OBJ_ERR, taskId, j, ErrorInfo, taskName]`. */
 export const R_OBJ_ERR = 7;
 
+/**
+ * First item of a bundle, an entry on the task stream that carries several tasks' messages:
+ * `[BUNDLE, messages]` (each message encoded on its own, as a lone task's entry holds it). A
+ * node takes them together and acknowledges the entry once all of them have finished.
+ */
+export const BUNDLE = "b";
+
 /** The control message (on `rp:ctl`) by which a driver that ends asks nodes for its workers' data. */
 export const CTL_COLLECT = "!collect";
 

@@ -1,0 +1,161 @@
+// Bundles: short tasks of one function go several to a stream entry (cluster/_driver.ts
+// bundleSize), which a node takes together and acknowledges when all have finished. With real
+// processes: the results, the entries counted in Redis, cancelling a task of an entry no node has
+// taken, a node killed with SIGKILL or stopped with SIGTERM while it holds entries, and no keys
+// left. Driven from Deno only (it starts both runtimes itself).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  FIXTURES,
+  lastJson,
+  redisCli,
+  redisForFile,
+  runDriver,
+  SKIP,
+  sleep,
+  startNodes,
+  stopAll,
+} from "./_cluster.ts";
+import { bundleSize } from "../cluster/_driver.ts";
+
+const BUNDLES = join(FIXTURES, "bundles.ts");
+const redis = redisForFile();
+
+/** Calls of `cmd` Redis has counted since its last CONFIG RESETSTAT. */
+async function calls(cmd: string): Promise<number> {
+  const info = await redisCli(redis.port, ["INFO", "commandstats"]);
+  return Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+}
+
+/** Tasks the consumer `name...` of the task stream holds, not acknowledged. */
+async function pendingOf(prefix: string): Promise<number> {
+  const out = await redisCli(redis.port, ["XINFO", "CONSUMERS", "rp:tasks", "nodes"]);
+  const lines = out.split("\n");
+  for (let i = 0; i < lines.length - 3; i++) {
+    if (lines[i] === "name" && lines[i + 1].startsWith(prefix)) {
+      const j = lines.indexOf("pending", i);
+      return Number(lines[j + 1]);
+    }
+  }
+  return 0;
+}
+
+test("bundleSize: ≈1 ms of work an entry, 4 entries a node at least, 32 tasks at most", () => {
+  assert.equal(bundleSize(0.001, 20_000, 2), 32);
+  assert.equal(bundleSize(0.1, 20_000, 2), 10);
+  assert.equal(bundleSize(0.5, 20_000, 2), 2);
+  assert.equal(bundleSize(0.9, 20_000, 2), 1);
+  assert.equal(bundleSize(0.001, 40, 1), 10);
+  assert.equal(bundleSize(0.001, 40, 2), 5);
+  assert.equal(bundleSize(0.001, 7, 2), 1);
+  assert.equal(bundleSize(0.001, 100, 0), 25);
+});
+
+test(
+  "20,000 short tasks from a Deno and a Bun driver on a Deno and a Bun node: every result, in far fewer entries than tasks; no keys left",
+  { skip: SKIP },
+  async () => {
+    const nodes = await startNodes(redis.address, [["deno", "dn"], ["bun", "bn"]]);
+    try {
+      for (const rt of ["deno", "bun"] as const) {
+        await redisCli(redis.port, ["CONFIG", "RESETSTAT"]);
+        const r = await runDriver(rt, BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
+          "bulk",
+          "20000",
+          "0",
+        ]);
+        assert.equal(r.code, 0, `${rt}: ${r.stderr}\n${nodes.map((n) => n.log).join("\n")}`);
+        assert.deepEqual(lastJson(r), { n: 20_000, wrong: 0, errors: {} }, rt);
+        // Every entry is an XADD (and so is each batch of replies): one a task would be 20,050.
+        const xadds = await calls("xadd");
+        assert(xadds < 5_000, `${rt}: ${xadds} XADDs for 20,050 tasks`);
+      }
+      const keys = (await redis.keys()).filter((k) => !/^rp:(node|q):|^rp:tasks$/.test(k));
+      assert.deepEqual(keys, []);
+      assert.equal(await redisCli(redis.port, ["XLEN", "rp:tasks"]), "0");
+    } finally {
+      await stopAll(nodes);
+    }
+    for (const n of nodes) assert.doesNotMatch(n.log, /rejected/, n.log);
+    assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
+  },
+);
+
+test(
+  "cancel: two tasks of an entry no node has taken are dropped; the other tasks of it run",
+  { skip: SKIP },
+  async () => {
+    const nodes = await startNodes(redis.address, [["deno", "busy"]]);
+    try {
+      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+        "cancel",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const expected = Array.from(
+        { length: 40 },
+        (_, i) => i === 3 || i === 4 ? "TaskCancelledError" : 2 * i,
+      );
+      assert.deepEqual(lastJson(r), { values: expected, spun: [2000, 2000] });
+    } finally {
+      await stopAll(nodes);
+    }
+    assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
+  },
+);
+
+test(
+  "a node killed with SIGKILL while it holds entries of short tasks: they run again on the other, every result once",
+  { skip: SKIP },
+  async () => {
+    const nodes = await startNodes(redis.address, [["deno", "keep"], ["bun", "victim"]]);
+    try {
+      const run = runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
+        "bulk",
+        "30000",
+        "150",
+      ]);
+      let done = false;
+      run.then(() => done = true);
+      // Kill it once it holds entries.
+      const deadline = Date.now() + 30_000;
+      while (await pendingOf("victim") === 0 && !done && Date.now() < deadline) await sleep(20);
+      assert(!done, "the driver ended before the victim took any task");
+      nodes[1].child.kill("SIGKILL");
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(lastJson(r), { n: 30_000, wrong: 0, errors: {} });
+    } finally {
+      await stopAll(nodes);
+    }
+    await redisCli(redis.port, ["FLUSHALL"]); // what the killed node left
+  },
+);
+
+test(
+  "a node stopped with SIGTERM while it holds entries of short tasks hands back what it has not started; nothing is lost or left",
+  { skip: SKIP },
+  async () => {
+    const nodes = await startNodes(redis.address, [["deno", "stays"], ["bun", "leaves"]]);
+    try {
+      const run = runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
+        "bulk",
+        "30000",
+        "150",
+      ]);
+      let done = false;
+      run.then(() => done = true);
+      const deadline = Date.now() + 30_000;
+      while (await pendingOf("leaves") === 0 && !done && Date.now() < deadline) await sleep(20);
+      assert(!done, "the driver ended before the node took any task");
+      assert.equal(await nodes[1].stop("SIGTERM"), 0, nodes[1].log);
+      assert.match(nodes[1].log, /stopped/);
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(lastJson(r), { n: 30_000, wrong: 0, errors: {} });
+    } finally {
+      await stopAll(nodes);
+    }
+    assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
+  },
+);
