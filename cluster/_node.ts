@@ -879,7 +879,8 @@ class Node implements ClusterNode {
       let byId = byPool.get(pool);
       if (!byId) {
         byPool.set(pool, byId = new Map());
-        for (const rec of pool.recorder.tasks.toArray(since)) byId.set(rec.id, rec);
+        // (1 ms early: the log keeps times rounded, and a task may be submitted as it is taken.)
+        for (const rec of pool.recorder.tasks.toArray(since - 1)) byId.set(rec.id, rec);
       }
       return byId;
     };
