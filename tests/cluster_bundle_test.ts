@@ -1,7 +1,7 @@
 // Bundles: short tasks of one function go several to a stream entry (cluster/_driver.ts
 // bundleSize), which a node takes together and acknowledges when all have finished. With real
 // processes: the results, the entries counted in Redis, cancelling a task of an entry no node has
-// taken, a node killed with SIGKILL or stopped with SIGTERM while it holds entries, and no keys
+// taken, large results in replies of their own, a node killed with SIGKILL or stopped with SIGTERM while it holds entries, and no keys
 // left. Driven from Deno only (it starts both runtimes itself).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -78,6 +78,29 @@ test(
       await stopAll(nodes);
     }
     for (const n of nodes) assert.doesNotMatch(n.log, /rejected/, n.log);
+    assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
+  },
+);
+
+test(
+  "large results (40 of 700 KB) come back whole, in replies of their own; no keys left",
+  { skip: SKIP },
+  async () => {
+    const nodes = await startNodes(redis.address, [["deno", "dbig"], ["bun", "bbig"]]);
+    try {
+      await redisCli(redis.port, ["CONFIG", "RESETSTAT"]);
+      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+        "big",
+        "40",
+        "700",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(lastJson(r), { whole: 40 });
+      // No reply holds two results of 700 KB: 40 tasks' XADDs, and as many for their replies.
+      assert((await calls("xadd")) >= 80, `${await calls("xadd")} XADDs`);
+    } finally {
+      await stopAll(nodes);
+    }
     assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
   },
 );
