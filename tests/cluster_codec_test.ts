@@ -1,6 +1,7 @@
 // cluster/_codec.ts: the wire format both runtimes read. Round trips of every kind of value it
 // carries, strings at the length and encoding boundaries of its fast path, refs, refusals, and
-// that a result does not change when the next value is encoded (the writer is reused).
+// that a result does not change when the next value is encoded (the writer is reused); and the
+// TracingChannel polyfill the Redis client is loaded with (cluster/_redis.ts), in both runtimes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decode, encode, WIRE_VERSION } from "../cluster/_codec.ts";
@@ -97,4 +98,20 @@ test("codec: garbage, a wrong version and truncated bytes are refused with a rea
   assert.throws(() => decode(good.subarray(0, good.length - 2)));
   assert.throws(() => decode(new Uint8Array([WIRE_VERSION, 250, 250, 250])));
   assert.throws(() => decode(new Uint8Array(0)));
+});
+
+test("tracingChannelPolyfill: TracingChannel.hasSubscribers where the runtime lacks it, true only with a subscriber", async () => {
+  const dc = (await import("node:diagnostics_channel")).default;
+  const { tracingChannelPolyfill } = await import("../cluster/_redis.ts");
+  // Bun 1.4 lacks the getter (the polyfill adds it); Deno has it (the polyfill does nothing).
+  assert.equal(tracingChannelPolyfill(dc), "Bun" in globalThis);
+  assert.equal(tracingChannelPolyfill(dc), false, "added once only");
+  const tc = dc.tracingChannel("rayprof:test");
+  const has = () => (tc as unknown as { hasSubscribers: boolean }).hasSubscribers;
+  assert.equal(has(), false);
+  const sub = () => {};
+  dc.subscribe("tracing:rayprof:test:asyncEnd", sub);
+  assert.equal(has(), true);
+  dc.unsubscribe("tracing:rayprof:test:asyncEnd", sub);
+  assert.equal(has(), false);
 });
