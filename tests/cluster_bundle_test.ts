@@ -9,6 +9,7 @@ import { join } from "node:path";
 import {
   FIXTURES,
   lastJson,
+  type NodeProcess,
   redisCli,
   redisForFile,
   runDriver,
@@ -127,30 +128,43 @@ test(
   },
 );
 
+/**
+ * 30,000 short tasks from a Deno driver on a Deno node and a Bun node; once the Bun node holds
+ * entries, `leave` ends it. Every result must come back, once and right.
+ */
+async function leavesMidRun(
+  names: [string, string],
+  leave: (n: NodeProcess) => Promise<void>,
+): Promise<void> {
+  const nodes = await startNodes(redis.address, [["deno", names[0]], ["bun", names[1]]]);
+  try {
+    const run = runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
+      "bulk",
+      "30000",
+      "150",
+    ]);
+    let done = false;
+    run.then(() => done = true);
+    const deadline = Date.now() + 30_000;
+    while (await pendingOf(names[1]) === 0 && !done && Date.now() < deadline) await sleep(20);
+    assert(!done, `the driver ended before ${names[1]} took any task`);
+    await leave(nodes[1]);
+    const r = await run;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lastJson(r), { n: 30_000, wrong: 0, errors: {} });
+  } finally {
+    await stopAll(nodes);
+  }
+}
+
 test(
   "a node killed with SIGKILL while it holds entries of short tasks: they run again on the other, every result once",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes(redis.address, [["deno", "keep"], ["bun", "victim"]]);
-    try {
-      const run = runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
-        "bulk",
-        "30000",
-        "150",
-      ]);
-      let done = false;
-      run.then(() => done = true);
-      // Kill it once it holds entries.
-      const deadline = Date.now() + 30_000;
-      while (await pendingOf("victim") === 0 && !done && Date.now() < deadline) await sleep(20);
-      assert(!done, "the driver ended before the victim took any task");
-      nodes[1].child.kill("SIGKILL");
-      const r = await run;
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(lastJson(r), { n: 30_000, wrong: 0, errors: {} });
-    } finally {
-      await stopAll(nodes);
-    }
+    await leavesMidRun(["keep", "victim"], async (n) => {
+      n.child.kill("SIGKILL");
+      await n.exited;
+    });
     await redisCli(redis.port, ["FLUSHALL"]); // what the killed node left
   },
 );
@@ -159,26 +173,10 @@ test(
   "a node stopped with SIGTERM while it holds entries of short tasks hands back what it has not started; nothing is lost or left",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes(redis.address, [["deno", "stays"], ["bun", "leaves"]]);
-    try {
-      const run = runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
-        "bulk",
-        "30000",
-        "150",
-      ]);
-      let done = false;
-      run.then(() => done = true);
-      const deadline = Date.now() + 30_000;
-      while (await pendingOf("leaves") === 0 && !done && Date.now() < deadline) await sleep(20);
-      assert(!done, "the driver ended before the node took any task");
-      assert.equal(await nodes[1].stop("SIGTERM"), 0, nodes[1].log);
-      assert.match(nodes[1].log, /stopped/);
-      const r = await run;
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(lastJson(r), { n: 30_000, wrong: 0, errors: {} });
-    } finally {
-      await stopAll(nodes);
-    }
+    await leavesMidRun(["stays", "leaves"], async (n) => {
+      assert.equal(await n.stop("SIGTERM"), 0, n.log);
+      assert.match(n.log, /stopped/);
+    });
     assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
   },
 );
