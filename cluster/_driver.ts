@@ -1,7 +1,9 @@
 /**
  * The driver's side of a cluster: the engine behind the API when `init()` is given an address.
- * Tasks go to the Redis stream that nodes read as one consumer group (batched into pipelines),
- * actor calls to the stream of the node holding the actor; results come back on this driver's
+ * Tasks go to the Redis streams that nodes read as one consumer group (batched into pipelines):
+ * those of functions known to run under 1 ms to the short stream, several to an entry, which
+ * nodes take many of ahead; the others to the stream nodes take one task per free slot from.
+ * Actor calls go to the stream of the node holding the actor; results come back on this driver's
  * reply stream and settle the same ObjectRef entries the local pool settles, so `get` and `wait`
  * are unchanged. The driver owns its tasks: it re-submits those of a node that died (per
  * `maxRetries`), and frees the objects it stored when their refs are collected or at shutdown.
@@ -99,7 +101,13 @@ interface Bundle {
   ids: number[];
   /** Tasks of the entry not settled yet. */
   left: number;
+  stream: string;
   sid: string;
+}
+
+/** The key of an entry in `#bySid` (entry ids are unique within a stream only). */
+function entryKey(stream: string, sid: string): string {
+  return `${stream} ${sid}`;
 }
 
 /** The driver's view of an actor: where it lives and its calls in submission order. */
@@ -142,6 +150,7 @@ export async function connectDriver(
   try {
     reader = await connect(address, { timeoutMs: options.connectTimeoutMs });
     await ensureGroup(c, K.tasks);
+    await ensureGroup(c, K.short);
     const d = new ClusterDriver(address, c, reader, options.gen, recording, await bufferReplies());
     await d.start();
     return d;
@@ -172,6 +181,7 @@ export class ClusterDriver implements Backend {
   #nextActorId = 1;
   #actors = new Map<number, ActorState>();
   #inflight = new Map<number, Sent>();
+  /** Entries of the task streams by {@linkcode entryKey}. */
   #bySid = new Map<string, Bundle>();
   /** Tasks whose cancellation waits on their entry's id or on Redis (see `cancel`). */
   #cancelling = new Map<number, boolean>();
@@ -661,11 +671,12 @@ export class ClusterDriver implements Backend {
       this.#send([t], K.tasks, fn);
     }
     if (short) {
+      // Known to be short: on the stream that nodes take many of ahead, several to an entry.
       for (const [d, { fn, tasks }] of short) {
         const n = bundleSize(d.avg, tasks.length, this.#nodes.size);
-        if (n === 1) { for (const t of tasks) this.#send([t], K.tasks, fn); }
+        if (n === 1) { for (const t of tasks) this.#send([t], K.short, fn); }
         else {for (let i = 0; i < tasks.length; i += n) {
-            this.#send(tasks.slice(i, i + n), K.tasks, fn);
+            this.#send(tasks.slice(i, i + n), K.short, fn);
           }}
       }
     }
@@ -680,7 +691,7 @@ export class ClusterDriver implements Backend {
 
   /** Adds `tasks` to `stream` as one entry: a task's message, or a bundle of them. */
   #send(tasks: Task[], stream: string, fn: FnWire): void {
-    const bundle: Bundle = { ids: [], left: 0, sid: "" };
+    const bundle: Bundle = { ids: [], left: 0, stream, sid: "" };
     const sent: Sent[] = [];
     const msgs: Uint8Array[] = [];
     for (const t of tasks) {
@@ -710,7 +721,7 @@ export class ClusterDriver implements Backend {
         if (!this.closed) this.#drop(stream, bundle.sid); // all cancelled meanwhile
         return;
       }
-      this.#bySid.set(bundle.sid, bundle);
+      this.#bySid.set(entryKey(stream, bundle.sid), bundle);
       for (const s of sent) {
         const force = this.#cancelling.get(s.t.id);
         if (force !== undefined && this.#inflight.get(s.t.id) === s) this.cancel(s.t, force);
@@ -724,7 +735,7 @@ export class ClusterDriver implements Backend {
         for (const { t } of again) {
           if (t[STATE] !== 0 || this.closed) continue;
           if (this.#cancelling.has(t.id)) this.#cancelled(t);
-          else if (stream === K.tasks) this.#markReady(t);
+          else if (stream === K.tasks || stream === K.short) this.#markReady(t);
           else this.#send([t], stream, fn);
         }
       }, HOLD_RETRY_MS);
@@ -735,7 +746,8 @@ export class ClusterDriver implements Backend {
   #untrack(s: Sent): void {
     this.#inflight.delete(s.t.id);
     this.#cancelling.delete(s.t.id);
-    if (--s.bundle.left === 0 && s.bundle.sid) this.#bySid.delete(s.bundle.sid);
+    const b = s.bundle;
+    if (--b.left === 0 && b.sid) this.#bySid.delete(entryKey(b.stream, b.sid));
   }
 
   #drop(stream: string, sid: string): void {
@@ -989,25 +1001,27 @@ export class ClusterDriver implements Backend {
       }
     }
     if (this.#inflight.size === 0) return;
-    const consumers = await this.#c.sendCommand([
-      "XINFO",
-      "CONSUMERS",
-      K.tasks,
-      K.group,
-    ]) as unknown[][];
-    for (const row of consumers ?? []) {
-      const info = pairs(row);
-      const name = String(info.name);
-      if (Number(info.pending) === 0 || live.has(name)) continue;
-      await this.#reclaim(name);
+    for (const stream of [K.tasks, K.short]) {
+      const consumers = await this.#c.sendCommand([
+        "XINFO",
+        "CONSUMERS",
+        stream,
+        K.group,
+      ]) as unknown[][];
+      for (const row of consumers ?? []) {
+        const info = pairs(row);
+        const name = String(info.name);
+        if (Number(info.pending) === 0 || live.has(name)) continue;
+        await this.#reclaim(stream, name);
+      }
     }
   }
 
-  /** Takes back this driver's tasks that a dead node had taken: run again, or fail. */
-  async #reclaim(consumer: string): Promise<void> {
+  /** Takes back this driver's tasks on `stream` that a dead node had taken: run again, or fail. */
+  async #reclaim(stream: string, consumer: string): Promise<void> {
     const pend = await this.#c.sendCommand([
       "XPENDING",
-      K.tasks,
+      stream,
       K.group,
       "-",
       "+",
@@ -1016,16 +1030,16 @@ export class ClusterDriver implements Backend {
     ]) as unknown[][];
     const mine: Bundle[] = [];
     for (const p of pend ?? []) {
-      const b = this.#bySid.get(String(p[0]));
+      const b = this.#bySid.get(entryKey(stream, String(p[0])));
       if (b) mine.push(b);
     }
     if (mine.length === 0) return;
     const sids = mine.map((b) => b.sid);
-    await this.#c.sendCommand(["XACK", K.tasks, K.group, ...sids]);
-    await this.#c.sendCommand(["XDEL", K.tasks, ...sids]);
+    await this.#c.sendCommand(["XACK", stream, K.group, ...sids]);
+    await this.#c.sendCommand(["XDEL", stream, ...sids]);
     const node = nodeName(consumer);
     for (const b of mine) {
-      this.#bySid.delete(b.sid);
+      this.#bySid.delete(entryKey(stream, b.sid));
       for (const id of b.ids) this.#retryLost(id, b, node);
     }
   }
@@ -1064,7 +1078,7 @@ export class ClusterDriver implements Backend {
     }
     const tell = () =>
       this.#c.sendCommand(["PUBLISH", K.ctl, buf(encode([this.id, t.id, force]))]).catch(() => {});
-    if (s.stream !== K.tasks) {
+    if (s.stream !== K.tasks && s.stream !== K.short) {
       tell();
       return;
     }
@@ -1073,12 +1087,12 @@ export class ClusterDriver implements Backend {
     // Not delivered to any node yet: deleting the entry drops it everywhere (the other tasks of
     // its entry are sent again). Delivered: tell the nodes.
     const b = s.bundle;
-    this.#c.sendCommand(["EVAL", CANCEL_SCRIPT, "1", K.tasks, K.group, s.sid]).then((dropped) => {
+    this.#c.sendCommand(["EVAL", CANCEL_SCRIPT, "1", s.stream, K.group, s.sid]).then((dropped) => {
       if (Number(dropped) !== 1) {
         if (t[STATE] === 0) tell();
         return;
       }
-      this.#bySid.delete(b.sid);
+      this.#bySid.delete(entryKey(b.stream, b.sid));
       for (const id of b.ids) {
         const o = this.#inflight.get(id);
         if (!o || o.bundle !== b || o.t[STATE] !== 0) continue;

@@ -1,8 +1,9 @@
 /**
  * A cluster node (`cli.ts node --address ...`): registers itself with a heartbeat, reads tasks
- * from the shared stream (as one consumer of the nodes' group) and actor calls from its own
- * stream, runs them on a local pool of worker slots (the runtime's Pool), and sends results to
- * each task's driver. A message it cannot read or check is logged and dropped, never run.
+ * from the two shared streams (as one consumer of the nodes' group: short tasks many at a time,
+ * long or new ones one per free slot) and actor calls from its own stream, runs them on a local
+ * pool of worker slots (the runtime's Pool), and sends results to each task's driver. A message
+ * it cannot read or check is logged and dropped, never run.
  *
  * @module
  */
@@ -131,6 +132,8 @@ interface Local {
   started: number;
   /** The entry's tasks not finished, when it carried several (see `BUNDLE`). */
   bundle: { left: number } | null;
+  /** Taken from the stream of long tasks (counted in `#longCount`). */
+  long: boolean;
 }
 
 /**
@@ -238,13 +241,18 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const c = await connect(address, { timeoutMs, onError });
   const conns: Redis[] = [c];
   try {
-    conns.push(await connect(address, { timeoutMs }));
-    conns.push(await connect(address, { timeoutMs }));
+    for (let i = 0; i < 3; i++) conns.push(await connect(address, { timeoutMs }));
   } catch (e) {
     conns.forEach(destroy);
     throw e;
   }
-  const n = new Node(address, conns[0], conns[1], conns[2], options, log, await bufferReplies());
+  const n = new Node(
+    address,
+    conns as [Redis, Redis, Redis, Redis],
+    options,
+    log,
+    await bufferReplies(),
+  );
   await n.start();
   return n;
 }
@@ -258,6 +266,8 @@ class Node implements ClusterNode {
   readonly #address: string;
   readonly #c: Redis;
   readonly #reader: Redis;
+  /** Reads the stream of long tasks, one per free slot (see `#readLong`). */
+  readonly #longReader: Redis;
   readonly #sub: Redis;
   readonly #log: (l: string) => void;
   readonly #bufOpts: unknown;
@@ -268,7 +278,13 @@ class Node implements ClusterNode {
   #readerId = "";
   #stopping = false;
   #stopped: Promise<void> | undefined;
+  /** Slots' worth of tasks held from the short stream and the node's own. */
   #count = 0;
+  /** Slots' worth of tasks held from the stream of long tasks (`K.tasks`), one per slot. */
+  #longCount = 0;
+  /** Wakes `#readLong` when a slot frees. */
+  #slotFree: (() => void) | null = null;
+  #longReaderId = "";
   #locals = new Map<string, Local>();
   /** Entries of objects a driver stored, as a task got them: that driver and its id. */
   #origins = new WeakMap<object, [string, number]>();
@@ -306,9 +322,7 @@ class Node implements ClusterNode {
 
   constructor(
     address: string,
-    c: Redis,
-    reader: Redis,
-    sub: Redis,
+    [c, reader, longReader, sub]: [Redis, Redis, Redis, Redis],
     o: NodeOptions,
     log: (l: string) => void,
     bufOpts: unknown,
@@ -316,6 +330,7 @@ class Node implements ClusterNode {
     this.#address = address;
     this.#c = c;
     this.#reader = reader;
+    this.#longReader = longReader;
     this.#sub = sub;
     this.#log = log;
     this.#bufOpts = bufOpts;
@@ -337,8 +352,10 @@ class Node implements ClusterNode {
 
   async start(): Promise<void> {
     await ensureGroup(this.#c, K.tasks);
+    await ensureGroup(this.#c, K.short);
     await ensureGroup(this.#c, this.#own);
     this.#readerId = String(await this.#reader.sendCommand(["CLIENT", "ID"]));
+    this.#longReaderId = String(await this.#longReader.sendCommand(["CLIENT", "ID"]));
     this.#clock = await clockOffset(this.#c);
     await this.#register();
     let beats = 0;
@@ -352,7 +369,7 @@ class Node implements ClusterNode {
       });
     }, 1000);
     await this.#sub.subscribe(K.ctl, (msg) => this.#onControl(msg), true);
-    this.#loop = this.#read();
+    this.#loop = Promise.all([this.#read(), this.#readLong()]).then(() => {});
     this.#log(
       `rayprof node ${this.id}: ${this.numCpus} slots, on ${
         redact(this.#address)
@@ -385,8 +402,12 @@ class Node implements ClusterNode {
     ]);
   }
 
-  /** Tasks taken at most: one per slot, more for short tasks (≈2 ms of work queued per slot). */
+  /**
+   * Tasks taken from the short stream at most: ≈2 ms of work queued per slot; none while long
+   * tasks hold every slot (they would wait behind those, while other nodes may be free).
+   */
   #limit(): number {
+    if (this.#longCount >= this.numCpus) return 0;
     if (this.#avgMs < 0 || this.#avgMs >= 1) return this.numCpus;
     return Math.min(
       512,
@@ -409,7 +430,7 @@ class Node implements ClusterNode {
           "1000",
           "STREAMS",
           this.#own,
-          K.tasks,
+          K.short,
           ">",
           ">",
         ]
@@ -439,7 +460,7 @@ class Node implements ClusterNode {
         const msg = String((e as Error)?.message ?? e);
         if (msg.includes("NOGROUP")) {
           // Redis lost its data (restarted without its append-only file): make the groups again.
-          await ensureGroup(this.#c, K.tasks).catch(() => {});
+          await ensureGroup(this.#c, K.short).catch(() => {});
           await ensureGroup(this.#c, this.#own).catch(() => {});
         }
         await sleep(200);
@@ -461,6 +482,50 @@ class Node implements ClusterNode {
         n++;
       }
       if (n > 0) this.#perEntry = Math.max(1, this.#taken / n);
+    }
+  }
+
+  /**
+   * Reads the stream of long (or not yet timed) tasks on a connection of its own: only while a
+   * slot is free of them, and no more than the free slots. A node that took many at once would
+   * hold them while other nodes idle (8 tasks of 500 ms on 2 nodes of 2 slots, after 2,000 short
+   * ones: 2.0 s with all on one node, against 1.0).
+   */
+  async #readLong(): Promise<void> {
+    while (!this.#stopping) {
+      const free = this.numCpus - this.#longCount;
+      if (free <= 0) {
+        await new Promise<void>((res) => this.#slotFree = res);
+        continue;
+      }
+      let r: unknown;
+      try {
+        r = await this.#longReader.sendCommand([
+          "XREADGROUP",
+          "GROUP",
+          K.group,
+          this.id,
+          "COUNT",
+          String(free),
+          "BLOCK",
+          "1000",
+          "STREAMS",
+          K.tasks,
+          ">",
+        ], this.#bufOpts);
+      } catch (e) {
+        if (this.#stopping) break;
+        if (String((e as Error)?.message ?? e).includes("NOGROUP")) {
+          await ensureGroup(this.#c, K.tasks).catch(() => {});
+        }
+        await sleep(200);
+        await this.#longReader.sendCommand(["CLIENT", "ID"]).then(
+          (id) => this.#longReaderId = String(id),
+          () => {},
+        );
+        continue;
+      }
+      for (const [stream, sid, fields] of entries(r)) this.#take(stream, sid, fields);
     }
   }
 
@@ -515,7 +580,8 @@ class Node implements ClusterNode {
     }
     const msgs = v[1];
     if (
-      stream !== K.tasks || v.length !== 2 || !Array.isArray(msgs) || msgs.length === 0 ||
+      (stream !== K.short && stream !== K.tasks) || v.length !== 2 || !Array.isArray(msgs) ||
+      msgs.length === 0 ||
       !msgs.every((x) => x instanceof Uint8Array)
     ) {
       this.#reject(stream, sid, "a malformed bundle");
@@ -569,6 +635,7 @@ class Node implements ClusterNode {
       return;
     }
     const cost = m.kind === "t" ? Math.max(1, m.opts!.numCpus) : 0;
+    const long = stream === K.tasks;
     const l: Local = {
       m,
       pool: this.#pool,
@@ -581,8 +648,10 @@ class Node implements ClusterNode {
       handedBack: false,
       started: performance.now(),
       bundle,
+      long,
     };
-    this.#count += cost;
+    if (long) this.#longCount += cost;
+    else this.#count += cost;
     this.#locals.set(`${m.driver}:${m.id}`, l);
     this.#prepare(l).catch((e) => this.#finishError(l, errorInfo(e, null)));
   }
@@ -761,7 +830,8 @@ class Node implements ClusterNode {
     whenSettled(e, () => {
       if (l.handedBack) return;
       const d = e[SPEC].def;
-      if (d.runs > 0) this.#avgMs = d.avg;
+      // What the short stream's tasks take: how many of them to take ahead.
+      if (d.runs > 0 && !l.long) this.#avgMs = d.avg;
       if (e[STATE] !== 1) {
         this.#finishError(l, errorInfo(e[VALUE], tree));
         return;
@@ -831,7 +901,12 @@ class Node implements ClusterNode {
     const key = `${l.m.driver}:${l.m.id}`;
     if (this.#locals.get(key) !== l) return false;
     this.#locals.delete(key);
-    this.#count -= l.cost;
+    if (l.long) {
+      this.#longCount -= l.cost;
+      const wake = this.#slotFree;
+      this.#slotFree = null;
+      wake?.();
+    } else this.#count -= l.cost;
     // A bundle is acknowledged with its last task.
     const done = l.bundle === null || --l.bundle.left === 0;
     this.#queueReply(l.m.driver, item, done ? [l.stream, l.sid] : null, l);
@@ -1054,7 +1129,9 @@ class Node implements ClusterNode {
   async #stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#heartbeat);
+    this.#slotFree?.();
     await this.#c.sendCommand(["CLIENT", "UNBLOCK", this.#readerId]).catch(() => {});
+    await this.#c.sendCommand(["CLIENT", "UNBLOCK", this.#longReaderId]).catch(() => {});
     await this.#loop?.catch(() => {});
     // Hand back what has not started: added again to the stream, for another node.
     const back: Local[] = [];
@@ -1070,7 +1147,7 @@ class Node implements ClusterNode {
       await Promise.all(
         back.map(async (l) => {
           try {
-            await this.#c.sendCommand(["XADD", K.tasks, "*", "m", buf(l.raw)]);
+            await this.#c.sendCommand(["XADD", l.stream, "*", "m", buf(l.raw)]);
             // A bundle is acknowledged once none of its tasks is left here.
             if (l.bundle !== null && --l.bundle.left > 0) return;
             await this.#c.sendCommand(["XACK", l.stream, K.group, l.sid]);
@@ -1088,16 +1165,21 @@ class Node implements ClusterNode {
     await sleep(50);
     const c = this.#c;
     await c.sendCommand(["DEL", K.node(this.id), this.#own]).catch(() => {});
-    await c.sendCommand(["XGROUP", "DELCONSUMER", K.tasks, K.group, this.id]).catch(() => {});
+    for (const stream of [K.tasks, K.short]) {
+      await c.sendCommand(["XGROUP", "DELCONSUMER", stream, K.group, this.id]).catch(() => {});
+    }
     try {
       // The last node out leaves no stream behind when nothing waits in it.
       const others = (await liveNodes(c)).length;
-      const len = Number(await c.sendCommand(["XLEN", K.tasks]));
-      if (others === 0 && len === 0) await c.sendCommand(["DEL", K.tasks]);
+      for (const stream of [K.tasks, K.short]) {
+        const len = Number(await c.sendCommand(["XLEN", stream]));
+        if (others === 0 && len === 0) await c.sendCommand(["DEL", stream]);
+      }
     } catch { /* Redis away */ }
     await this.#pool.close();
     destroy(this.#sub);
     destroy(this.#reader);
+    destroy(this.#longReader);
     destroy(c);
     this.#log(`rayprof node ${this.id}: stopped`);
     this.#resolveDone();

@@ -21,7 +21,10 @@ export interface Redis {
 
 /** Key names. Every key of the cluster starts with `rp:`. */
 export const K = {
+  /** Tasks of unknown or long run time: a node takes one per free slot. */
   tasks: "rp:tasks",
+  /** Tasks of functions known to run under 1 ms, often bundled: a node takes many ahead. */
+  short: "rp:tasks:short",
   group: "nodes",
   ctl: "rp:ctl",
   node: (id: string) => `rp:node:${id}`,

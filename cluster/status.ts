@@ -15,9 +15,9 @@ export interface ClusterStatus {
   nodes: NodeInfo[];
   /** Slots of all live nodes. */
   slots: number;
-  /** Tasks in the shared stream that no node has taken yet. */
+  /** Entries of the task streams that no node has taken yet (a bundle of short tasks is one). */
   queued: number;
-  /** Tasks taken by nodes and not acknowledged (running or about to run). */
+  /** Entries taken by nodes and not acknowledged (running or about to run). */
   running: number;
   /** Drivers connected: their leases, and the ms each has left unless renewed (each second). */
   drivers: { id: string; leaseMs: number }[];
@@ -43,17 +43,19 @@ export async function clusterStatus(address: string, timeoutMs = 5000): Promise<
     const nodes = await liveNodes(c);
     let queued = 0;
     let running = 0;
-    try {
-      const groups = await c.sendCommand(["XINFO", "GROUPS", K.tasks]) as unknown[][];
-      for (const g of groups) {
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i + 1 < g.length; i += 2) o[String(g[i])] = g[i + 1];
-        if (o.name === K.group) {
-          running = Number(o.pending ?? 0);
-          queued = Number(o.lag ?? 0);
+    for (const stream of [K.tasks, K.short]) {
+      try {
+        const groups = await c.sendCommand(["XINFO", "GROUPS", stream]) as unknown[][];
+        for (const g of groups) {
+          const o: Record<string, unknown> = {};
+          for (let i = 0; i + 1 < g.length; i += 2) o[String(g[i])] = g[i + 1];
+          if (o.name === K.group) {
+            running += Number(o.pending ?? 0);
+            queued += Number(o.lag ?? 0);
+          }
         }
-      }
-    } catch { /* no stream yet */ }
+      } catch { /* no stream yet */ }
+    }
     const drivers: ClusterStatus["drivers"] = [];
     for (const k of await scanKeys(c, K.lease("*"))) {
       const left = Number(await c.sendCommand(["PTTL", k]));

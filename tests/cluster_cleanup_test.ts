@@ -25,9 +25,11 @@ const FAULTS = join(FIXTURES, "faults.ts");
 
 const redis = redisForFile();
 
-/** Keys other than the nodes' own (registration, stream) and the shared task stream. */
+/** Keys other than the nodes' own (registration, stream) and the shared task streams. */
 async function driverKeys(): Promise<string[]> {
-  return (await redis.keys()).filter((k) => !/^rp:(node|q):/.test(k) && k !== K.tasks).sort();
+  return (await redis.keys()).filter((k) =>
+    !/^rp:(node|q):/.test(k) && k !== K.tasks && k !== K.short
+  ).sort();
 }
 
 test(

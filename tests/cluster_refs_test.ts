@@ -69,7 +69,7 @@ async function semantics(driver: "deno" | "bun", nodeSpecs: NodeSpec[]) {
     assert.match(String(unsendable.message), /^Task 'withFunction' \(id \d+\) failed: /);
     assert.deepEqual(rest, EXPECTED);
     // The driver has shut down: only the nodes' own keys are left while they run.
-    const keys = (await redis.keys()).filter((k) => !/^rp:(node|q):|^rp:tasks$/.test(k));
+    const keys = (await redis.keys()).filter((k) => !/^rp:(node|q):|^rp:tasks(:short)?$/.test(k));
     assert.deepEqual(keys, []);
   } finally {
     await stopAll(nodes);
@@ -133,10 +133,10 @@ test(
     // What the killed node held is the driver's to free, or expires with it.
     const deadline = Date.now() + 10_000;
     let keys = await redis.keys();
-    while (keys.some((k) => !/^rp:(q:|tasks$)/.test(k)) && Date.now() < deadline) {
+    while (keys.some((k) => !/^rp:(q:|tasks(:short)?$)/.test(k)) && Date.now() < deadline) {
       await sleep(200);
       keys = await redis.keys();
     }
-    assert.deepEqual(keys.filter((k) => !/^rp:(q:|tasks$)/.test(k)), []);
+    assert.deepEqual(keys.filter((k) => !/^rp:(q:|tasks(:short)?$)/.test(k)), []);
   },
 );

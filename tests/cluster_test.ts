@@ -96,7 +96,7 @@ test(
         assert.match(String(error.stack), new RegExp(`${FIXTURES}/fns\\.ts:17:\\d+`));
       }
       // The drivers have shut down: only the nodes' own keys are left while they run.
-      const keys = (await redis.keys()).filter((k) => !/^rp:(node|q):|^rp:tasks$/.test(k));
+      const keys = (await redis.keys()).filter((k) => !/^rp:(node|q):|^rp:tasks(:short)?$/.test(k));
       assert.deepEqual(keys, []);
     } finally {
       await stopAll(nodes);
