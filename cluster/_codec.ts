@@ -338,6 +338,9 @@ export function encode(value: unknown, refOut?: RefOut, path = "the value"): Uin
 const SPARE_MAX = 1 << 16;
 let spare: Writer | null = null;
 
+/** Arrays read are filled from empty (JavaScriptCore) rather than made at their size (V8). */
+const PACKED = "Bun" in globalThis;
+
 class Reader {
   pos = 0;
   view: DataView;
@@ -444,11 +447,15 @@ function read(r: Reader, depth: number): unknown {
     case T_ARRAY: {
       const n = r.uint();
       if (n > r.buf.length - r.pos) throw new RangeError("bad array length");
-      const a: unknown[] = new Array(n);
+      // JavaScriptCore: filled in order from empty, it stays a packed array unless it has holes
+      // (from `new Array(n)`, a reply's items took 3x as long to read). V8: filling from empty
+      // grows the store step by step (2.3x as long): it is made at its size.
+      const a: unknown[] = PACKED ? [] : new Array(n);
       r.seen.push(a);
       for (let i = 0; i < n; i++) {
         if (r.buf[r.pos] === T_HOLE) {
           r.pos++;
+          a.length = i + 1;
           continue;
         }
         a[i] = read(r, depth + 1);

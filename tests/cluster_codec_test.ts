@@ -45,6 +45,8 @@ test("codec: containers, typed arrays, dates, errors and cycles", () => {
     err: new RangeError("out of range"),
     // deno-lint-ignore no-sparse-arrays
     holes: [1, , 3],
+    // deno-lint-ignore no-sparse-arrays
+    edges: [, 2, , ,],
   });
   assert.equal(back.cyclic.self, back.cyclic);
   assert.deepEqual(back.cyclic.list, [1, "two", { three: 3 }]);
@@ -58,6 +60,8 @@ test("codec: containers, typed arrays, dates, errors and cycles", () => {
   assert.ok(back.err instanceof RangeError && back.err.message === "out of range");
   assert.equal(back.holes.length, 3);
   assert.ok(!(1 in back.holes));
+  assert.equal(back.edges.length, 4);
+  assert.deepEqual(Object.keys(back.edges), ["1"]);
 });
 
 test("codec: a result stays as it was when the next value is encoded", () => {
