@@ -64,6 +64,18 @@ test("codec: containers, typed arrays, dates, errors and cycles", () => {
   assert.deepEqual(Object.keys(back.edges), ["1"]);
 });
 
+test("codec: objects written twice come back as one, before and past the writer's list of 16", () => {
+  for (const n of [3, 15, 16, 17, 40]) {
+    const objs = Array.from({ length: n }, (_, i) => ({ i }));
+    // deno-lint-ignore no-explicit-any
+    const back: any = roundTrip({ objs, again: [objs[0], objs[n - 1], objs[n >> 1]] });
+    assert.equal(back.again[0], back.objs[0], `n=${n}`);
+    assert.equal(back.again[1], back.objs[n - 1], `n=${n}`);
+    assert.equal(back.again[2], back.objs[n >> 1], `n=${n}`);
+    assert.deepEqual(back.objs.map((o: { i: number }) => o.i), objs.map((o) => o.i));
+  }
+});
+
 test("codec: a result stays as it was when the next value is encoded", () => {
   const first = encode({ task: 1, name: "first" });
   const copy = first.slice();
