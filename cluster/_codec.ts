@@ -103,7 +103,7 @@ class Writer {
       this.list[id] = o;
       return;
     }
-    if (id === LIST_MAX) for (let i = 0; i < LIST_MAX; i++) this.seen.set(this.list[i]!, i);
+    if (id === LIST_MAX) { for (let i = 0; i < LIST_MAX; i++) this.seen.set(this.list[i]!, i); }
     this.seen.set(o, id);
   }
 

@@ -68,17 +68,21 @@ import {
   type ErrorInfo,
   type FnWire,
   liveNodes,
+  NESTED_RESULT,
   type NodeInfo,
   type NodeWorkersWire,
   R_ACTOR,
   R_COLLECT_DONE,
   R_COLLECTED,
   R_ERR,
+  R_NESTED_CANCEL,
   R_OBJ,
   R_OBJ_ERR,
   R_OK,
   R_REFS,
+  R_SUBMIT,
 } from "./_wire.ts";
+import { errorInfo } from "../runtime/_wire.ts";
 
 type Wire = Parameters<Backend["def"]>[0];
 
@@ -183,6 +187,8 @@ export class ClusterDriver implements Backend {
   #inflight = new Map<number, Sent>();
   /** Entries of the task streams by {@linkcode entryKey}. */
   #bySid = new Map<string, Bundle>();
+  /** Tasks submitted for tasks on nodes (see `#onSpilled`), by "node token". */
+  #spilled = new Map<string, Task>();
   /** Tasks whose cancellation waits on their entry's id or on Redis (see `cancel`). */
   #cancelling = new Map<number, boolean>();
   /** Tasks whose arguments are ready, to send at the next flush. */
@@ -802,6 +808,15 @@ export class ClusterDriver implements Backend {
         this.#onObject(node, it);
         continue;
       }
+      if (kind === R_SUBMIT) {
+        this.#onSpilled(node, it);
+        continue;
+      }
+      if (kind === R_NESTED_CANCEL) {
+        const t = this.#spilled.get(`${node} ${it[1]}`);
+        if (t) this.cancel(t, it[2] === true);
+        continue;
+      }
       this.#ranOn.add(node);
       if (kind === R_ACTOR) {
         const st = this.#actors.get(it[1] as number);
@@ -849,6 +864,70 @@ export class ClusterDriver implements Backend {
         settle(t, 1, v);
       } else this.#fail(t, this.#error(t, it[2] as ErrorInfo, node));
     }
+  }
+
+  /**
+   * A task submitted from inside a task on a node with no free slot (see `R_SUBMIT`): submitted
+   * to the cluster as this driver's own; its outcome goes back to that node's stream.
+   */
+  #onSpilled(node: string, it: unknown[]): void {
+    const [, token, fn, bytes, o] = it as [
+      number,
+      number,
+      Record<string, unknown>,
+      unknown,
+      Record<string, unknown>,
+    ];
+    const answer = (msg: Uint8Array) =>
+      this.#c.sendCommand(["XADD", K.nodeStream(node), "NOMKSTREAM", "*", "m", buf(msg)])
+        .catch(() => {});
+    const fail = (e: unknown) =>
+      answer(encode([NESTED_RESULT, this.id, token, false, errorInfo(e)]));
+    let t: Task;
+    try {
+      if (
+        typeof fn?.k !== "string" || typeof fn.u !== "string" || !fn.u.startsWith("file:") ||
+        typeof fn.n !== "string" || typeof fn.s !== "string" || !(bytes instanceof Uint8Array) ||
+        typeof o?.numCpus !== "number" || typeof o.maxRetries !== "number"
+      ) throw new TypeError("a malformed nested task");
+      const args = decode(bytes);
+      if (!Array.isArray(args)) throw new TypeError("a nested task's arguments are not an array");
+      const def = this.def({ url: fn.u, key: fn.k, name: fn.n, src: fn.s, cls: false });
+      const opts: TaskOptions = {
+        numCpus: o.numCpus,
+        maxRetries: o.maxRetries,
+        retryExceptions: o.retryExceptions === true,
+        name: typeof o.name === "string" ? o.name : "",
+      };
+      t = this.submit(def, args, opts, { bytes: bytes.byteLength, refs: false });
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    const key = `${node} ${token}`;
+    this.#spilled.set(key, t);
+    whenSettled(t, () => {
+      this.#spilled.delete(key);
+      if (t[STATE] !== 1) {
+        fail(t[VALUE]);
+        return;
+      }
+      let msg: Uint8Array;
+      try {
+        msg = encode([NESTED_RESULT, this.id, token, true, t[VALUE]], (v) => {
+          if (v instanceof ObjectRef) {
+            throw new TypeError(
+              `it holds ${v}: refs in the result of a task that ran for a task on another node are not supported`,
+            );
+          }
+          return undefined;
+        });
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      answer(msg);
+    });
   }
 
   /** What a collector held in one of this driver's workers on a node: to the tool's handler. */

@@ -9,19 +9,25 @@
  */
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { type Def, Pool, type Task, type TaskOptions } from "../runtime/pool.ts";
 import {
   type Entry,
   entryOf,
   ObjectRef,
+  REF_TAG,
+  settle,
   SPEC,
   STATE,
   VALUE,
   whenSettled,
   WORKER,
 } from "../runtime/object_ref.ts";
-import { TaskError } from "../runtime/errors.ts";
+import { type RemoteErrorInfo, reviveError, TaskError } from "../runtime/errors.ts";
+import { FLAG_REFS, type FromWorker } from "../runtime/_protocol.ts";
+import type { PoolWorker } from "../runtime/_pool_worker.ts";
+
 import { hooks } from "../runtime/hooks.ts";
 import type { TaskRecord } from "../runtime/recorder.ts";
 import { decode, encode } from "./_codec.ts";
@@ -51,16 +57,19 @@ import {
   type FnWire,
   isFn,
   liveNodes,
+  NESTED_RESULT,
   type NodeInfo,
   type OptsWire,
   R_ACTOR,
   R_COLLECT_DONE,
   R_COLLECTED,
   R_ERR,
+  R_NESTED_CANCEL,
   R_OBJ,
   R_OBJ_ERR,
   R_OK,
   R_REFS,
+  R_SUBMIT,
   type TaskMessage,
   TREES_KEY,
 } from "./_wire.ts";
@@ -134,6 +143,8 @@ interface Local {
   bundle: { left: number } | null;
   /** Taken from the stream of long tasks (counted in `#longCount`). */
   long: boolean;
+  /** The code tree its function came in, once known. */
+  tree: { dir: string; driverDir: string } | undefined;
 }
 
 /**
@@ -199,6 +210,21 @@ class NodePool extends Pool {
     this.actorHandleFor = (tag) => tag;
   }
 
+  /** Takes a task that a task of this pool submits, for the cluster (see `Node#spill`). */
+  spill: ((pool: NodePool, m: SubmitFromWorker) => boolean) | null = null;
+  /** Cancels a task that `spill` took; false if `t` is not one. */
+  cancelSpilled: ((t: Entry, force: boolean) => boolean) | null = null;
+
+  override onMessage(w: PoolWorker, m: FromWorker): void {
+    if (m.t === "submit" && this.spill?.(this, m)) return;
+    super.onMessage(w, m);
+  }
+
+  override cancel(t: Task, force: boolean): void {
+    if (this.cancelSpilled?.(t, force)) return;
+    super.cancel(t, force);
+  }
+
   override awakeSlot(): number {
     const h = hooks();
     h.workerPreload.splice(0, h.workerPreload.length, ...this.#kind.preload);
@@ -208,6 +234,9 @@ class NodePool extends Pool {
     return super.awakeSlot();
   }
 }
+
+/** A task submitted from inside a task, as its worker sends it. */
+type SubmitFromWorker = Extract<FromWorker, { t: "submit" }>;
 
 /** Key of the check of {@linkcode NodePool.watch} in the hooks' worker data. */
 const SPAWN_KEY = "rayprof.cluster.spawn";
@@ -282,6 +311,12 @@ class Node implements ClusterNode {
   #count = 0;
   /** Slots' worth of tasks held from the stream of long tasks (`K.tasks`), one per slot. */
   #longCount = 0;
+  /** Tasks running here by their id in the pool: whose task a task submitted is. */
+  #byPoolId = new Map<number, Local>();
+  /** Tasks submitted by tasks here that the driver submitted to the cluster (see `#spill`). */
+  #spilled = new Map<number, { e: Entry; driver: string }>();
+  #spillTokens = new WeakMap<Entry, number>();
+  #nextSpill = 1;
   /** Wakes `#readLong` when a slot frees. */
   #slotFree: (() => void) | null = null;
   #longReaderId = "";
@@ -346,7 +381,7 @@ class Node implements ClusterNode {
     this.#cacheDir = o.cacheDir ?? join(tmpdir(), "rayprof-node-cache");
     this.#drainMs = o.drainMs ?? 30_000;
     NodePool.watch((message) => this.#log(`rayprof node ${this.id}: ${message}`));
-    this.#pool = new NodePool(this.numCpus, { preload: [GLOBALS_PRELOAD], data: {} });
+    this.#pool = this.#hook(new NodePool(this.numCpus, { preload: [GLOBALS_PRELOAD], data: {} }));
     this.done = new Promise((res) => (this.#resolveDone = res));
   }
 
@@ -573,6 +608,15 @@ class Node implements ClusterNode {
       this.#reject(stream, sid, String((e as Error)?.message ?? e));
       return;
     }
+    if (Array.isArray(v) && v[0] === NESTED_RESULT) {
+      if (stream !== this.#own) {
+        this.#reject(stream, sid, "a nested task's result on a shared stream");
+      } else {
+        this.#onSpilledResult(v);
+        this.#ack(stream, sid);
+      }
+      return;
+    }
     if (!Array.isArray(v) || v[0] !== BUNDLE) {
       this.#taken++;
       this.#takeOne(stream, sid, raw, v, null);
@@ -649,11 +693,79 @@ class Node implements ClusterNode {
       started: performance.now(),
       bundle,
       long,
+      tree: undefined,
     };
     if (long) this.#longCount += cost;
     else this.#count += cost;
     this.#locals.set(`${m.driver}:${m.id}`, l);
     this.#prepare(l).catch((e) => this.#finishError(l, errorInfo(e, null)));
+  }
+
+  /** Gives `pool` this node's handling of the tasks its tasks submit. */
+  #hook(pool: NodePool): NodePool {
+    pool.spill = (p, m) => this.#spill(p, m);
+    pool.cancelSpilled = (t, force) => {
+      const token = this.#spillTokens.get(t);
+      const s = token === undefined ? undefined : this.#spilled.get(token);
+      if (!s) return false;
+      this.#queueReply(s.driver, [R_NESTED_CANCEL, token, force], null);
+      return true;
+    };
+    return pool;
+  }
+
+  /**
+   * A task that a task here submits, when this node has no free slot: sent to its driver, which
+   * submits it to the cluster like its own (so it runs where a slot is free, and shows in the
+   * driver's timeline). It stays here when a slot is free, when it is an actor call, when its
+   * arguments hold refs or its function is not in the code the driver shipped; those run here.
+   */
+  #spill(pool: NodePool, m: SubmitFromWorker): boolean {
+    if (this.#stopping || m.actor !== undefined || (m.flags & FLAG_REFS) !== 0) return false;
+    if (pool.used < pool.numCpus) return false;
+    const parent = this.#byPoolId.get(m.parent);
+    const tree = parent?.tree;
+    if (!parent || !tree) return false;
+    const prefix = `${pathToFileURL(tree.dir).href}/`;
+    if (!m.def.url.startsWith(prefix) || m.def.cls) return false;
+    const o = m.opts as unknown as TaskOptions;
+    if (typeof o.retryExceptions !== "boolean") return false;
+    for (const a of m.args) if (a !== null && typeof a === "object" && REF_TAG in a) return false;
+    let args: Uint8Array;
+    try {
+      args = encode(m.args, noRefsOut);
+    } catch {
+      return false; // the local path gives its error
+    }
+    const e = new ObjectRef(m.id, pool.def(m.def).specFor(o)) as Entry;
+    pool.export(e);
+    const token = this.#nextSpill++;
+    this.#spilled.set(token, { e, driver: parent.m.driver });
+    this.#spillTokens.set(e, token);
+    const fn = {
+      k: m.def.key,
+      u: `${pathToFileURL(tree.driverDir).href}/${m.def.url.slice(prefix.length)}`,
+      n: m.def.name,
+      s: m.def.src,
+    };
+    const opts = {
+      numCpus: o.numCpus,
+      maxRetries: o.maxRetries,
+      retryExceptions: o.retryExceptions,
+      name: o.name,
+    };
+    this.#queueReply(parent.m.driver, [R_SUBMIT, token, fn, args, opts], null);
+    return true;
+  }
+
+  /** What the driver said of a task this node had it submit (see `#spill`). */
+  #onSpilledResult(v: unknown[]): void {
+    const [, driver, token, ok, value] = v;
+    const s = typeof token === "number" ? this.#spilled.get(token) : undefined;
+    if (!s || s.driver !== driver) return;
+    this.#spilled.delete(token as number);
+    if (ok === true) settle(s.e, 1, value);
+    else settle(s.e, 2, reviveError(value as RemoteErrorInfo));
   }
 
   /** The function a message names, read from Redis once and checked against its hash. */
@@ -710,7 +822,10 @@ class Node implements ClusterNode {
         [TREES_KEY]: join(this.#cacheDir, "trees"),
         [CACHE_KEY]: join(this.#cacheDir, "tools"),
       };
-      dp = { pool: new NodePool(this.numCpus, { preload, data }), names: Object.keys(fn.w.d) };
+      dp = {
+        pool: this.#hook(new NodePool(this.numCpus, { preload, data })),
+        names: Object.keys(fn.w.d),
+      };
       this.#driverPools.set(driver, dp);
     }
     return dp.pool;
@@ -785,6 +900,7 @@ class Node implements ClusterNode {
     }) as unknown[];
     if (!Array.isArray(args)) throw new TypeError("arguments are not an array");
     const tree = r?.tree;
+    l.tree = tree;
     if (l.cancelled) {
       this.#finishError(l, cancelledInfo(m));
       return;
@@ -827,7 +943,9 @@ class Node implements ClusterNode {
       l.e = pool.submit(def, args, this.#optsOf(r!, o), scan);
     }
     const e = l.e;
+    this.#byPoolId.set(e.id, l);
     whenSettled(e, () => {
+      this.#byPoolId.delete(e.id);
       if (l.handedBack) return;
       const d = e[SPEC].def;
       // What the short stream's tasks take: how many of them to take ahead.

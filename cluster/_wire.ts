@@ -95,6 +95,22 @@ export const R_OBJ = 6;
 export const R_OBJ_ERR = 7;
 
 /**
+ * Reply item: a task submitted from inside a task on the replying node, which has no free slot,
+ * for the driver to submit to the cluster: `[R_SUBMIT, token, fn, args, opts]` (fn `{k, u, n, s}`:
+ * the function's key, its module as the driver names it, name and source; args encoded on their
+ * own; opts as {@linkcode OptsWire}). The driver answers with {@linkcode NESTED_RESULT}.
+ */
+export const R_SUBMIT = 8;
+/** Reply item: cancel what `R_SUBMIT` sent: `[R_NESTED_CANCEL, token, force]`. */
+export const R_NESTED_CANCEL = 9;
+
+/**
+ * First item of a message on a node's own stream with the outcome of a task it had the driver
+ * submit (see {@linkcode R_SUBMIT}): `[NESTED_RESULT, driver, token, ok, value | RemoteErrorInfo]`.
+ */
+export const NESTED_RESULT = "r";
+
+/**
  * First item of a bundle, an entry on the task stream that carries several tasks' messages:
  * `[BUNDLE, messages]` (each message encoded on its own, as a lone task's entry holds it). A
  * node takes them together and acknowledges the entry once all of them have finished.

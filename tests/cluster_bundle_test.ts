@@ -1,8 +1,10 @@
-// Bundles: short tasks of one function go several to a stream entry (cluster/_driver.ts
-// bundleSize), which a node takes together and acknowledges when all have finished. With real
-// processes: the results, the entries counted in Redis, cancelling a task of an entry no node has
-// taken, large results in replies of their own, a node killed with SIGKILL or stopped with SIGTERM while it holds entries, and no keys
-// left. Driven from Deno only (it starts both runtimes itself).
+// Scheduling on the cluster, with real processes: short tasks of one function go several to a
+// stream entry (cluster/_driver.ts bundleSize), which a node takes together and acknowledges when
+// all have finished; the results and the entries counted in Redis; long tasks one per free slot;
+// tasks submitted by a task going to the cluster when its node is full; cancelling a task of an
+// entry no node has taken; large results in replies of their own; a node killed with SIGKILL or
+// stopped with SIGTERM while it holds entries; no keys left. Driven from Deno only (it starts
+// both runtimes itself).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -102,6 +104,40 @@ test(
     } finally {
       await stopAll(nodes);
     }
+  },
+);
+
+test(
+  "tasks submitted by a task on a node with no free slot go to the cluster: both nodes run them; an error and a cancel cross back",
+  { skip: SKIP },
+  async () => {
+    const nodes = await startNodes(redis.address, [["deno", "sa"], ["bun", "sb"]]);
+    try {
+      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+        "spill",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = lastJson(r) as {
+        n: number;
+        processes: number;
+        spilled: number;
+        error: string;
+        cancelled: string;
+        slow: string;
+      };
+      // Run where they were submitted, all 8 took one node's 2 slots (1.6 s).
+      assert.equal(out.n, 8);
+      assert.equal(out.processes, 2, JSON.stringify(out));
+      // Those the driver submitted are in its recording (its timeline shows them).
+      assert(out.spilled >= 4 && out.spilled <= 8, JSON.stringify(out));
+      assert.match(
+        out.error,
+        /^TaskError: Task 'boomer' \(id \d+\) failed: RangeError: bad input$/,
+      );
+    } finally {
+      await stopAll(nodes);
+    }
+    assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
   },
 );
 
