@@ -22,7 +22,7 @@ import {
 } from "./_cluster.ts";
 import { bundleSize } from "../cluster/_driver.ts";
 
-const BUNDLES = join(FIXTURES, "bundles.ts");
+const SCHED = join(FIXTURES, "scheduling.ts");
 const redis = redisForFile();
 
 /** Calls of `cmd` Redis has counted since its last CONFIG RESETSTAT. */
@@ -63,7 +63,7 @@ test(
     try {
       for (const rt of ["deno", "bun"] as const) {
         await redisCli(redis.port, ["CONFIG", "RESETSTAT"]);
-        const r = await runDriver(rt, BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
+        const r = await runDriver(rt, SCHED, { RAYPROF_ADDRESS: redis.address }, 90_000, [
           "bulk",
           "20000",
           "0",
@@ -92,7 +92,7 @@ test(
   async () => {
     const nodes = await startNodes(redis.address, [["deno", "la"], ["bun", "lb"]]);
     try {
-      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "burst",
       ]);
       assert.equal(r.code, 0, r.stderr);
@@ -113,7 +113,7 @@ test(
   async () => {
     const nodes = await startNodes(redis.address, [["deno", "sa"], ["bun", "sb"]]);
     try {
-      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "spill",
       ]);
       assert.equal(r.code, 0, r.stderr);
@@ -148,7 +148,7 @@ test(
     const nodes = await startNodes(redis.address, [["deno", "dbig"], ["bun", "bbig"]]);
     try {
       await redisCli(redis.port, ["CONFIG", "RESETSTAT"]);
-      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "big",
         "40",
         "700",
@@ -170,7 +170,7 @@ test(
   async () => {
     const nodes = await startNodes(redis.address, [["deno", "busy"]]);
     try {
-      const r = await runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 60_000, [
+      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
         "cancel",
       ]);
       assert.equal(r.code, 0, r.stderr);
@@ -196,7 +196,7 @@ async function leavesMidRun(
 ): Promise<void> {
   const nodes = await startNodes(redis.address, [["deno", names[0]], ["bun", names[1]]]);
   try {
-    const run = runDriver("deno", BUNDLES, { RAYPROF_ADDRESS: redis.address }, 90_000, [
+    const run = runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 90_000, [
       "bulk",
       "30000",
       "150",
