@@ -195,6 +195,87 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.byteLength;
   }
+
+  /** Scopes of the values being encoded on their own (see {@linkcode Nested}), kept for reuse. */
+  scopes: { list: (object | null)[]; seen: Map<object, number> }[] = [];
+  depth = 0;
+
+  /** `n.value` encoded on its own, as the bytes of a Uint8Array, written in place. */
+  nested(n: Nested, path: string): void {
+    this.ensure(7);
+    this.buf[this.pos++] = T_VIEW;
+    this.buf[this.pos++] = 1; // Uint8Array
+    const at = this.pos;
+    this.pos += 5; // its length, written after it (5 bytes, as `str` writes long ones)
+    const outer = { list: this.list, seen: this.seen, ids: this.ids, refOut: this.refOut };
+    const sc = this.scopes[this.depth] ??= {
+      list: new Array(LIST_MAX).fill(null),
+      seen: new Map(),
+    };
+    this.depth++;
+    this.list = sc.list;
+    this.seen = sc.seen;
+    this.ids = 0;
+    this.refOut = n.refOut;
+    try {
+      this.byte(WIRE_VERSION);
+      write(this, n.value, n.path ?? path);
+    } finally {
+      this.reset();
+      this.depth--;
+      this.list = outer.list;
+      this.seen = outer.seen;
+      this.ids = outer.ids;
+      this.refOut = outer.refOut;
+    }
+    let len = this.pos - at - 5, p = at;
+    for (let i = 0; i < 4; i++) {
+      this.buf[p++] = (len & 0x7f) | 0x80;
+      len >>>= 7;
+    }
+    this.buf[p] = len;
+  }
+
+  /** A value encoded before (see {@linkcode Raw}), copied. */
+  raw(r: Raw): void {
+    this.ensure(r.bytes.length);
+    this.buf.set(r.bytes, this.pos);
+    this.pos += r.bytes.length;
+    for (let i = 0; i < r.objects; i++) this.add(RAW_SLOT);
+  }
+}
+
+/** What a writer's list holds for the objects inside a {@linkcode Raw} (never looked up). */
+const RAW_SLOT = Object.freeze({});
+
+/**
+ * A value to encode on its own, as the bytes of a Uint8Array (as `encode(value)` would give
+ * them), but written in place: no buffer of its own. A task's message holds its arguments so, and
+ * a bundle its messages.
+ */
+export class Nested {
+  /** @param value What to encode. @param refOut As `encode`'s. @param path As `encode`'s. */
+  constructor(
+    readonly value: unknown,
+    readonly refOut?: RefOut,
+    readonly path?: string,
+  ) {}
+}
+
+/**
+ * A value encoded once (with {@linkcode raw}) and copied into each message that holds it: a
+ * task's options, a function's hash. It must hold no object twice (no back-references).
+ */
+export class Raw {
+  /** @param bytes Its encoding, without the version byte. @param objects Objects in it. */
+  constructor(readonly bytes: Uint8Array, readonly objects: number) {}
+}
+
+/** `value` (which must hold no object twice) as a {@linkcode Raw}. */
+export function raw(value: unknown): Raw {
+  const w = new Writer();
+  write(w, value, "the value");
+  return new Raw(w.buf.slice(0, w.pos), w.ids);
 }
 
 function unclonable(what: string, path: string): TypeError {
@@ -236,6 +317,14 @@ function write(w: Writer, v: unknown, path: string): void {
     return;
   }
   const o = v as object;
+  if (o instanceof Nested) {
+    w.nested(o, path);
+    return;
+  }
+  if (o instanceof Raw) {
+    w.raw(o);
+    return;
+  }
   const back = w.find(o);
   if (back >= 0) {
     w.byte(T_BACKREF);

@@ -44,7 +44,7 @@ import {
 } from "../runtime/errors.ts";
 import type { Backend, BackendOptions } from "../runtime/backend.ts";
 import { hooks } from "../runtime/hooks.ts";
-import { decode, encode } from "./_codec.ts";
+import { decode, encode, Nested, type Raw, raw } from "./_codec.ts";
 import { readGraph, sha256, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
 import { acquire, leaseMs, release, renewLease } from "./_leases.ts";
 import process from "node:process";
@@ -187,6 +187,9 @@ export class ClusterDriver implements Backend {
   #inflight = new Map<number, Sent>();
   /** Entries of the task streams by {@linkcode entryKey}. */
   #bySid = new Map<string, Bundle>();
+  /** Encodings made once (see `#taskMessage`). */
+  #rawRefs = new Map<string, Raw>();
+  #rawOptions = new WeakMap<TaskOptions, Raw[]>();
   /** Tasks submitted for tasks on nodes (see `#onSpilled`), by "node token". */
   #spilled = new Map<string, Task>();
   /** Tasks whose cancellation waits on their entry's id or on Redis (see `cancel`). */
@@ -612,12 +615,15 @@ export class ClusterDriver implements Backend {
     return ref;
   }
 
-  #encodeTask(t: Task, attempt: number, fn: FnWire): Uint8Array {
+  /**
+   * A task's message, to encode: its arguments encoded on their own but in place, its function's
+   * hash and its options copied from encodings made once (a task's message took ≈1.9 µs to
+   * encode as a value of its own, the arguments apart: a third of a pipelining driver's time).
+   */
+  #taskMessage(t: Task, attempt: number, fn: FnWire): unknown[] {
     const spec = t[SPEC];
-    const o = spec.opts;
-    const re = o.retryExceptions;
     const refs: number[] = [];
-    const args = encode(t[ARGS], (v) => {
+    const args = new Nested(t[ARGS], (v) => {
       if (v instanceof ObjectRef) {
         refs.push(v.id);
         this.#remember(v);
@@ -626,25 +632,45 @@ export class ClusterDriver implements Backend {
       return undefined;
     }, `the arguments of '${spec.name}'`);
     const a = spec.actor;
-    return encode([
+    return [
       a ? (spec.method === null ? "c" : "m") : "t",
       this.id,
       t.id,
-      this.#fnRef(spec.def, fn),
+      this.#rawFnRef(spec.def, fn),
       args,
-      refs,
-      {
+      refs, // (filled as the arguments are written, before it)
+      this.#rawOpts(spec.opts, attempt),
+      a ? a.id : 0,
+      spec.method ?? "",
+      a ? this.#actors.get(a.id)!.maxConcurrency : 0,
+    ];
+  }
+
+  /** The hash naming `d`'s function (see `#fnRef`), encoded once. */
+  #rawFnRef(d: Def, fn: FnWire): Raw {
+    const ref = this.#fnRef(d, fn);
+    let r = this.#rawRefs.get(ref);
+    if (r === undefined) this.#rawRefs.set(ref, r = raw(ref));
+    return r;
+  }
+
+  /** Task options as sent for attempt `attempt` (its retries left), encoded once. */
+  #rawOpts(o: TaskOptions, attempt: number): Raw {
+    let byAttempt = this.#rawOptions.get(o);
+    if (byAttempt === undefined) this.#rawOptions.set(o, byAttempt = []);
+    let r = byAttempt[attempt];
+    if (r === undefined) {
+      const re = o.retryExceptions;
+      r = byAttempt[attempt] = raw({
         numCpus: o.numCpus,
         maxRetries: o.maxRetries < 0 ? -1 : Math.max(0, o.maxRetries - attempt),
         retryExceptions: Array.isArray(re)
           ? re.map((c) => (c as { name?: string }).name ?? "")
           : re,
         name: o.name,
-      },
-      a ? a.id : 0,
-      spec.method ?? "",
-      a ? this.#actors.get(a.id)!.maxConcurrency : 0,
-    ]);
+      });
+    }
+    return r;
   }
 
   #flush(): void {
@@ -699,23 +725,38 @@ export class ClusterDriver implements Backend {
   #send(tasks: Task[], stream: string, fn: FnWire): void {
     const bundle: Bundle = { ids: [], left: 0, stream, sid: "" };
     const sent: Sent[] = [];
-    const msgs: Uint8Array[] = [];
-    for (const t of tasks) {
-      const attempt = this.#attempts.get(t.id) ?? 0;
-      try {
-        msgs.push(this.#encodeTask(t, attempt, fn));
-      } catch (e) {
-        this.#fail(t, e as Error);
-        continue;
-      }
-      const s: Sent = { t, stream, sid: "", attempt, bundle };
+    let attempts = tasks.map((t) => this.#attempts.get(t.id) ?? 0);
+    let msg: Uint8Array;
+    try {
+      // The entry in one encoding: the messages of a bundle are written in place too.
+      const parts = tasks.map((t, i) => this.#taskMessage(t, attempts[i], fn));
+      msg = encode(parts.length === 1 ? parts[0] : [BUNDLE, parts.map((m) => new Nested(m))]);
+    } catch {
+      // A task's arguments cannot be sent: each on its own, to fail that one only.
+      const ok: Task[] = [];
+      const okAttempts: number[] = [];
+      const msgs: Uint8Array[] = [];
+      tasks.forEach((t, i) => {
+        try {
+          msgs.push(encode(this.#taskMessage(t, attempts[i], fn)));
+          ok.push(t);
+          okAttempts.push(attempts[i]);
+        } catch (e) {
+          this.#fail(t, e as Error);
+        }
+      });
+      if (ok.length === 0) return;
+      tasks = ok;
+      attempts = okAttempts;
+      msg = msgs.length === 1 ? msgs[0] : encode([BUNDLE, msgs]);
+    }
+    tasks.forEach((t, i) => {
+      const s: Sent = { t, stream, sid: "", attempt: attempts[i], bundle };
       this.#inflight.set(t.id, s);
       bundle.ids.push(t.id);
       sent.push(s);
-    }
-    if (sent.length === 0) return;
+    });
     bundle.left = sent.length;
-    const msg = msgs.length === 1 ? msgs[0] : encode([BUNDLE, msgs]);
     this.#c.sendCommand(["XADD", stream, "*", "m", buf(msg)]).then((sid) => {
       bundle.sid = String(sid);
       let live = 0;

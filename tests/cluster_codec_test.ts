@@ -4,7 +4,7 @@
 // TracingChannel polyfill the Redis client is loaded with (cluster/_redis.ts), in both runtimes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decode, encode, WIRE_VERSION } from "../cluster/_codec.ts";
+import { decode, encode, Nested, raw, WIRE_VERSION } from "../cluster/_codec.ts";
 
 const roundTrip = (v: unknown) => decode(encode(v));
 
@@ -74,6 +74,36 @@ test("codec: objects written twice come back as one, before and past the writer'
     assert.equal(back.again[2], back.objs[n >> 1], `n=${n}`);
     assert.deepEqual(back.objs.map((o: { i: number }) => o.i), objs.map((o) => o.i));
   }
+});
+
+test("codec: Nested values read as their own encoding; Raw values as the value, ids kept", () => {
+  const args = [1, "two", { three: new Map([[3, [3]]]) }];
+  const inner = ["t", 7, new Nested(args), new Nested(new Nested("deep"))];
+  // deno-lint-ignore no-explicit-any
+  const back: any = decode(encode([new Nested(inner), new Nested(args)]));
+  assert.ok(back[0] instanceof Uint8Array && back[1] instanceof Uint8Array);
+  // The same bytes as encoding on its own gives.
+  assert.deepEqual([...back[1]], [...encode(args)]);
+  // deno-lint-ignore no-explicit-any
+  const msg: any = decode(back[0]);
+  assert.deepEqual(decode(msg[2]), args);
+  assert.equal(decode(decode(msg[3]) as Uint8Array), "deep");
+  // Objects after a Raw keep their back-references; a Raw used twice gives two objects.
+  const opts = raw({ numCpus: 1, name: "n", list: ["a"] });
+  const shared = { s: 1 };
+  // deno-lint-ignore no-explicit-any
+  const r: any = decode(encode([opts, shared, opts, [shared], shared]));
+  assert.deepEqual(r[0], { numCpus: 1, name: "n", list: ["a"] });
+  assert.deepEqual(r[2], r[0]);
+  assert.notEqual(r[2], r[0]);
+  assert.equal(r[3][0], r[1]);
+  assert.equal(r[4], r[1]);
+  // Past the writer's list of 16 objects too.
+  const many = Array.from({ length: 20 }, () => opts);
+  // deno-lint-ignore no-explicit-any
+  const m: any = decode(encode([...many, shared, shared]));
+  assert.equal(m[20], m[21]);
+  assert.deepEqual(m[19], { numCpus: 1, name: "n", list: ["a"] });
 });
 
 test("codec: a result stays as it was when the next value is encoded", () => {
