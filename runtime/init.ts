@@ -145,6 +145,7 @@ export function init(options: InitOptions = {}): void | Promise<void> {
     const a = s.pool?.actor(tag[ACTOR_TAG] as number);
     return a ? actorHandle(a.id, a.name, tag.methods as string[]) : tag;
   };
+  s.pool.start();
 }
 
 /** Connects to a cluster: its driver becomes the runtime's engine. */
