@@ -135,7 +135,8 @@ export function init(options: InitOptions = {}): void | Promise<void> {
     ? Math.min(3072, Math.floor((totalMemory() ?? Infinity) / 1024 / 1024 * 0.9))
     : checkCount("init", "memoryLimitMb", options.memoryLimitMb, 0);
   s.gen++;
-  s.pool = new Pool({ numCpus, recording: options.recording ?? {}, memoryLimitMb }, s.gen);
+  const pool = new Pool({ numCpus, recording: options.recording ?? {}, memoryLimitMb }, s.gen);
+  s.pool = pool;
   // recording() now reads the new pool's records: the old ones are gone, their memory is reused.
   if (s.lastRecorder) s.pool.recorder.tasks.takeChunks(s.lastRecorder.tasks);
   s.lastRecorder = null;
@@ -145,6 +146,7 @@ export function init(options: InitOptions = {}): void | Promise<void> {
     const a = s.pool?.actor(tag[ACTOR_TAG] as number);
     return a ? actorHandle(a.id, a.name, tag.methods as string[]) : tag;
   };
+  pool.start();
 }
 
 /** Connects to a cluster: its driver becomes the runtime's engine. */

@@ -121,8 +121,6 @@ export class Pool {
     this.recorder.numCpus = options.numCpus;
     const putDef = new Def({ fid: 0, url: "", key: "", name: "put", src: "", cls: false }, gen);
     this.#putSpec = new TaskSpec(putDef, DEFAULT_OPTIONS, "put", gen, null, null, false);
-    // Start the workers soon, not now: init() followed at once by shutdown() costs nothing.
-    queueMicrotask(() => this.#grow());
     this.memoryLimitMb = options.memoryLimitMb;
     if (options.memoryLimitMb > 0) {
       this.#memory = new MemoryMonitor(options.memoryLimitMb, () => this.#workers, (w, reason) => {
@@ -146,6 +144,16 @@ export class Pool {
   }
 
   // ---- definitions -------------------------------------------------------------------------
+
+  /**
+   * Starts the first workers, once the definitions known so far are in (a worker starts loading
+   * their modules at once). `init()` calls it before it returns, not at the next microtask: the
+   * driver's own work until then (the rest of `init()`, the first `.remote()` and `get()`) then
+   * overlaps the workers' start instead of coming before it.
+   */
+  start(): void {
+    this.#grow();
+  }
 
   def(wire: Omit<FnDef, "fid">): Def {
     const k = `${wire.url}#${wire.key}`;

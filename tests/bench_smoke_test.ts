@@ -170,3 +170,25 @@ Deno.test("bench/roundtrip_tail.ts runs under Bun and reports both rows", async 
     assert.match(text, new RegExp(`^  ${row}\\s+mean\\s+[\\d.]+\\s+p50\\s+[\\d.]+`, "m"), text);
   }
 });
+
+Deno.test("bench/first_floor.mjs times every case under Deno and Bun", async () => {
+  const text = await runText("node", ["bench/first_floor.mjs", "--reps=1"]);
+  for (const rt of ["deno", "bun"]) {
+    for (
+      const label of [
+        "node:worker_threads worker, bare (the floor)",
+        "node:worker_threads worker importing mod.ts",
+        "Web Worker, bare",
+        "Web Worker importing mod.ts",
+        "ours: init() to the first get",
+      ]
+    ) {
+      const m = new RegExp(
+        `^${rt}\\s+${label.replace(/[().:]/g, "\\$&")}\\s+([\\d.]+)\\s+([\\d.]+)x$`,
+        "m",
+      )
+        .exec(text);
+      assert.ok(m && Number(m[1]) > 0 && Number(m[2]) > 0, `${rt} ${label} in:\n${text}`);
+    }
+  }
+});

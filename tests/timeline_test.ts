@@ -17,6 +17,7 @@ import {
   K_TASK,
   Recorder,
   type Recording,
+  Ring,
   S_CANCELLED,
   S_ERROR,
   TaskLog,
@@ -657,4 +658,24 @@ test("TaskLog.takeChunks() reuses a discarded log's memory: the old log ignores 
       [3, "new", 13, "pending", undefined, false, -1],
     ],
   );
+});
+
+test("Ring keeps the newest records up to its capacity, in order, and counts the ones it dropped", () => {
+  const r = new Ring<number>(3);
+  assert.equal(r.capacity, 3);
+  r.push(1);
+  r.push(2);
+  assert.deepEqual(r.toArray(), [1, 2]);
+  for (let i = 3; i <= 7; i++) r.push(i);
+  assert.deepEqual(r.toArray(), [5, 6, 7]);
+  assert.equal(r.dropped, 4);
+  r.clear();
+  assert.deepEqual(r.toArray(), []);
+  assert.equal(r.dropped, 0);
+  r.push(8);
+  assert.deepEqual(r.toArray(), [8]);
+  const none = new Ring<number>(0);
+  none.push(1);
+  assert.deepEqual(none.toArray(), []);
+  assert.equal(none.dropped, 1);
 });
