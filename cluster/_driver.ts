@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Actor, Def, type Task, type TaskOptions } from "../runtime/pool.ts";
+import { Actor, Def, errorInfo, type Task, type TaskOptions } from "../runtime/pool.ts";
 import {
   ARGS,
   type Entry,
@@ -82,7 +82,6 @@ import {
   R_REFS,
   R_SUBMIT,
 } from "./_wire.ts";
-import { errorInfo } from "../runtime/_wire.ts";
 
 type Wire = Parameters<Backend["def"]>[0];
 
@@ -187,6 +186,15 @@ export class ClusterDriver implements Backend {
   #inflight = new Map<number, Sent>();
   /** Entries of the task streams by {@linkcode entryKey}. */
   #bySid = new Map<string, Bundle>();
+  /** The last run times of each function, from its results (see {@linkcode RunTimes}). */
+  #runs = new Map<Def, RunTimes>();
+
+  #runTimes(d: Def): RunTimes {
+    let r = this.#runs.get(d);
+    if (r === undefined) this.#runs.set(d, r = new RunTimes());
+    return r;
+  }
+
   /** Encodings made once (see `#taskMessage`). */
   #rawRefs = new Map<string, Raw>();
   #rawOptions = new WeakMap<TaskOptions, Raw[]>();
@@ -693,7 +701,8 @@ export class ClusterDriver implements Backend {
         this.#fail(t, new RayError(`Cannot ship '${t[SPEC].name}' to the cluster: ${fn.message}`));
         continue;
       }
-      if (d.runs > 0 && d.avg < BUNDLE_BELOW_MS && t[SPEC].opts.numCpus <= 1) {
+      const typical = this.#runs.get(d)?.median() ?? -1;
+      if (typical >= 0 && typical < BUNDLE_BELOW_MS && t[SPEC].opts.numCpus <= 1) {
         short ??= new Map();
         const g = short.get(d);
         if (g) g.tasks.push(t);
@@ -705,7 +714,7 @@ export class ClusterDriver implements Backend {
     if (short) {
       // Known to be short: on the stream that nodes take many of ahead, several to an entry.
       for (const [d, { fn, tasks }] of short) {
-        const n = bundleSize(d.avg, tasks.length, this.#nodes.size);
+        const n = bundleSize(this.#runs.get(d)!.median(), tasks.length, this.#nodes.size);
         if (n === 1) { for (const t of tasks) this.#send([t], K.short, fn); }
         else {for (let i = 0; i < tasks.length; i += n) {
             this.#send(tasks.slice(i, i + n), K.short, fn);
@@ -879,11 +888,7 @@ export class ClusterDriver implements Backend {
       if (Array.isArray(times) && times.length === 5) {
         // How long its runs take, for #flush's bundles.
         const dur = (times[4] as number) - (times[3] as number);
-        const d = t[SPEC].def;
-        if (dur >= 0) {
-          d.avg = d.runs === 0 ? dur : d.avg * 0.8 + dur * 0.2;
-          d.runs++;
-        }
+        if (dur >= 0) this.#runTimes(t[SPEC].def).add(dur);
       }
       if (t[SLOT] >= 0) this.#recordRun(t, node, it[3], kind !== R_ERR);
       if (kind === R_OK) settle(t, 1, it[2]);
@@ -1472,19 +1477,45 @@ if #p > 0 then return 0 end
 return redis.call('XDEL', KEYS[1], ARGV[2])
 `;
 
-/** Tasks of a function whose runs took under this (mean, ms) go several to an entry. */
+/**
+ * A function's last 16 run times (ms): their median is what a run takes. A mean was thrown off
+ * by the first run in each fresh worker (its module's import): 50 runs of a no-op averaged
+ * 0.87 ms, and its tasks were not bundled.
+ */
+class RunTimes {
+  #ring = new Float64Array(16);
+  #n = 0;
+  #median = -1;
+
+  add(ms: number): void {
+    this.#ring[this.#n++ & 15] = ms;
+    this.#median = -1;
+  }
+
+  /** The median of the last runs, or -1 with none. */
+  median(): number {
+    if (this.#n === 0) return -1;
+    if (this.#median < 0) {
+      const xs = this.#ring.slice(0, Math.min(this.#n, 16)).sort();
+      this.#median = xs[xs.length >> 1];
+    }
+    return this.#median;
+  }
+}
+
+/** Tasks of a function whose runs take under this (median, ms) go several to an entry. */
 const BUNDLE_BELOW_MS = 1;
 /** Tasks in one entry, at most. */
 const BUNDLE_MAX = 32;
 
 /**
- * How many of `n` ready tasks of a function that runs `avgMs` on average go in one entry: at most
+ * How many of `n` ready tasks of a function whose runs take `runMs` go in one entry: at most
  * ≈1 ms of work, and no fewer than 4 entries for each of the `nodes`, so that all take a share.
  * An entry costs Redis, the driver and the node that takes it about as much as the no-op task it
  * carries, so 20,000 short tasks sent one to an entry spend most of their time on the entries.
  */
-export function bundleSize(avgMs: number, n: number, nodes: number): number {
-  const byWork = Math.floor(1 / Math.max(avgMs, 0.02));
+export function bundleSize(runMs: number, n: number, nodes: number): number {
+  const byWork = Math.floor(1 / Math.max(runMs, 0.02));
   const bySpread = Math.floor(n / (4 * Math.max(1, nodes)));
   return Math.max(1, Math.min(BUNDLE_MAX, byWork, bySpread));
 }

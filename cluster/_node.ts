@@ -11,7 +11,15 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
-import { type Def, Pool, type Task, type TaskOptions } from "../runtime/pool.ts";
+import {
+  type Def,
+  FLAG_REFS,
+  type FromWorker,
+  Pool,
+  type PoolWorker,
+  type Task,
+  type TaskOptions,
+} from "../runtime/pool.ts";
 import {
   type Entry,
   entryOf,
@@ -25,8 +33,6 @@ import {
   WORKER,
 } from "../runtime/object_ref.ts";
 import { type RemoteErrorInfo, reviveError, TaskError } from "../runtime/errors.ts";
-import { FLAG_REFS, type FromWorker } from "../runtime/_protocol.ts";
-import type { PoolWorker } from "../runtime/_pool_worker.ts";
 
 import { hooks } from "../runtime/hooks.ts";
 import type { TaskRecord } from "../runtime/recorder.ts";
@@ -722,7 +728,8 @@ class Node implements ClusterNode {
    */
   #spill(pool: NodePool, m: SubmitFromWorker): boolean {
     if (this.#stopping || m.actor !== undefined || (m.flags & FLAG_REFS) !== 0) return false;
-    if (pool.used < pool.numCpus) return false;
+    // Busy: every slot in use or spoken for by tasks queued here (assigned a moment later).
+    if (pool.used + pool.queueSize < pool.numCpus) return false;
     const parent = this.#byPoolId.get(m.parent);
     const tree = parent?.tree;
     if (!parent || !tree) return false;

@@ -69,6 +69,10 @@ import { MemoryMonitor } from "./_memory_monitor.ts";
 import { answerGet, submitForWorker } from "./_worker_requests.ts";
 
 export { Actor, Def, type Task, type TaskOptions, TaskSpec };
+/** What a pool's owner may also need of its workers' messages (the cluster's node does). */
+export { FLAG_REFS, type FromWorker } from "./_protocol.ts";
+export type { PoolWorker } from "./_pool_worker.ts";
+export { errorInfo } from "./_wire.ts";
 
 /** Options of the pool, validated by init.ts. */
 export interface PoolOptions {
