@@ -48,6 +48,7 @@ import { decode, encode, Nested, type Raw, raw } from "./_codec.ts";
 import { readGraph, sha256, type Tree, UNREADABLE, uploadGraph } from "./_code.ts";
 import { acquire, leaseMs, release, renewLease } from "./_leases.ts";
 import process from "node:process";
+import * as nodeTimers from "node:timers";
 import {
   buf,
   bufferReplies,
@@ -198,6 +199,8 @@ export class ClusterDriver implements Backend {
   /** Encodings made once (see `#taskMessage`). */
   #rawRefs = new Map<string, Raw>();
   #rawOptions = new WeakMap<TaskOptions, Raw[]>();
+  /** Values with refs sent to nodes, kept alive a while (see `#lend`). */
+  #lent = new Set<unknown>();
   /** Tasks submitted for tasks on nodes (see `#onSpilled`), by "node token". */
   #spilled = new Map<string, Task>();
   /** Tasks whose cancellation waits on their entry's id or on Redis (see `cancel`). */
@@ -958,22 +961,52 @@ export class ClusterDriver implements Backend {
         fail(t[VALUE]);
         return;
       }
-      let msg: Uint8Array;
-      try {
-        msg = encode([NESTED_RESULT, this.id, token, true, t[VALUE]], (v) => {
-          if (v instanceof ObjectRef) {
-            throw new TypeError(
-              `it holds ${v}: refs in the result of a task that ran for a task on another node are not supported`,
-            );
-          }
-          return undefined;
-        });
-      } catch (e) {
-        fail(e);
+      const value = t[VALUE];
+      const refs: Entry[] = [];
+      collectRefs(value, new Set(), (r) => {
+        const e = entryOf(r);
+        if (e && !refs.includes(e)) refs.push(e);
+      });
+      if (refs.length === 0) {
+        let msg: Uint8Array;
+        try {
+          msg = encode([NESTED_RESULT, this.id, token, true, value]);
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        answer(msg);
         return;
       }
-      answer(msg);
+      // Refs in it: their objects go to Redis (as for a task's arguments) for the node to read;
+      // the value, with the refs as this driver's ids; the refs that failed, with their errors.
+      let settled = 0;
+      const onRef = () => {
+        if (++settled < refs.length) return;
+        const ok = refs.filter((e) => e[STATE] === 1);
+        const failed = refs.filter((e) => e[STATE] !== 1).map((e) => [e.id, errorInfo(e[VALUE])]);
+        Promise.all(ok.map((e) => this.#upload(e))).then(() => {
+          // Until the node has read them: the objects' keys go when their refs are collected.
+          this.#lend(value);
+          answer(encode([
+            NESTED_RESULT,
+            this.id,
+            token,
+            true,
+            encode(value, refId, "the result"),
+            ok.map((e) => e.id),
+            failed,
+          ]));
+        }).catch(fail);
+      };
+      for (const e of refs) whenSettled(e, onRef);
     });
+  }
+
+  /** Keeps `value` (and the refs in it) alive for a minute: a node reads their objects. */
+  #lend(value: unknown): void {
+    this.#lent.add(value);
+    nodeTimers.setTimeout(() => this.#lent.delete(value), 60_000).unref();
   }
 
   /** What a collector held in one of this driver's workers on a node: to the tool's handler. */

@@ -320,7 +320,7 @@ class Node implements ClusterNode {
   /** Tasks running here by their id in the pool: whose task a task submitted is. */
   #byPoolId = new Map<number, Local>();
   /** Tasks submitted by tasks here that the driver submitted to the cluster (see `#spill`). */
-  #spilled = new Map<number, { e: Entry; driver: string }>();
+  #spilled = new Map<number, { e: Entry; driver: string; pool: Pool }>();
   #spillTokens = new WeakMap<Entry, number>();
   #nextSpill = 1;
   /** Wakes `#readLong` when a slot frees. */
@@ -747,7 +747,7 @@ class Node implements ClusterNode {
     const e = new ObjectRef(m.id, pool.def(m.def).specFor(o)) as Entry;
     pool.export(e);
     const token = this.#nextSpill++;
-    this.#spilled.set(token, { e, driver: parent.m.driver });
+    this.#spilled.set(token, { e, driver: parent.m.driver, pool });
     this.#spillTokens.set(e, token);
     const fn = {
       k: m.def.key,
@@ -765,14 +765,72 @@ class Node implements ClusterNode {
     return true;
   }
 
-  /** What the driver said of a task this node had it submit (see `#spill`). */
+  /**
+   * What the driver said of a task this node had it submit (see `#spill`). A value that holds
+   * refs comes encoded, with the ids of the objects the driver stored for them (read here, as a
+   * task's arguments are) and the errors of those that failed.
+   */
   #onSpilledResult(v: unknown[]): void {
-    const [, driver, token, ok, value] = v;
+    const [, driver, token, ok, value, ids, failed] = v;
     const s = typeof token === "number" ? this.#spilled.get(token) : undefined;
     if (!s || s.driver !== driver) return;
     this.#spilled.delete(token as number);
-    if (ok === true) settle(s.e, 1, value);
-    else settle(s.e, 2, reviveError(value as RemoteErrorInfo));
+    if (ok !== true) {
+      settle(s.e, 2, reviveError(value as RemoteErrorInfo));
+      return;
+    }
+    if (ids === undefined) {
+      settle(s.e, 1, value);
+      return;
+    }
+    this.#withRefs(s.driver, s.pool, value, ids, failed).then(
+      (x) => settle(s.e, 1, x),
+      (e) =>
+        settle(
+          s.e,
+          2,
+          new Error(`Cannot read the result of ${s.e} from the driver: ${(e as Error).message}`),
+        ),
+    );
+  }
+
+  /** `bytes` decoded, its refs made entries of `pool`: the objects' values read from Redis. */
+  async #withRefs(
+    driver: string,
+    pool: Pool,
+    bytes: unknown,
+    ids: unknown,
+    failed: unknown,
+  ): Promise<unknown> {
+    if (!(bytes instanceof Uint8Array) || !Array.isArray(ids) || !Array.isArray(failed)) {
+      throw new TypeError("a malformed result");
+    }
+    const entries = new Map<number, Entry>();
+    if (ids.length > 0) {
+      const vals = await this.#c.sendCommand(
+        ["MGET", ...ids.map((id) => K.obj(driver, Number(id)))],
+        this.#bufOpts,
+      ) as (Uint8Array | null)[];
+      ids.forEach((id, i) => {
+        const b = vals[i];
+        if (!b) throw new Error(`object ${id} of driver ${driver} is not in Redis`);
+        const e = pool.put(decode(b, noRefs));
+        this.#origins.set(e, [driver, Number(id)]);
+        entries.set(Number(id), e);
+      });
+    }
+    for (const [id, info] of failed as [number, RemoteErrorInfo][]) {
+      // A ref of the pool that failed: a put entry, settled again with the error.
+      const e = pool.put(undefined);
+      e[STATE] = 0;
+      settle(e, 2, reviveError(info));
+      entries.set(Number(id), e);
+    }
+    return decode(bytes, (id) => {
+      const e = entries.get(id);
+      if (!e) throw new RangeError(`reference ${id} not listed in the result`);
+      return e;
+    });
   }
 
   /** The function a message names, read from Redis once and checked against its hash. */

@@ -108,7 +108,7 @@ test(
 );
 
 test(
-  "tasks submitted by a task on a node with no free slot go to the cluster: both nodes run them; an error and a cancel cross back",
+  "tasks submitted by a task on a node with no free slot go to the cluster: both nodes run them; errors, a cancel and refs in a result cross back",
   { skip: SKIP },
   async () => {
     const nodes = await startNodes(redis.address, [["deno", "sa"], ["bun", "sb"]]);
@@ -124,6 +124,8 @@ test(
         error: string;
         cancelled: string;
         slow: string;
+        held: [number, string];
+        holderRan: string;
       };
       // Run where they were submitted, all 8 took one node's 2 slots (1.6 s).
       assert.equal(out.n, 8);
@@ -134,6 +136,12 @@ test(
         out.error,
         /^TaskError: Task 'boomer' \(id \d+\) failed: RangeError: bad input$/,
       );
+      // The task's cancel reached the driver, which cancelled it where it was.
+      assert.equal(out.cancelled, "TaskCancelledError", JSON.stringify(out));
+      assert.equal(out.slow, "cancelled", JSON.stringify(out));
+      // A result with refs, from the cluster: the object's value, and the failed one's error.
+      assert.equal(out.holderRan, "ok", JSON.stringify(out));
+      assert.deepEqual(out.held, [50, "TaskError"], JSON.stringify(out));
     } finally {
       await stopAll(nodes);
     }
