@@ -12,6 +12,7 @@ import {
   FIXTURES,
   lastJson,
   type NodeProcess,
+  type NodeSpec,
   redisCli,
   redisForFile,
   runDriver,
@@ -42,6 +43,23 @@ async function pendingOf(prefix: string): Promise<number> {
     }
   }
   return 0;
+}
+
+/** Runs `f` with nodes of `specs` started, and stops them after it. */
+async function onNodes(specs: NodeSpec[], f: () => Promise<void>): Promise<void> {
+  const nodes = await startNodes(redis.address, specs);
+  try {
+    await f();
+  } finally {
+    await stopAll(nodes);
+  }
+}
+
+/** The JSON line of a Deno driver running the fixture with `args`, which must exit 0. */
+async function fixture(args: string[]): Promise<Record<string, unknown>> {
+  const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, args);
+  assert.equal(r.code, 0, r.stderr);
+  return lastJson(r);
 }
 
 test("bundleSize: ≈1 ms of work an entry, 4 entries a node at least, 32 tasks at most", () => {
@@ -90,20 +108,13 @@ test(
   "long tasks after many short ones spread over the nodes: each takes one per free slot",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes(redis.address, [["deno", "la"], ["bun", "lb"]]);
-    try {
-      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
-        "burst",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      const { byNode } = lastJson(r) as { byNode: Record<string, number> };
+    await onNodes([["deno", "la"], ["bun", "lb"]], async () => {
+      const { byNode } = await fixture(["burst"]) as { byNode: Record<string, number> };
       // A node that took as many as its recent short tasks allowed held 7 of the 8, while the
       // other idled: 2.0 s instead of 1.0. Two at a time each, both nodes run at least 2.
       assert.equal((byNode.la ?? 0) + (byNode.lb ?? 0), 8, JSON.stringify(byNode));
       assert(byNode.la >= 2 && byNode.lb >= 2, JSON.stringify(byNode));
-    } finally {
-      await stopAll(nodes);
-    }
+    });
   },
 );
 
@@ -111,13 +122,8 @@ test(
   "tasks submitted by a task on a node with no free slot go to the cluster: both nodes run them; errors, a cancel and refs in a result cross back",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes(redis.address, [["deno", "sa"], ["bun", "sb"]]);
-    try {
-      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
-        "spill",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      const out = lastJson(r) as {
+    await onNodes([["deno", "sa"], ["bun", "sb"]], async () => {
+      const out = await fixture(["spill"]) as {
         n: number;
         processes: number;
         spilled: number;
@@ -142,9 +148,7 @@ test(
       // A result with refs, from the cluster: the object's value, and the failed one's error.
       assert.equal(out.holderRan, "ok", JSON.stringify(out));
       assert.deepEqual(out.held, [50, "TaskError"], JSON.stringify(out));
-    } finally {
-      await stopAll(nodes);
-    }
+    });
     assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
   },
 );
@@ -153,21 +157,12 @@ test(
   "large results (40 of 700 KB) come back whole, in replies of their own; no keys left",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes(redis.address, [["deno", "dbig"], ["bun", "bbig"]]);
-    try {
+    await onNodes([["deno", "dbig"], ["bun", "bbig"]], async () => {
       await redisCli(redis.port, ["CONFIG", "RESETSTAT"]);
-      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
-        "big",
-        "40",
-        "700",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(lastJson(r), { whole: 40 });
+      assert.deepEqual(await fixture(["big", "40", "700"]), { whole: 40 });
       // No reply holds two results of 700 KB: 40 tasks' XADDs, and as many for their replies.
       assert((await calls("xadd")) >= 80, `${await calls("xadd")} XADDs`);
-    } finally {
-      await stopAll(nodes);
-    }
+    });
     assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
   },
 );
@@ -176,20 +171,13 @@ test(
   "cancel: two tasks of an entry no node has taken are dropped; the other tasks of it run",
   { skip: SKIP },
   async () => {
-    const nodes = await startNodes(redis.address, [["deno", "busy"]]);
-    try {
-      const r = await runDriver("deno", SCHED, { RAYPROF_ADDRESS: redis.address }, 60_000, [
-        "cancel",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
+    await onNodes([["deno", "busy"]], async () => {
       const expected = Array.from(
         { length: 40 },
         (_, i) => i === 3 || i === 4 ? "TaskCancelledError" : 2 * i,
       );
-      assert.deepEqual(lastJson(r), { values: expected, spun: [2000, 2000] });
-    } finally {
-      await stopAll(nodes);
-    }
+      assert.deepEqual(await fixture(["cancel"]), { values: expected, spun: [2000, 2000] });
+    });
     assert.equal(await redis.dbsize(), 0, (await redis.keys()).join(" "));
   },
 );
