@@ -24,6 +24,8 @@ import {
   startNodes,
   stopAll,
 } from "./_cluster.ts";
+import { encode } from "../cluster/_codec.ts";
+import { BUNDLE, NESTED_RESULT } from "../cluster/_wire.ts";
 
 const BASIC = join(FIXTURES, "basic.ts");
 const FAULTS = join(FIXTURES, "faults.ts");
@@ -285,12 +287,25 @@ test("malformed messages on the task stream are rejected with a reason; the node
     for (const b of bad) {
       await redisCli(redis.port, ["XADD", "rp:tasks", "*", "m"], undefined, b);
     }
+    // On the short tasks' stream: a bundle of the wrong shape; one whose message is garbage; and
+    // a driver's answer to a node (it belongs on a node's own stream).
+    const onShort = [
+      encode([BUNDLE, "not a list"]),
+      encode([BUNDLE, [bad[0]]]),
+      encode([NESTED_RESULT, "drv", 1, true, 0]),
+    ];
+    for (const b of onShort) {
+      await redisCli(redis.port, ["XADD", "rp:tasks:short", "*", "m"], undefined, b);
+    }
     await nodes[0].waitFor(
-      /rejected message .*\n(.*\n)*.*rejected message .*\n(.*\n)*.*rejected message .*\n(.*\n)*.*rejected message/,
+      new RegExp(Array(7).fill("rejected (a task of )?message").join("(.*\n)*.*")),
       10_000,
     );
     assert.match(nodes[0].log, /no field 'm' holding bytes/);
     assert.match(nodes[0].log, /unknown wire version 7/);
+    assert.match(nodes[0].log, /on rp:tasks:short: a malformed bundle/);
+    assert.match(nodes[0].log, /on rp:tasks:short: a nested task's result on a shared stream/);
+    assert.equal(await redisCli(redis.port, ["XLEN", "rp:tasks:short"]), "0");
     const r = await runDriver("deno", BASIC, { RAYPROF_ADDRESS: redis.address });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lastJson(r).squares, EXPECTED.squares);
