@@ -177,14 +177,8 @@ class Writer {
         // Too long for one length byte after all: make room for a 5-byte length.
         this.buf.copyWithin(start + 5, start + 1, start + 1 + written);
       }
-      const at = start + 5;
-      let n = written, p = start;
-      for (let i = 0; i < 4; i++) {
-        this.buf[p++] = (n & 0x7f) | 0x80;
-        n >>>= 7;
-      }
-      this.buf[p] = n;
-      this.pos = at;
+      this.uint5(start, written);
+      this.pos = start + 5;
     }
     this.pos += written;
   }
@@ -228,12 +222,16 @@ class Writer {
       this.ids = outer.ids;
       this.refOut = outer.refOut;
     }
-    let len = this.pos - at - 5, p = at;
+    this.uint5(at, this.pos - at - 5);
+  }
+
+  /** `n` as a length of 5 bytes at `at`, written once what it counts is (`uint` reads it). */
+  uint5(at: number, n: number): void {
     for (let i = 0; i < 4; i++) {
-      this.buf[p++] = (len & 0x7f) | 0x80;
-      len >>>= 7;
+      this.buf[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
     }
-    this.buf[p] = len;
+    this.buf[at] = n;
   }
 
   /** A value encoded before (see {@linkcode Raw}), copied. */

@@ -60,8 +60,10 @@ import {
   ensureGroup,
   entries,
   K,
+  pairs,
   redact,
   type Redis,
+  TASK_STREAMS,
 } from "./_redis.ts";
 import {
   BUNDLE,
@@ -153,8 +155,7 @@ export async function connectDriver(
   let reader: Redis | undefined;
   try {
     reader = await connect(address, { timeoutMs: options.connectTimeoutMs });
-    await ensureGroup(c, K.tasks);
-    await ensureGroup(c, K.short);
+    for (const stream of TASK_STREAMS) await ensureGroup(c, stream);
     const d = new ClusterDriver(address, c, reader, options.gen, recording, await bufferReplies());
     await d.start();
     return d;
@@ -718,10 +719,7 @@ export class ClusterDriver implements Backend {
       // Known to be short: on the stream that nodes take many of ahead, several to an entry.
       for (const [d, { fn, tasks }] of short) {
         const n = bundleSize(this.#runs.get(d)!.median(), tasks.length, this.#nodes.size);
-        if (n === 1) { for (const t of tasks) this.#send([t], K.short, fn); }
-        else {for (let i = 0; i < tasks.length; i += n) {
-            this.#send(tasks.slice(i, i + n), K.short, fn);
-          }}
+        for (let i = 0; i < tasks.length; i += n) this.#send(tasks.slice(i, i + n), K.short, fn);
       }
     }
     if (waiting.length > 0) {
@@ -794,7 +792,7 @@ export class ClusterDriver implements Backend {
         for (const { t } of again) {
           if (t[STATE] !== 0 || this.closed) continue;
           if (this.#cancelling.has(t.id)) this.#cancelled(t);
-          else if (stream === K.tasks || stream === K.short) this.#markReady(t);
+          else if (TASK_STREAMS.includes(stream)) this.#markReady(t);
           else this.#send([t], stream, fn);
         }
       }, HOLD_RETRY_MS);
@@ -1159,7 +1157,7 @@ export class ClusterDriver implements Backend {
       }
     }
     if (this.#inflight.size === 0) return;
-    for (const stream of [K.tasks, K.short]) {
+    for (const stream of TASK_STREAMS) {
       const consumers = await this.#c.sendCommand([
         "XINFO",
         "CONSUMERS",
@@ -1236,7 +1234,7 @@ export class ClusterDriver implements Backend {
     }
     const tell = () =>
       this.#c.sendCommand(["PUBLISH", K.ctl, buf(encode([this.id, t.id, force]))]).catch(() => {});
-    if (s.stream !== K.tasks && s.stream !== K.short) {
+    if (!TASK_STREAMS.includes(s.stream)) {
       tell();
       return;
     }
@@ -1569,12 +1567,6 @@ function shutdownError(t: Task): Error {
 export function nodeName(id: string): string {
   const at = id.lastIndexOf("@");
   return at > 0 ? id.slice(0, at) : id;
-}
-
-function pairs(row: unknown[]): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < row.length; i += 2) o[String(row[i])] = row[i + 1];
-  return o;
 }
 
 function collectRefs(v: unknown, seen: Set<object>, f: (r: ObjectRef<unknown>) => void): void {

@@ -53,6 +53,7 @@ import {
   NODE_TTL_MS,
   redact,
   type Redis,
+  TASK_STREAMS,
 } from "./_redis.ts";
 import {
   BUNDLE,
@@ -392,9 +393,7 @@ class Node implements ClusterNode {
   }
 
   async start(): Promise<void> {
-    await ensureGroup(this.#c, K.tasks);
-    await ensureGroup(this.#c, K.short);
-    await ensureGroup(this.#c, this.#own);
+    for (const stream of [...TASK_STREAMS, this.#own]) await ensureGroup(this.#c, stream);
     this.#readerId = String(await this.#reader.sendCommand(["CLIENT", "ID"]));
     this.#longReaderId = String(await this.#longReader.sendCommand(["CLIENT", "ID"]));
     this.#clock = await clockOffset(this.#c);
@@ -498,20 +497,8 @@ class Node implements ClusterNode {
         this.#reading = false;
         this.#blocked = false;
         if (this.#stopping) break;
-        const msg = String((e as Error)?.message ?? e);
-        if (msg.includes("NOGROUP")) {
-          // Redis lost its data (restarted without its append-only file): make the groups again.
-          await ensureGroup(this.#c, K.short).catch(() => {});
-          await ensureGroup(this.#c, this.#own).catch(() => {});
-        }
-        await sleep(200);
-        // The reader may be on a new connection now, with a new id: CLIENT UNBLOCK of the old one
-        // would miss, and every read would then wait out its whole BLOCK (after a Redis restart,
-        // 100 tasks of 100 ms on 4 slots took 15 s instead of 3.5).
-        await this.#reader.sendCommand(["CLIENT", "ID"]).then(
-          (id) => this.#readerId = String(id),
-          () => {},
-        );
+        this.#readerId = await this.#readFailed(e, this.#reader, [K.short, this.#own]) ??
+          this.#readerId;
         continue;
       }
       this.#reading = false;
@@ -556,18 +543,28 @@ class Node implements ClusterNode {
         ], this.#bufOpts);
       } catch (e) {
         if (this.#stopping) break;
-        if (String((e as Error)?.message ?? e).includes("NOGROUP")) {
-          await ensureGroup(this.#c, K.tasks).catch(() => {});
-        }
-        await sleep(200);
-        await this.#longReader.sendCommand(["CLIENT", "ID"]).then(
-          (id) => this.#longReaderId = String(id),
-          () => {},
-        );
+        this.#longReaderId = await this.#readFailed(e, this.#longReader, [K.tasks]) ??
+          this.#longReaderId;
         continue;
       }
       for (const [stream, sid, fields] of entries(r)) this.#take(stream, sid, fields);
     }
+  }
+
+  /**
+   * After a read of `streams` on `reader` failed with `e`: their groups made again if Redis lost
+   * them, a pause, and the reader's client id now (undefined if Redis is still away).
+   */
+  async #readFailed(e: unknown, reader: Redis, streams: string[]): Promise<string | undefined> {
+    if (String((e as Error)?.message ?? e).includes("NOGROUP")) {
+      // Redis lost its data (restarted without its append-only file): make the groups again.
+      for (const stream of streams) await ensureGroup(this.#c, stream).catch(() => {});
+    }
+    await sleep(200);
+    // The reader may be on a new connection now, with a new id: CLIENT UNBLOCK of the old one
+    // would miss, and every read would then wait out its whole BLOCK (after a Redis restart,
+    // 100 tasks of 100 ms on 4 slots took 15 s instead of 3.5).
+    return await reader.sendCommand(["CLIENT", "ID"]).then((id) => String(id), () => undefined);
   }
 
   /**
@@ -630,7 +627,7 @@ class Node implements ClusterNode {
     }
     const msgs = v[1];
     if (
-      (stream !== K.short && stream !== K.tasks) || v.length !== 2 || !Array.isArray(msgs) ||
+      !TASK_STREAMS.includes(stream) || v.length !== 2 || !Array.isArray(msgs) ||
       msgs.length === 0 ||
       !msgs.every((x) => x instanceof Uint8Array)
     ) {
@@ -1348,13 +1345,13 @@ class Node implements ClusterNode {
     await sleep(50);
     const c = this.#c;
     await c.sendCommand(["DEL", K.node(this.id), this.#own]).catch(() => {});
-    for (const stream of [K.tasks, K.short]) {
+    for (const stream of TASK_STREAMS) {
       await c.sendCommand(["XGROUP", "DELCONSUMER", stream, K.group, this.id]).catch(() => {});
     }
     try {
       // The last node out leaves no stream behind when nothing waits in it.
       const others = (await liveNodes(c)).length;
-      for (const stream of [K.tasks, K.short]) {
+      for (const stream of TASK_STREAMS) {
         const len = Number(await c.sendCommand(["XLEN", stream]));
         if (others === 0 && len === 0) await c.sendCommand(["DEL", stream]);
       }

@@ -132,6 +132,16 @@ export function tracingChannelPolyfill(dc: typeof import("node:diagnostics_chann
   return true;
 }
 
+/** The shared task streams (see {@linkcode K}): whatever takes tasks back or clears up reads both. */
+export const TASK_STREAMS: readonly string[] = [K.tasks, K.short];
+
+/** A Redis reply of alternating names and values (XINFO's rows) as an object. */
+export function pairs(row: unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < row.length; i += 2) o[String(row[i])] = row[i + 1];
+  return o;
+}
+
 /** node-redis's client module: imported on first use only, so single-machine use loads nothing. */
 export function clientModule(): Promise<ClientModule> {
   return modulePromise ??= import("node:diagnostics_channel").then((dc) =>

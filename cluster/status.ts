@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkAddress, connect, destroy, K, scanKeys } from "./_redis.ts";
+import { checkAddress, connect, destroy, K, pairs, scanKeys, TASK_STREAMS } from "./_redis.ts";
 import { liveNodes, type NodeInfo } from "./_wire.ts";
 
 export type { NodeInfo };
@@ -43,12 +43,11 @@ export async function clusterStatus(address: string, timeoutMs = 5000): Promise<
     const nodes = await liveNodes(c);
     let queued = 0;
     let running = 0;
-    for (const stream of [K.tasks, K.short]) {
+    for (const stream of TASK_STREAMS) {
       try {
         const groups = await c.sendCommand(["XINFO", "GROUPS", stream]) as unknown[][];
         for (const g of groups) {
-          const o: Record<string, unknown> = {};
-          for (let i = 0; i + 1 < g.length; i += 2) o[String(g[i])] = g[i + 1];
+          const o = pairs(g);
           if (o.name === K.group) {
             running += Number(o.pending ?? 0);
             queued += Number(o.lag ?? 0);
