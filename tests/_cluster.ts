@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { after, before } from "node:test";
+import { TASK_STREAMS } from "../cluster/_redis.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = join(ROOT, "node_modules", ".bin");
@@ -140,6 +141,12 @@ export class RedisServer {
   /** Number of keys. */
   async dbsize(): Promise<number> {
     return Number(await redisCli(this.port, ["DBSIZE"], this.password));
+  }
+
+  /** Keys other than the nodes' own (registration, stream) and the shared task streams, sorted. */
+  async driverKeys(): Promise<string[]> {
+    return (await this.keys()).filter((k) => !/^rp:(node|q):/.test(k) && !TASK_STREAMS.includes(k))
+      .sort();
   }
 
   /** Keys matching `pattern`. */

@@ -25,12 +25,7 @@ const FAULTS = join(FIXTURES, "faults.ts");
 
 const redis = redisForFile();
 
-/** Keys other than the nodes' own (registration, stream) and the shared task streams. */
-async function driverKeys(): Promise<string[]> {
-  return (await redis.keys()).filter((k) =>
-    !/^rp:(node|q):/.test(k) && k !== K.tasks && k !== K.short
-  ).sort();
-}
+const driverKeys = () => redis.driverKeys();
 
 test(
   "a shared code key stays while any driver holds it and goes with the last",
